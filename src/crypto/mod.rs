@@ -1,0 +1,163 @@
+//! The only place that calls `age`: sealed payloads, the team keys file, streaming
+//! attachment encryption and receipt codes.
+//!
+//! Everything the server stores is a [`Sealed`] value or a [`SealedChunk`] of an
+//! attachment stream; both can only be made here, by sealing, or by the store when it
+//! reads back what it wrote.
+
+mod keys;
+mod receipt;
+mod stream;
+
+use std::io::{Read, Write};
+
+use zeroize::Zeroizing;
+
+pub use keys::{KeysError, Member, TeamKeys};
+pub use receipt::{LookupKey, Receipt, ReceiptError, ReporterKey};
+pub use stream::{BlobSealer, ChunkSink, SealedChunk, SealedStream, open_stream};
+
+/// A reporter's public recipient, the one part of their key the server stores.
+pub type ReporterRecipient = age::x25519::Recipient;
+
+/// What can go wrong sealing or opening. Opening failures are deliberately coarse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Random,
+    /// A key could not be derived from a receipt code.
+    #[error("could not derive a key from the receipt code")]
+    Derive,
+    /// Encryption failed (no recipients, or recipients that cannot be mixed).
+    #[error("encryption failed: {0}")]
+    Seal(String),
+    /// The ciphertext could not be opened with the given identities.
+    #[error("could not decrypt: the data is damaged or not addressed to this identity")]
+    Open,
+    /// The bytes are not an age file.
+    #[error("not an age-encrypted file")]
+    NotAge,
+    /// The writer under a stream failed (usually storage).
+    #[error("writing the encrypted stream failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One whole age ciphertext. The store accepts nothing else, so plaintext cannot reach it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed(Vec<u8>);
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealed({} bytes)", self.0.len())
+    }
+}
+
+impl Sealed {
+    /// Checks that untrusted bytes are a well-formed age file (header and nonce), without
+    /// being able to open it. Used for events that team members seal on their machines.
+    pub fn parse(bytes: Vec<u8>) -> Result<Self, CryptoError> {
+        age::Decryptor::new_buffered(&bytes[..]).map_err(|_| CryptoError::NotAge)?;
+        Ok(Sealed(bytes))
+    }
+
+    /// Wraps bytes the store wrote earlier as a `Sealed`.
+    pub fn from_stored(bytes: Vec<u8>) -> Self {
+        Sealed(bytes)
+    }
+
+    /// The ciphertext.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The ciphertext, by value.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Length of the ciphertext in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the ciphertext is empty (never true for a value made by sealing).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Seals `plaintext` to every recipient given.
+pub fn seal(recipients: &[&dyn age::Recipient], plaintext: &[u8]) -> Result<Sealed, CryptoError> {
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().copied())
+        .map_err(|e| CryptoError::Seal(e.to_string()))?;
+    let mut out = Vec::with_capacity(plaintext.len() + 256 + 200 * recipients.len());
+    let mut writer = encryptor.wrap_output(&mut out)?;
+    writer.write_all(plaintext)?;
+    writer.finish()?;
+    Ok(Sealed(out))
+}
+
+/// Opens a sealed value with any of `identities`; the plaintext is wiped when dropped.
+pub fn open(
+    identities: &[&dyn age::Identity],
+    sealed: &Sealed,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let decryptor = age::Decryptor::new_buffered(&sealed.0[..]).map_err(|_| CryptoError::Open)?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().copied())
+        .map_err(|_| CryptoError::Open)?;
+    let mut out = Zeroizing::new(Vec::with_capacity(sealed.0.len()));
+    reader.read_to_end(&mut out).map_err(|_| CryptoError::Open)?;
+    Ok(out)
+}
+
+/// Opens a sealed value with a reporter's key.
+pub fn open_as_reporter(
+    key: &ReporterKey,
+    sealed: &Sealed,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    open(&[key.identity() as &dyn age::Identity], sealed)
+}
+
+/// A new team identity: the text of an identity file (wiped on drop) and its public
+/// recipient.
+pub fn generate_identity(created: &str) -> (Zeroizing<String>, String) {
+    use age::secrecy::ExposeSecret;
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let secret = identity.to_string();
+    let text = Zeroizing::new(format!(
+        "# created: {created}\n# public key: {recipient}\n{}\n",
+        secret.expose_secret()
+    ));
+    (text, recipient)
+}
+
+/// Fills a fresh array from the operating system's random number generator.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+    use rand::TryRng;
+    let mut out = [0u8; N];
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut out)
+        .map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_wrong_key() {
+        let a = age::x25519::Identity::generate();
+        let b = age::x25519::Identity::generate();
+        let sealed = seal(&[&a.to_public()], b"hello").unwrap();
+        assert_eq!(&open(&[&a], &sealed).unwrap()[..], b"hello");
+        assert!(matches!(open(&[&b], &sealed), Err(CryptoError::Open)));
+        assert!(Sealed::parse(sealed.as_bytes().to_vec()).is_ok());
+        assert!(Sealed::parse(b"hello".to_vec()).is_err());
+        assert!(Sealed::parse(Vec::new()).is_err());
+    }
+}

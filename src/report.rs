@@ -1,0 +1,339 @@
+//! The event model: what is inside each sealed event of a report's thread, and how
+//! it is written to bytes before sealing.
+//!
+//! Plaintext types here have no `Debug` and no `Clone`, and wipe their text on drop.
+//! They serialise (to the bytes that get sealed, and to the team CLI's `--json`), so
+//! they must never be handed to a logger or to a server response.
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Version of the plaintext encoding inside every sealed event.
+const FORMAT_VERSION: u8 = 1;
+
+/// One entry in a report's thread, as sealed.
+#[derive(Serialize, Deserialize)]
+pub struct Event {
+    v: u8,
+    /// When it happened, in seconds since the Unix epoch (UTC).
+    pub at: i64,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// The kinds of event in a thread (see the design's table).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventBody {
+    /// The report itself, written by the server at submission.
+    Submitted(Submission),
+    /// One attached file, written by the server.
+    Attachment(Attachment),
+    /// A message from the reporter.
+    Message(Text),
+    /// A reply from a team member, sealed on their machine.
+    Reply(Text),
+    /// A status change from a team member.
+    Status(StatusChange),
+    /// An internal note, sealed to the team only.
+    Note(Text),
+}
+
+/// The text fields of a report.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+pub struct Submission {
+    /// One line saying what is wrong.
+    pub title: String,
+    /// Affected product or component.
+    pub product: String,
+    /// Affected versions.
+    pub versions: String,
+    /// What the problem is.
+    pub description: String,
+    /// Steps to reproduce.
+    pub steps: String,
+    /// What the reporter expected to happen.
+    pub expected: String,
+    /// What happened instead.
+    pub actual: String,
+    /// What an attacker could do.
+    pub impact: String,
+    /// Optional way to reach the reporter outside agedrop.
+    pub contact: String,
+    /// How the reporter wants to be credited.
+    pub credit: Credit,
+}
+
+/// The finder's choice of credit.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+pub struct Credit {
+    /// True when the reporter asked not to be credited.
+    pub declined: bool,
+    /// Name to credit.
+    pub name: String,
+    /// Handle to credit.
+    pub handle: String,
+    /// Link to credit.
+    pub link: String,
+}
+
+impl Credit {
+    /// How the credit reads in a thread or an advisory draft.
+    pub fn describe(&self) -> String {
+        if self.declined {
+            return "no credit, please".to_string();
+        }
+        let parts: Vec<&str> = [&self.name, &self.handle, &self.link]
+            .into_iter()
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.is_empty() {
+            "not stated".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// One attached file's metadata; its bytes are a separate sealed stream (the blob).
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Attachment {
+    /// The file name the reporter's browser sent.
+    pub name: String,
+    /// The media type the browser sent.
+    pub media_type: String,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext, hex.
+    pub sha256: String,
+    /// The blob holding the sealed bytes, hex.
+    pub blob: String,
+}
+
+/// A message, reply or note.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Text {
+    /// Who wrote it: empty for the reporter, the member's name for the team.
+    #[serde(default)]
+    pub author: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A change of status by a team member.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct StatusChange {
+    /// The member's name.
+    pub author: String,
+    /// The new status.
+    #[zeroize(skip)]
+    pub status: Status,
+    /// An optional note shown with the change.
+    #[serde(default)]
+    pub note: String,
+    /// Planned or actual public disclosure date (`YYYY-MM-DD`), if set.
+    #[serde(default)]
+    pub disclosure: String,
+}
+
+/// Where a report stands, following coordinated-disclosure practice.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Stored; nobody on the team has answered yet.
+    Received,
+    /// A team member has confirmed receipt.
+    Acknowledged,
+    /// Verified and assessed.
+    Triaged,
+    /// A fix is being worked on.
+    Fixing,
+    /// Fixed, not yet public.
+    Fixed,
+    /// Published.
+    Disclosed,
+    /// Closed: already reported.
+    Duplicate,
+    /// Closed: outside the programme's scope.
+    OutOfScope,
+    /// Closed: not a vulnerability here.
+    NotApplicable,
+    /// Closed: accepted risk, no fix planned.
+    WontFix,
+    /// Closed: not a real report.
+    Spam,
+}
+
+impl Status {
+    /// Every status, in workflow order.
+    pub const ALL: [Status; 11] = [
+        Status::Received,
+        Status::Acknowledged,
+        Status::Triaged,
+        Status::Fixing,
+        Status::Fixed,
+        Status::Disclosed,
+        Status::Duplicate,
+        Status::OutOfScope,
+        Status::NotApplicable,
+        Status::WontFix,
+        Status::Spam,
+    ];
+
+    /// The name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Acknowledged => "acknowledged",
+            Status::Triaged => "triaged",
+            Status::Fixing => "fixing",
+            Status::Fixed => "fixed",
+            Status::Disclosed => "disclosed",
+            Status::Duplicate => "duplicate",
+            Status::OutOfScope => "out-of-scope",
+            Status::NotApplicable => "not-applicable",
+            Status::WontFix => "wont-fix",
+            Status::Spam => "spam",
+        }
+    }
+
+    /// A sentence for the reporter's page.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Status::Received => "Your report is stored safely. The team has not answered yet.",
+            Status::Acknowledged => "The team has confirmed it received your report.",
+            Status::Triaged => "The team has verified and assessed the problem.",
+            Status::Fixing => "A fix is being worked on.",
+            Status::Fixed => "The problem is fixed; public disclosure follows.",
+            Status::Disclosed => "The problem and its fix are public.",
+            Status::Duplicate => "Closed: someone reported this problem before you.",
+            Status::OutOfScope => "Closed: this is outside the programme's scope.",
+            Status::NotApplicable => "Closed: the team found no vulnerability here.",
+            Status::WontFix => "Closed: the team accepts this risk and plans no fix.",
+            Status::Spam => "Closed.",
+        }
+    }
+
+    /// Parses a status name as written by [`Status::as_str`].
+    pub fn parse(name: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl Event {
+    /// A new event at time `at`.
+    pub fn new(at: i64, body: EventBody) -> Self {
+        Event {
+            v: FORMAT_VERSION,
+            at,
+            body,
+        }
+    }
+
+    /// The bytes to seal; wiped when dropped.
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(1024));
+        // Serialising owned strings and integers into a Vec cannot fail.
+        if serde_json::to_writer(&mut *out, self).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    /// Reads the bytes of an opened event.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let event: Event = serde_json::from_slice(bytes).map_err(|_| DecodeError::Malformed)?;
+        if event.v != FORMAT_VERSION {
+            return Err(DecodeError::Version(event.v));
+        }
+        Ok(event)
+    }
+}
+
+/// An opened event could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not the JSON this version writes.
+    #[error("the event is malformed")]
+    Malformed,
+    /// Written by a newer agedrop.
+    #[error("the event uses format version {0}, which this agedrop does not know")]
+    Version(u8),
+}
+
+/// "1 GiB", "5 MiB", "300 KiB", "12 bytes".
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let value = bytes as f64 / size as f64;
+            return if bytes % size == 0 {
+                format!("{} {unit}", bytes / size)
+            } else {
+                format!("{value:.1} {unit}")
+            };
+        }
+    }
+    if bytes == 1 {
+        "1 byte".into()
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A Unix time as shown to people: `2026-11-23 19:50 UTC`.
+pub fn human_time(at: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "unknown time".into())
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip() {
+        let mut s = Submission::default();
+        s.title = "XSS".into();
+        s.credit.handle = "@finder".into();
+        let bytes = Event::new(5, EventBody::Submitted(s)).encode();
+        let back = Event::decode(&bytes).unwrap();
+        assert_eq!(back.at, 5);
+        match back.body {
+            EventBody::Submitted(s) => {
+                assert_eq!(s.title, "XSS");
+                assert_eq!(s.credit.describe(), "@finder");
+            }
+            _ => panic!("wrong kind"),
+        }
+        let status = Event::new(
+            6,
+            EventBody::Status(StatusChange {
+                author: "A".into(),
+                status: Status::OutOfScope,
+                note: String::new(),
+                disclosure: String::new(),
+            }),
+        );
+        let text = String::from_utf8(status.encode().to_vec()).unwrap();
+        assert!(text.contains("\"out-of-scope\""), "{text}");
+        assert!(Event::decode(b"{}").is_err());
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("done"), None);
+    }
+}

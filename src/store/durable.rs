@@ -1,0 +1,64 @@
+//! Group commit: one thread makes sled's log truly durable for every commit waiting.
+//!
+//! sled's `flush` writes its buffers and calls `sync_file_range`, which persists
+//! neither file metadata nor the drive's cache. After each flush this thread calls
+//! `fsync` on the database file. Commits that arrive while a flush runs share the
+//! next one, so durable throughput is not one fsync per report.
+
+use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+
+use tokio::sync::oneshot;
+
+type Waiter = oneshot::Sender<Result<(), String>>;
+
+/// Handle to the flusher thread; dropping it ends the thread.
+pub(super) struct GroupCommit {
+    queue: mpsc::Sender<Waiter>,
+}
+
+impl GroupCommit {
+    /// Starts the flusher for `db`, syncing `file` (sled's log) after each flush.
+    /// Before each flush it reads `applied` (the last feed position applied to the tree);
+    /// after a successful one it publishes that value in `durable`.
+    pub(super) fn start(
+        db: sled::Db,
+        file: File,
+        applied: Arc<AtomicU64>,
+        durable: Arc<AtomicU64>,
+    ) -> std::io::Result<Self> {
+        let (queue, rx) = mpsc::channel::<Waiter>();
+        std::thread::Builder::new()
+            .name("agedrop-flush".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut waiters = vec![first];
+                    waiters.extend(rx.try_iter());
+                    let watermark = applied.load(Ordering::SeqCst);
+                    let result = db
+                        .flush()
+                        .map_err(|e| e.to_string())
+                        .and_then(|_| file.sync_all().map_err(|e| e.to_string()));
+                    if result.is_ok() {
+                        durable.fetch_max(watermark, Ordering::SeqCst);
+                    }
+                    for waiter in waiters {
+                        // A waiter that went away (client hung up) needs no answer.
+                        let _ = waiter.send(result.clone());
+                    }
+                }
+            })?;
+        Ok(GroupCommit { queue })
+    }
+
+    /// Waits until everything applied before this call is on stable storage.
+    pub(super) async fn wait(&self) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .send(tx)
+            .map_err(|_| "the flusher thread has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the flusher thread has stopped".to_string())?
+    }
+}

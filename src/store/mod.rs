@@ -1,0 +1,455 @@
+//! The only place that calls `sled`: reports, receipt look-ups, sealed events, attachment
+//! blobs and the team's feed, committed atomically and durably.
+//!
+//! The store never sees plaintext: it takes [`Sealed`] events and sealed blob chunks,
+//! plus the few values the design keeps in the clear (random ids, the lookup key, the
+//! reporter's public recipient, sequence numbers and a coarse last-activity day).
+
+mod blob;
+mod durable;
+mod keys;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
+
+pub use blob::{BlobReader, PendingBlob};
+pub use keys::{BadId, BlobId, ReportId};
+
+use durable::GroupCommit;
+
+/// Largest piece of one event value; larger events are split (sled would otherwise move
+/// them into separate files that it does not sync).
+const EVENT_PART: usize = 60 * 1024;
+const RECORD_VERSION: u8 = 1;
+
+/// Storage failed; the message is for the operator's log, never for a reporter.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an error.
+    #[error("storage engine: {0}")]
+    Engine(#[from] sled::Error),
+    /// The file system reported an error.
+    #[error("file system: {0}")]
+    Io(#[from] std::io::Error),
+    /// Making a commit durable failed.
+    #[error("making the commit durable failed: {0}")]
+    Durability(String),
+    /// A stored record could not be read.
+    #[error("damaged record: {0}")]
+    Damaged(&'static str),
+    /// The operating system's random number generator failed.
+    #[error("random ids: {0}")]
+    Random(#[from] crypto::CryptoError),
+    /// The report does not exist.
+    #[error("no such report")]
+    NotFound,
+}
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Cap on sled's page cache in bytes (sled's own default is 1 GiB).
+    pub cache_bytes: u64,
+}
+
+/// What the server keeps in the clear about a report.
+#[derive(Clone, Debug)]
+pub struct ReportRecord {
+    lookup: [u8; 32],
+    /// The reporter's public recipient (`age1…`), for sealing replies to them.
+    pub reporter: String,
+    /// Last activity, in whole days since the Unix epoch (for retention).
+    pub last_day: u32,
+    /// Number of events in the thread.
+    pub events: u32,
+}
+
+impl ReportRecord {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(41 + self.reporter.len());
+        v.push(RECORD_VERSION);
+        v.extend_from_slice(&self.lookup);
+        v.extend_from_slice(&self.last_day.to_be_bytes());
+        v.extend_from_slice(&self.events.to_be_bytes());
+        v.extend_from_slice(self.reporter.as_bytes());
+        v
+    }
+
+    fn decode(v: &[u8]) -> Result<Self, StoreError> {
+        let damaged = || StoreError::Damaged("report record");
+        if v.first() != Some(&RECORD_VERSION) || v.len() < 41 {
+            return Err(damaged());
+        }
+        let lookup = v[1..33].try_into().map_err(|_| damaged())?;
+        let last_day = u32::from_be_bytes(v[33..37].try_into().map_err(|_| damaged())?);
+        let events = u32::from_be_bytes(v[37..41].try_into().map_err(|_| damaged())?);
+        let reporter = String::from_utf8(v[41..].to_vec()).map_err(|_| damaged())?;
+        Ok(ReportRecord {
+            lookup,
+            reporter,
+            last_day,
+            events,
+        })
+    }
+}
+
+/// One event to add to a thread; an attachment event carries the blob it names.
+pub struct NewEvent {
+    /// The sealed event.
+    pub sealed: Sealed,
+    /// For an attachment event, its stream of chunks.
+    pub blob: Option<PendingBlob>,
+}
+
+/// One entry of the team's feed: event `seq` of `report`, at feed position `cursor`.
+#[derive(Clone, Copy, Debug)]
+pub struct FeedEntry {
+    /// Position in the feed; pass it back to continue after it.
+    pub cursor: u64,
+    /// The report.
+    pub report: ReportId,
+    /// The event's sequence number in that report.
+    pub seq: u32,
+}
+
+/// Disk use, for the quota.
+#[derive(Clone, Copy, Debug)]
+pub struct Space {
+    /// Bytes the database occupies.
+    pub used: u64,
+    /// Bytes free for an unprivileged writer on the data folder's file system.
+    pub available: u64,
+}
+
+/// The data folder.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+    /// Serialises commits so that sequence numbers and feed positions are allocated in
+    /// the order batches are applied.
+    commit_lock: Mutex<()>,
+    /// The last feed position applied, and the last one known to be durable.
+    applied_feed: Arc<AtomicU64>,
+    durable_feed: Arc<AtomicU64>,
+    group: GroupCommit,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir` and sweeps chunks of uploads that never
+    /// committed.
+    pub fn open(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(options.cache_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        // The directory entries sled may just have created must survive a crash too.
+        std::fs::File::open(dir)?.sync_all()?;
+        let tree = db.open_tree("agedrop")?;
+        let last_feed = match tree.scan_prefix([keys::FEED]).keys().next_back() {
+            Some(k) => keys::parse_feed_key(&k?).ok_or(StoreError::Damaged("feed key"))?,
+            None => 0,
+        };
+        let applied_feed = Arc::new(AtomicU64::new(last_feed));
+        let durable_feed = Arc::new(AtomicU64::new(last_feed));
+        let log = std::fs::OpenOptions::new().read(true).open(dir.join("db"))?;
+        let group = GroupCommit::start(
+            db.clone(),
+            log,
+            applied_feed.clone(),
+            durable_feed.clone(),
+        )?;
+        let store = Store {
+            dir: dir.to_path_buf(),
+            db,
+            tree,
+            commit_lock: Mutex::new(()),
+            applied_feed,
+            durable_feed,
+            group,
+        };
+        let swept = store.sweep_orphans()?;
+        if swept > 0 {
+            tracing::info!(blobs = swept, "removed chunks of uploads that never committed");
+        }
+        Ok(store)
+    }
+
+    /// Starts a new attachment stream under a fresh random id.
+    pub fn new_blob(&self) -> Result<PendingBlob, StoreError> {
+        Ok(PendingBlob::new(
+            self.tree.clone(),
+            BlobId(crypto::random_bytes()?),
+        ))
+    }
+
+    /// Commits a new report (its lookup key, record, events and blobs) in one atomic,
+    /// durable batch. Returns only once the report would survive a power cut.
+    pub async fn create_report(
+        &self,
+        lookup: &LookupKey,
+        reporter: &ReporterRecipient,
+        events: Vec<NewEvent>,
+    ) -> Result<ReportId, StoreError> {
+        let id = ReportId(crypto::random_bytes()?);
+        let record = ReportRecord {
+            lookup: *lookup.as_bytes(),
+            reporter: reporter.to_string(),
+            last_day: today(),
+            events: 0,
+        };
+        if self.tree.contains_key(keys::report(id))? {
+            // 64 random bits colliding means the random source is broken.
+            return Err(StoreError::Damaged("random report id collided"));
+        }
+        self.commit(id, Some(record), events).await?;
+        Ok(id)
+    }
+
+    /// Appends events to an existing report, atomically and durably. Returns their
+    /// sequence numbers.
+    pub async fn append(
+        &self,
+        id: ReportId,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u32>, StoreError> {
+        self.commit(id, None, events).await
+    }
+
+    /// Applies one batch for report `id` (a new one when `fresh` is given), then waits
+    /// for the group commit to make it durable.
+    async fn commit(
+        &self,
+        id: ReportId,
+        fresh: Option<ReportRecord>,
+        mut events: Vec<NewEvent>,
+    ) -> Result<Vec<u32>, StoreError> {
+        let is_new = fresh.is_some();
+        let mut undo = sled::Batch::default();
+        let seqs = {
+            let _guard = self.commit_lock.lock().map_err(|_| StoreError::Damaged("lock"))?;
+            let mut batch = sled::Batch::default();
+            let mut record = match fresh {
+                Some(record) => {
+                    batch.insert(keys::lookup(&record.lookup), &id.0[..]);
+                    undo.remove(keys::lookup(&record.lookup));
+                    undo.remove(keys::report(id));
+                    record
+                }
+                // Read under the lock: a concurrent append may have added events.
+                None => self.report(id)?.ok_or(StoreError::NotFound)?,
+            };
+            let mut feed = self.applied_feed.load(Ordering::SeqCst);
+            let mut seqs = Vec::with_capacity(events.len());
+            for event in &events {
+                let seq = record.events;
+                record.events = seq.checked_add(1).ok_or(StoreError::Damaged("event count"))?;
+                for (part, piece) in event.sealed.as_bytes().chunks(EVENT_PART).enumerate() {
+                    let part = u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
+                    batch.insert(keys::event_part(id, seq, part), piece);
+                    undo.remove(keys::event_part(id, seq, part));
+                }
+                if let Some(blob) = &event.blob {
+                    batch.insert(keys::attached(id, blob.id()), &[][..]);
+                    undo.remove(keys::attached(id, blob.id()));
+                }
+                feed += 1;
+                batch.insert(keys::feed(feed), keys::feed_value(id, seq));
+                undo.remove(keys::feed(feed));
+                seqs.push(seq);
+            }
+            record.last_day = today();
+            batch.insert(keys::report(id), record.encode());
+            self.tree.apply_batch(batch)?;
+            self.applied_feed.store(feed, Ordering::SeqCst);
+            seqs
+        };
+        // The batch is applied, so the blobs belong to the report now, even if this
+        // future is dropped while it waits (a reporter who hangs up).
+        let mut blobs = Vec::new();
+        for event in &mut events {
+            if let Some(blob) = &mut event.blob {
+                blob.mark_committed();
+                blobs.push(blob.id());
+            }
+        }
+        let durable = self.group.wait().await;
+        if durable.is_err() && is_new {
+            // Take the new report back out: its receipt is never shown, so nothing may
+            // linger half-known. (An append cannot be undone safely; it stays.)
+            if self.tree.apply_batch(undo).is_ok() {
+                for blob in blobs {
+                    blob::delete_blob(&self.tree, blob);
+                }
+            }
+        }
+        durable.map_err(StoreError::Durability)?;
+        Ok(seqs)
+    }
+
+    /// The report a receipt's lookup key maps to.
+    pub fn find(&self, lookup: &LookupKey) -> Result<Option<ReportId>, StoreError> {
+        match self.tree.get(keys::lookup(lookup.as_bytes()))? {
+            Some(v) => Ok(Some(
+                keys::parse_report_id(&v).ok_or(StoreError::Damaged("lookup value"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// A report's plaintext record.
+    pub fn report(&self, id: ReportId) -> Result<Option<ReportRecord>, StoreError> {
+        match self.tree.get(keys::report(id))? {
+            Some(v) => Ok(Some(ReportRecord::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every report id with its record, in id order.
+    pub fn reports(&self) -> Result<Vec<(ReportId, ReportRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix([keys::REPORT]) {
+            let (k, v) = item?;
+            let id = keys::parse_report_id(&k[1..]).ok_or(StoreError::Damaged("report key"))?;
+            out.push((id, ReportRecord::decode(&v)?));
+        }
+        Ok(out)
+    }
+
+    /// A report's events in order, as (seq, sealed).
+    pub fn events(&self, id: ReportId) -> Result<Vec<(u32, Sealed)>, StoreError> {
+        let mut out: Vec<(u32, Vec<u8>)> = Vec::new();
+        for item in self.tree.scan_prefix(keys::event_prefix(id)) {
+            let (k, v) = item?;
+            let (seq, _part) = keys::parse_event_key(&k).ok_or(StoreError::Damaged("event key"))?;
+            match out.last_mut() {
+                Some((last, bytes)) if *last == seq => bytes.extend_from_slice(&v),
+                _ => out.push((seq, v.to_vec())),
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(seq, bytes)| (seq, Sealed::from_stored(bytes)))
+            .collect())
+    }
+
+    /// One event of a report.
+    pub fn event(&self, id: ReportId, seq: u32) -> Result<Option<Sealed>, StoreError> {
+        let mut bytes = Vec::new();
+        let mut prefix = keys::event_prefix(id);
+        prefix.extend_from_slice(&seq.to_be_bytes());
+        for item in self.tree.scan_prefix(prefix) {
+            bytes.extend_from_slice(&item?.1);
+        }
+        Ok((!bytes.is_empty()).then(|| Sealed::from_stored(bytes)))
+    }
+
+    /// Feed entries after `cursor`, at most `limit`, only ever up to what is durable (so
+    /// a client never sees an entry that a crash could take back).
+    pub fn feed_after(&self, cursor: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        let durable = self.durable_feed.load(Ordering::SeqCst);
+        let mut out = Vec::new();
+        let start = keys::feed(cursor.saturating_add(1));
+        for item in self.tree.range(start..keys::feed(durable.saturating_add(1))) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item?;
+            let position = keys::parse_feed_key(&k).ok_or(StoreError::Damaged("feed key"))?;
+            let (report, seq) =
+                keys::parse_feed_value(&v).ok_or(StoreError::Damaged("feed value"))?;
+            out.push(FeedEntry {
+                cursor: position,
+                report,
+                seq,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether `blob` is an attachment of `report`.
+    pub fn has_blob(&self, report: ReportId, blob: BlobId) -> Result<bool, StoreError> {
+        Ok(self.tree.contains_key(keys::attached(report, blob))?)
+    }
+
+    /// Reads a blob's ciphertext.
+    pub fn blob(&self, blob: BlobId) -> BlobReader {
+        BlobReader::new(&self.tree, blob)
+    }
+
+    /// Removes every record of a report (receipt mapping, events, blobs, feed entries)
+    /// in one durable batch.
+    pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
+        {
+            let _guard = self.commit_lock.lock().map_err(|_| StoreError::Damaged("lock"))?;
+            let record = self.report(id)?.ok_or(StoreError::NotFound)?;
+            let mut batch = sled::Batch::default();
+            batch.remove(keys::report(id));
+            batch.remove(keys::lookup(&record.lookup));
+            for k in self.tree.scan_prefix(keys::event_prefix(id)).keys() {
+                batch.remove(k?);
+            }
+            for k in self.tree.scan_prefix(keys::attached_prefix(id)).keys() {
+                let k = k?;
+                let blob = keys::parse_attached_key(&k).ok_or(StoreError::Damaged("blob key"))?;
+                for chunk in self.tree.scan_prefix(keys::blob_prefix(blob)).keys() {
+                    batch.remove(chunk?);
+                }
+                batch.remove(k);
+            }
+            for item in self.tree.scan_prefix([keys::FEED]) {
+                let (k, v) = item?;
+                if keys::parse_feed_value(&v).map(|(r, _)| r) == Some(id) {
+                    batch.remove(k);
+                }
+            }
+            self.tree.apply_batch(batch)?;
+        }
+        self.group.wait().await.map_err(StoreError::Durability)
+    }
+
+    /// Deletes chunks of blobs that no committed report names.
+    fn sweep_orphans(&self) -> Result<usize, StoreError> {
+        let mut owned = std::collections::HashSet::new();
+        for k in self.tree.scan_prefix([keys::ATTACHED]).keys() {
+            owned.insert(keys::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
+        }
+        let mut orphans = std::collections::HashSet::new();
+        for k in self.tree.scan_prefix([keys::BLOB]).keys() {
+            let blob = keys::parse_blob_key(&k?).ok_or(StoreError::Damaged("chunk key"))?;
+            if !owned.contains(&blob) {
+                orphans.insert(blob);
+            }
+        }
+        for blob in &orphans {
+            blob::delete_blob(&self.tree, *blob);
+        }
+        if !orphans.is_empty() {
+            self.db.flush()?;
+        }
+        Ok(orphans.len())
+    }
+
+    /// Disk use of the data folder, for the quota.
+    pub fn space(&self) -> Result<Space, StoreError> {
+        Ok(Space {
+            used: self.db.size_on_disk()?,
+            available: fs2::available_space(&self.dir)?,
+        })
+    }
+}
+
+/// Whole days since the Unix epoch, the only time the server keeps in the clear.
+fn today() -> u32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    u32::try_from(secs / 86_400).unwrap_or(u32::MAX)
+}

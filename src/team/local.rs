@@ -1,0 +1,146 @@
+//! Reading a data folder copied from the server, on the team member's machine.
+//!
+//! The server keeps its folder locked while it runs; a locked folder is copied
+//! (ciphertext only) to a private temporary folder and read from there.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::crypto;
+use crate::store::{BlobId, ReportId, Store, StoreOptions};
+
+use super::{Identities, TeamError, Thread};
+
+/// A data folder opened for reading.
+pub struct LocalInbox {
+    store: Store,
+    _copy: Option<tempfile::TempDir>,
+}
+
+impl LocalInbox {
+    /// Opens `dir`, copying it first if the server holds its lock.
+    pub fn open(dir: &Path) -> Result<Self, TeamError> {
+        let shown = dir.display().to_string();
+        let data_err = |detail: String| TeamError::Data {
+            path: shown.clone(),
+            detail,
+        };
+        if !dir.join("db").is_file() {
+            return Err(data_err(
+                "no agedrop data here (expected sled's `db` file); pass the server's data folder"
+                    .into(),
+            ));
+        }
+        let options = StoreOptions {
+            cache_bytes: 32 * 1024 * 1024,
+        };
+        match Store::open(dir, &options) {
+            Ok(store) => Ok(LocalInbox { store, _copy: None }),
+            Err(first) => {
+                // Most likely the running server's lock: read a private copy instead.
+                let copy = tempfile::Builder::new()
+                    .prefix("agedrop-open-")
+                    .tempdir()
+                    .map_err(|e| data_err(e.to_string()))?;
+                copy_dir(dir, copy.path()).map_err(|e| data_err(format!("{first}; copying: {e}")))?;
+                let store = Store::open(copy.path(), &options)
+                    .map_err(|e| data_err(format!("{first}; and its copy: {e}")))?;
+                Ok(LocalInbox {
+                    store,
+                    _copy: Some(copy),
+                })
+            }
+        }
+    }
+
+    /// Every report, opened with `identities`, oldest id first.
+    pub fn threads(&self, identities: &Identities) -> Result<Vec<Thread>, TeamError> {
+        let mut out = Vec::new();
+        for (id, record) in self.store.reports()? {
+            out.push(Thread::open(
+                id.to_string(),
+                record.reporter,
+                self.store.events(id)?,
+                identities,
+            )?);
+        }
+        out.sort_by_key(|t| t.received().unwrap_or(i64::MAX));
+        Ok(out)
+    }
+
+    /// One report by id or unique id prefix.
+    pub fn thread(&self, id: &str, identities: &Identities) -> Result<Thread, TeamError> {
+        let report = self.resolve(id)?;
+        let record = self.store.report(report)?.ok_or_else(|| unknown(id))?;
+        Thread::open(
+            report.to_string(),
+            record.reporter,
+            self.store.events(report)?,
+            identities,
+        )
+    }
+
+    /// A decrypting reader over one attachment of a report.
+    pub fn attachment<'a>(
+        &'a self,
+        report: &str,
+        blob: &str,
+        identities: &Identities,
+    ) -> Result<Box<dyn Read + 'a>, TeamError> {
+        let report = self.resolve(report)?;
+        let blob: BlobId = blob
+            .parse()
+            .map_err(|_| TeamError::UnknownReport(format!("bad attachment id {blob}")))?;
+        if !self.store.has_blob(report, blob)? {
+            return Err(TeamError::UnknownReport(format!(
+                "attachment {blob} is not part of report {report}"
+            )));
+        }
+        Ok(crypto::open_stream(
+            &identities.as_refs(),
+            self.store.blob(blob),
+        )?)
+    }
+
+    fn resolve(&self, id: &str) -> Result<ReportId, TeamError> {
+        let id = id.trim().to_ascii_lowercase();
+        if id.len() < 4 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(unknown(&id));
+        }
+        let matches: Vec<ReportId> = self
+            .store
+            .reports()?
+            .into_iter()
+            .map(|(r, _)| r)
+            .filter(|r| r.to_string().starts_with(&id))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(unknown(&id)),
+            _ => Err(TeamError::UnknownReport(format!(
+                "`{id}` matches {} reports; give more of the id",
+                matches.len()
+            ))),
+        }
+    }
+}
+
+fn unknown(id: &str) -> TeamError {
+    TeamError::UnknownReport(format!(
+        "no report with id `{id}`; `list` shows the ids (at least 4 hex digits of one)"
+    ))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

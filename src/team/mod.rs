@@ -1,0 +1,49 @@
+//! The team's side: identities, opening threads locally, writing attachments safely,
+//! and the local reader behind `agedrop open`. Team identities exist only here.
+
+mod files;
+mod identity;
+mod inbox;
+mod local;
+mod print;
+
+pub use files::{safe_file_name, write_attachment};
+pub use identity::Identities;
+pub use inbox::{OpenedEvent, Thread};
+pub use local::LocalInbox;
+pub use print::{print_list, print_thread};
+
+/// What can go wrong on the team's side. Messages say which file or id, and what was
+/// expected.
+#[derive(Debug, thiserror::Error)]
+pub enum TeamError {
+    /// The identity file is missing or not an identity.
+    #[error("{0}")]
+    Identity(String),
+    /// No report, or more than one, matches the id given.
+    #[error("{0}")]
+    UnknownReport(String),
+    /// The data folder could not be opened.
+    #[error("cannot open the data folder {path}: {detail}")]
+    Data {
+        /// The folder.
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// Storage error while reading.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Decryption failed where it must not.
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    /// Writing a file failed.
+    #[error("{0}")]
+    Io(String),
+    /// An attachment's bytes do not match the SHA-256 in its sealed metadata.
+    #[error("{name}: the decrypted file does not match its recorded SHA-256; it was removed")]
+    Mismatch {
+        /// The file written.
+        name: String,
+    },
+}

@@ -1,0 +1,185 @@
+//! One error type for reporter pages, and the one place that turns any error status
+//! into a page. Server-side detail goes to the log; reporters get a calm, generic text.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::{AppState, Site};
+
+/// Everything that can go wrong in a reporter's request.
+#[derive(Debug)]
+pub enum PageError {
+    /// The request is wrong in a way the reporter can fix.
+    BadInput(String),
+    /// A body, field or file is over a limit.
+    TooLarge(String),
+    /// The global rate limit for this kind of request is used up.
+    RateLimited,
+    /// Too many requests at once.
+    Busy,
+    /// The storage quota is reached; nothing new is accepted.
+    StorageFull,
+    /// Storage failed; the detail is for the log only.
+    Storage(String),
+    /// No such page.
+    NotFound,
+    /// A bug or an unexpected failure; the detail is for the log only.
+    Internal(String),
+}
+
+/// The text of an error page, attached to the response for [`render_errors`].
+#[derive(Clone)]
+pub(super) struct ErrorPage {
+    heading: &'static str,
+    message: String,
+    hint: Option<&'static str>,
+}
+
+const NOT_LOST: &str = "Nothing from this request was stored. Reports sent earlier are safe.";
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading, message, hint) = match self {
+            PageError::BadInput(m) => (
+                StatusCode::BAD_REQUEST,
+                "Please check what you sent",
+                m,
+                Some("Go back, correct it and send again: nothing was stored."),
+            ),
+            PageError::TooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                m,
+                Some("Go back and send less (you can add files later with your receipt code); nothing was stored."),
+            ),
+            PageError::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait a moment",
+                "The site is receiving many requests right now. Wait a minute and try again."
+                    .into(),
+                Some(NOT_LOST),
+            ),
+            PageError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The site is busy",
+                "Too many people are using the site at this moment. Try again in a minute."
+                    .into(),
+                Some(NOT_LOST),
+            ),
+            PageError::StorageFull => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Cannot store new reports right now",
+                "The drop-box has run out of room for new reports. The team has been told in \
+                 the server log. Please try again later."
+                    .into(),
+                Some(NOT_LOST),
+            ),
+            PageError::Storage(detail) => {
+                tracing::error!(%detail, "storage failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Your report could not be stored",
+                    "The server could not save your report safely, so no receipt was issued. \
+                     Please try again later."
+                        .into(),
+                    Some(NOT_LOST),
+                )
+            }
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is no page at this address.".into(),
+                None,
+            ),
+            PageError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                generic(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        };
+        let mut response = status.into_response();
+        response.extensions_mut().insert(ErrorPage {
+            heading,
+            message,
+            hint,
+        });
+        response
+    }
+}
+
+fn generic(status: StatusCode) -> (StatusCode, &'static str, String, Option<&'static str>) {
+    let (heading, message) = match status.as_u16() {
+        404 => ("Page not found", "There is no page at this address."),
+        405 => ("Not allowed", "This page does not accept that kind of request."),
+        408 => ("Too slow", "The request took too long to arrive. Please try again."),
+        413 => ("Too large", "What you sent is larger than this site accepts."),
+        400..=499 => ("Request not understood", "The site could not understand this request."),
+        _ => (
+            "Something went wrong",
+            "The server could not handle this request. Please try again later.",
+        ),
+    };
+    (status, heading, message.to_string(), Some(NOT_LOST))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate<'a> {
+    site: &'a Site,
+    heading: &'a str,
+    message: &'a str,
+    hint: Option<&'a str>,
+}
+
+/// Renders every error response as a page: those made by [`PageError`], and bare ones
+/// from the framework (405, a body over the limit, a panic turned into 500).
+pub(super) async fn render_errors(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let page = match response.extensions().get::<ErrorPage>() {
+        Some(page) => page.clone(),
+        // Leave alone errors that already carry their own body type (the team API's JSON).
+        None if response.headers().contains_key(header::CONTENT_TYPE)
+            && response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json")) =>
+        {
+            return response;
+        }
+        None => {
+            let (_, heading, message, hint) = generic(status);
+            ErrorPage {
+                heading,
+                message,
+                hint,
+            }
+        }
+    };
+    let body = ErrorTemplate {
+        site: &state.site,
+        heading: page.heading,
+        message: &page.message,
+        hint: page.hint,
+    }
+    .render()
+    .unwrap_or_else(|_| page.message.clone());
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Response::from_parts(parts, Html(body).into_response().into_body())
+}

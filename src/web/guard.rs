@@ -1,0 +1,154 @@
+//! Guards around every request: security headers, the concurrency cap, the declared
+//! body length, and global rate limits (no per-address state: behind Tor every visitor
+//! is 127.0.0.1).
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{AppState, PageError};
+
+/// Sets the design's headers on every response, error pages included. Each has its
+/// reason beside it.
+pub(super) async fn security_headers(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_static = request.uri().path().starts_with("/static/");
+    let path = request.uri().path().to_string();
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    // No script, no other origin, no framing, forms only to us.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    // Never tell another site where a reporter came from.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Do not guess types: an upload can never be sniffed into HTML or script.
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // Older browsers that ignore frame-ancestors.
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Keep other origins' windows and fetches away from our pages.
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    // No powerful features for any page.
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    // Pages can hold a receipt code or a report: never keep them in any cache. Only
+    // the stylesheet, which is the same for everyone, may be cached.
+    if is_static {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=86400"),
+        );
+    } else {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    // Under TLS, never let a browser fall back to plain HTTP.
+    if state.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    // Tell Tor Browser about the onion service for this page.
+    if let Some(onion) = &state.onion
+        && let Ok(value) = HeaderValue::from_str(&format!("http://{onion}{path}"))
+    {
+        h.insert(HeaderName::from_static("onion-location"), value);
+    }
+    response
+}
+
+/// Refuses a request when too many are in flight, instead of queueing without bound.
+pub(super) async fn concurrency(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.requests.clone().try_acquire_owned() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => PageError::Busy.into_response(),
+    }
+}
+
+/// Refuses an upload whose declared length is over the limit before reading it.
+pub(super) async fn declared_length(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.limits.max_body_bytes()) {
+        let mut response = PageError::TooLarge(format!(
+            "This upload is larger than the {} the site accepts in one report.",
+            crate::report::human_size(state.limits.max_upload_bytes)
+        ))
+        .into_response();
+        // The rest of the body is not read; the connection cannot be reused.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    next.run(request).await
+}
+
+/// A global token bucket: `per_minute` requests a minute, in bursts of up to that many.
+pub(super) struct RateLimit {
+    capacity: f64,
+    per_second: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl RateLimit {
+    pub(super) fn per_minute(per_minute: u32) -> Self {
+        let capacity = f64::from(per_minute.max(1));
+        RateLimit {
+            capacity,
+            per_second: capacity / 60.0,
+            state: Mutex::new((capacity, Instant::now())),
+        }
+    }
+
+    /// Takes one token, or says the limit is reached.
+    pub(super) fn check(&self) -> Result<(), PageError> {
+        let mut state = match self.state.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = Instant::now();
+        let (tokens, last) = *state;
+        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.per_second)
+            .min(self.capacity);
+        if tokens >= 1.0 {
+            *state = (tokens - 1.0, now);
+            Ok(())
+        } else {
+            *state = (tokens, now);
+            Err(PageError::RateLimited)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The web server: reporter pages and their guards. `app(state)` builds the router so
+//! that tests and `serve` share it.
+
+mod check;
+mod error;
+mod guard;
+mod pages;
+mod serve;
+mod submit;
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+use crate::config::{Config, Limits, Programme};
+use crate::crypto::TeamKeys;
+use crate::report::human_size;
+use crate::store::Store;
+
+pub use error::PageError;
+pub use serve::{Server, serve};
+
+/// Bodies of ordinary forms (the receipt form) are small.
+const SMALL_BODY: usize = 64 * 1024;
+
+/// Everything a request handler may use. The web layer holds no team identity.
+pub struct AppState {
+    site: Site,
+    limits: Limits,
+    keys: RwLock<Arc<TeamKeys>>,
+    store: Store,
+    submissions: guard::RateLimit,
+    receipt_attempts: guard::RateLimit,
+    requests: Arc<Semaphore>,
+    tls: bool,
+    onion: Option<String>,
+    security_txt: String,
+}
+
+/// What every page shows about the programme.
+#[derive(Clone)]
+pub struct Site {
+    pub name: String,
+    pub scope: String,
+    pub policy_url: String,
+    pub acknowledge_hours: u32,
+    pub embargo_days: u32,
+    pub max_files: usize,
+    pub max_file: String,
+    pub max_upload: String,
+    pub max_line_chars: usize,
+}
+
+impl AppState {
+    /// Builds the state from a validated config, the team's keys and an open store.
+    pub fn new(config: &Config, keys: TeamKeys, store: Store) -> Arc<Self> {
+        let limits = config.limits.clone();
+        Arc::new(AppState {
+            site: Site::new(&config.programme, &limits),
+            keys: RwLock::new(Arc::new(keys)),
+            store,
+            submissions: guard::RateLimit::per_minute(limits.submissions_per_minute),
+            receipt_attempts: guard::RateLimit::per_minute(limits.receipt_attempts_per_minute),
+            requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            tls: config.tls.is_some(),
+            onion: config.onion_address.clone(),
+            security_txt: pages::security_txt(config),
+            limits,
+        })
+    }
+
+    /// The current team keys (replaced as a whole when the keys file is reloaded).
+    pub fn keys(&self) -> Arc<TeamKeys> {
+        match self.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Installs a newly loaded keys file.
+    pub fn replace_keys(&self, keys: TeamKeys) {
+        let mut slot = match self.keys.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(keys);
+    }
+
+    /// The store, for shutdown and tests.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl Site {
+    fn new(p: &Programme, l: &Limits) -> Self {
+        Site {
+            name: p.name.clone(),
+            scope: p.scope.clone(),
+            policy_url: p.policy_url.clone(),
+            acknowledge_hours: p.acknowledge_hours,
+            embargo_days: p.embargo_days,
+            max_files: l.max_files,
+            max_file: human_size(l.max_file_bytes),
+            max_upload: human_size(l.max_upload_bytes),
+            max_line_chars: l.max_line_chars,
+        }
+    }
+}
+
+/// The router with every route and guard.
+pub fn app(state: Arc<AppState>) -> Router {
+    let upload_limit = usize::try_from(state.limits.max_body_bytes()).unwrap_or(usize::MAX);
+    let submit = Router::new()
+        .route("/submit", post(submit::submit))
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::declared_length));
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/check", get(check::form).post(check::check))
+        .route("/policy", get(pages::policy))
+        .route("/.well-known/security.txt", get(pages::security_txt_route))
+        .route("/static/style.css", get(pages::stylesheet))
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        .merge(submit)
+        .fallback(pages::not_found)
+        .layer(RequestBodyTimeoutLayer::new(state.limits.idle_timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::concurrency))
+        .layer(middleware::from_fn_with_state(state.clone(), error::render_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::security_headers))
+        .with_state(state)
+}

@@ -1,0 +1,106 @@
+//! Pages that show the programme: the report form, the policy, security.txt and the
+//! stylesheet.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::{AppState, PageError, Site};
+use crate::config::Config;
+
+/// The stylesheet, compiled into the binary.
+const STYLESHEET: &str = include_str!("../../templates/style.css");
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage<'a> {
+    site: &'a Site,
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage<'a> {
+    site: &'a Site,
+}
+
+/// Renders a template, or a generic error if rendering fails.
+pub(super) fn render(template: &impl Template) -> Result<Html<String>, PageError> {
+    template
+        .render()
+        .map(Html)
+        .map_err(|e| PageError::Internal(format!("template: {e}")))
+}
+
+pub(super) async fn index(State(state): State<Arc<AppState>>) -> Result<Html<String>, PageError> {
+    render(&IndexPage { site: &state.site })
+}
+
+pub(super) async fn policy(State(state): State<Arc<AppState>>) -> Result<Html<String>, PageError> {
+    render(&PolicyPage { site: &state.site })
+}
+
+pub(super) async fn stylesheet() -> Response {
+    let mut response = STYLESHEET.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    response
+}
+
+pub(super) async fn not_found() -> PageError {
+    PageError::NotFound
+}
+
+pub(super) async fn security_txt_route(State(state): State<Arc<AppState>>) -> Response {
+    let mut response = state.security_txt.clone().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The RFC 9116 file, built once at start-up.
+pub(super) fn security_txt(config: &Config) -> String {
+    let base = match (&config.onion_address, &config.public_url) {
+        (_, Some(url)) => url.trim_end_matches('/').to_string(),
+        (Some(onion), None) => format!("http://{onion}"),
+        (None, None) => {
+            let scheme = if config.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{}", config.listen)
+        }
+    };
+    let expires = if config.programme.security_txt_expires.is_empty() {
+        let in_a_year = time::OffsetDateTime::now_utc() + time::Duration::days(365);
+        in_a_year
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    } else {
+        config.programme.security_txt_expires.clone()
+    };
+    let mut text = format!(
+        "# Report security problems through our encrypted drop-box; no account needed.\n\
+         Contact: {base}/\n\
+         Expires: {expires}\n\
+         Preferred-Languages: {}\n",
+        config.programme.languages
+    );
+    if !config.programme.policy_url.is_empty() {
+        text.push_str(&format!("Policy: {}\n", config.programme.policy_url));
+    } else {
+        text.push_str(&format!("Policy: {base}/policy\n"));
+    }
+    if config.public_url.is_some() {
+        text.push_str(&format!("Canonical: {base}/.well-known/security.txt\n"));
+    }
+    text
+}

@@ -1,0 +1,125 @@
+//! Binding and running the server: plain HTTP on loopback or rustls TLS, header and
+//! body timeouts, graceful shutdown on SIGTERM/ctrl-c, team keys reloaded on SIGHUP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+
+use super::{AppState, app};
+use crate::config::Config;
+use crate::crypto::TeamKeys;
+use crate::store::Store;
+
+/// A server that is bound and ready to run.
+pub struct Server {
+    state: Arc<AppState>,
+    config: Config,
+    listener: std::net::TcpListener,
+}
+
+impl Server {
+    /// Binds the listening socket (so that an address in use is reported before
+    /// anything else starts).
+    pub fn bind(config: Config, keys: TeamKeys, store: Store) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(config.listen).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("server.listen: cannot listen on {}: {e}", config.listen),
+            )
+        })?;
+        Ok(Server {
+            state: AppState::new(&config, keys, store),
+            config,
+            listener,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The URL reporters open.
+    pub fn url(&self) -> std::io::Result<String> {
+        let scheme = if self.config.tls.is_some() { "https" } else { "http" };
+        Ok(format!("{scheme}://{}/", self.local_addr()?))
+    }
+}
+
+/// Runs until SIGTERM or ctrl-c, then lets requests in flight finish (up to the grace
+/// period) before returning.
+pub async fn serve(server: Server) -> std::io::Result<()> {
+    let Server {
+        state,
+        config,
+        listener,
+    } = server;
+    let handle: Handle<SocketAddr> = Handle::new();
+    tokio::spawn(watch_signals(
+        handle.clone(),
+        state.clone(),
+        config.keys.clone(),
+        config.shutdown_grace,
+    ));
+    let router = app(state.clone());
+    let header_timeout = config.limits.header_timeout;
+    match &config.tls {
+        Some(files) => {
+            let tls = RustlsConfig::from_pem_file(&files.cert, &files.key)
+                .await
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("server.tls_cert / server.tls_key: cannot load them: {e}"),
+                    )
+                })?;
+            let mut server = axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .first_request_timeout(header_timeout);
+            server.http_builder().http1().header_read_timeout(header_timeout);
+            server.serve(router.into_make_service()).await
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener)?
+                .handle(handle)
+                .first_request_timeout(header_timeout);
+            server.http_builder().http1().header_read_timeout(header_timeout);
+            server.serve(router.into_make_service()).await
+        }
+    }
+}
+
+async fn watch_signals(
+    handle: Handle<SocketAddr>,
+    state: Arc<AppState>,
+    keys_path: PathBuf,
+    grace: std::time::Duration,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = hup.recv() => match TeamKeys::load(&keys_path) {
+                Ok(keys) => {
+                    let members = keys.members().len();
+                    state.replace_keys(keys);
+                    tracing::info!(members, "team keys file reloaded");
+                }
+                Err(e) => tracing::error!("team keys file not reloaded, keeping the old one: {e}"),
+            },
+        }
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    handle.graceful_shutdown(Some(grace));
+}
