@@ -173,6 +173,7 @@ fn serve(config: Config, demo: Option<DemoInfo>) -> anyhow::Result<()> {
         &config.data,
         &StoreOptions {
             cache_bytes: config.cache_bytes,
+            reserve_bytes: config.limits.storage_reserve_bytes,
         },
     )
     .with_context(|| format!("server.data: cannot open {}", config.data.display()))?;
@@ -211,10 +212,7 @@ impl DemoInfo {
         println!("agedrop demo: a drop-box for a demo team, on this machine only.");
         println!();
         println!("  Open the report form:  {url}");
-        println!(
-            "  Team identity (secret): {}",
-            self.identity.display()
-        );
+        println!("  Team identity (secret): {}", self.identity.display());
         println!("  Read the reports (in another terminal):");
         println!(
             "    {exe} open --data {} --identity {} list",
@@ -240,7 +238,9 @@ fn demo(dir: &Path, listen: String) -> anyhow::Result<()> {
         write_private(&identity, text.as_bytes())?;
         std::fs::write(
             &keys,
-            format!("# The demo team's keys file: one age recipient a line.\n\n# Demo team member\n{recipient}\n"),
+            format!(
+                "# The demo team's keys file: one age recipient a line.\n\n# Demo team member\n{recipient}\n"
+            ),
         )?;
     }
     let mut raw = RawConfig::default();
@@ -321,6 +321,9 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }

@@ -113,6 +113,7 @@ pub struct RawLimits {
     pub receipt_attempts_per_minute: u32,
     pub storage_max_mib: u64,
     pub storage_min_free_mib: u64,
+    pub storage_reserve_mib: u64,
 }
 
 impl Default for RawLimits {
@@ -130,6 +131,7 @@ impl Default for RawLimits {
             receipt_attempts_per_minute: 60,
             storage_max_mib: 0,
             storage_min_free_mib: 1024,
+            storage_reserve_mib: 64,
         }
     }
 }
@@ -179,6 +181,7 @@ pub struct Limits {
     pub receipt_attempts_per_minute: u32,
     pub storage_max_bytes: u64,
     pub storage_min_free_bytes: u64,
+    pub storage_reserve_bytes: u64,
 }
 
 impl Limits {
@@ -218,9 +221,8 @@ impl Config {
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let raw = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    err("--config", format!("cannot read {}: {e}", path.display()))
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| err("--config", format!("cannot read {}: {e}", path.display())))?;
                 toml::from_str::<RawConfig>(&text).map_err(|e| {
                     err(
                         &path.display().to_string(),
@@ -270,7 +272,10 @@ impl Config {
                 return Err(err("server.tls_key", "tls_cert is set, so set tls_key too"));
             }
             (None, Some(_)) => {
-                return Err(err("server.tls_cert", "tls_key is set, so set tls_cert too"));
+                return Err(err(
+                    "server.tls_cert",
+                    "tls_key is set, so set tls_cert too",
+                ));
             }
         };
         let allow_plain = o.allow_plain_http || server.allow_plain_http;
@@ -288,7 +293,8 @@ impl Config {
         let onion_address = match server.onion_address.filter(|s| !s.trim().is_empty()) {
             Some(a) => {
                 let a = a.trim().trim_start_matches("http://").trim_end_matches('/');
-                if !a.ends_with(".onion") || !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+                if !a.ends_with(".onion")
+                    || !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
                 {
                     return Err(err(
                         "server.onion_address",
@@ -350,11 +356,16 @@ impl Config {
 
 fn check_url(setting: &str, url: &str) -> Result<(), ConfigError> {
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
     if ok {
         Ok(())
     } else {
-        Err(err(setting, format!("`{url}` is not an http:// or https:// address")))
+        Err(err(
+            setting,
+            format!("`{url}` is not an http:// or https:// address"),
+        ))
     }
 }
 
@@ -366,8 +377,14 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         ("limits.max_line_chars", l.max_line_chars as u64),
         ("limits.idle_timeout_seconds", l.idle_timeout_seconds),
         ("limits.header_timeout_seconds", l.header_timeout_seconds),
-        ("limits.max_concurrent_requests", l.max_concurrent_requests as u64),
-        ("limits.submissions_per_minute", u64::from(l.submissions_per_minute)),
+        (
+            "limits.max_concurrent_requests",
+            l.max_concurrent_requests as u64,
+        ),
+        (
+            "limits.submissions_per_minute",
+            u64::from(l.submissions_per_minute),
+        ),
         (
             "limits.receipt_attempts_per_minute",
             u64::from(l.receipt_attempts_per_minute),
@@ -388,7 +405,10 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         ));
     }
     if l.max_text_kib > 1024 {
-        return Err(err("limits.max_text_kib", "use at most 1024 (1 MiB per field)"));
+        return Err(err(
+            "limits.max_text_kib",
+            "use at most 1024 (1 MiB per field)",
+        ));
     }
     if l.max_files > 1000 {
         return Err(err("limits.max_files", "use at most 1000"));
@@ -406,6 +426,7 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         receipt_attempts_per_minute: l.receipt_attempts_per_minute,
         storage_max_bytes: l.storage_max_mib * MIB,
         storage_min_free_bytes: l.storage_min_free_mib * MIB,
+        storage_reserve_bytes: l.storage_reserve_mib * MIB,
     })
 }
 
@@ -437,7 +458,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_setting() {
-        let raw: RawConfig = toml::from_str("[limits]\nmax_files = 0\nmax_upload_mib = 0\n").unwrap();
+        let raw: RawConfig =
+            toml::from_str("[limits]\nmax_files = 0\nmax_upload_mib = 0\n").unwrap();
         let e = Config::validate(raw, &Overrides::default()).err().unwrap();
         assert_eq!(e.setting, "limits.max_upload_mib");
         assert!(toml::from_str::<RawConfig>("[server]\nlisten_typo = 1\n").is_err());

@@ -1,1 +1,17 @@
-//! Integration tests.
+//! agedrop's integration tests: one binary, each module a user-facing area, every test
+//! against a real `agedrop serve` process on 127.0.0.1.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+// A report goes in, only ciphertext is stored, the team decrypts it.
+mod submit;
+// Receipt codes: valid, typo'd, unknown, sloppily typed.
+mod receipt;
+// Bad input gets a clear 4xx page and the server keeps serving.
+mod bad_input;
+// Security headers on every route, error pages included; nothing personal in logs.
+mod hygiene;
+// Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
+mod storage;

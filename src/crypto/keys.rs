@@ -97,10 +97,8 @@ impl TeamKeys {
                 pending_name = (!name.is_empty()).then_some(name);
                 continue;
             }
-            let recipient = parse_recipient(trimmed).map_err(|message| KeysError::Line {
-                line,
-                message,
-            })?;
+            let recipient =
+                parse_recipient(trimmed).map_err(|message| KeysError::Line { line, message })?;
             if let Some(earlier) = members.iter().position(|m| m.recipient_text == trimmed) {
                 return Err(KeysError::Line {
                     line,
@@ -141,7 +139,8 @@ impl TeamKeys {
         &'a self,
         reporter: Option<&'a ReporterRecipient>,
     ) -> Vec<&'a dyn age::Recipient> {
-        let mut all: Vec<&dyn age::Recipient> = self.members.iter().map(|m| m.recipient()).collect();
+        let mut all: Vec<&dyn age::Recipient> =
+            self.members.iter().map(|m| m.recipient()).collect();
         if let Some(reporter) = reporter {
             all.push(reporter);
         }
@@ -203,7 +202,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let err = TeamKeys::parse("# x\nage1nope\n").err().unwrap().to_string();
+        let err = TeamKeys::parse("# x\nage1nope\n")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.starts_with("line 2:"), "{err}");
         let secret = age::x25519::Identity::generate();
         let err = TeamKeys::parse(&format!("{}\n", secrecy_text(&secret)))
@@ -213,7 +215,10 @@ mod tests {
         assert!(err.contains("secret key"), "{err}");
         assert!(matches!(TeamKeys::parse("# only\n"), Err(KeysError::Empty)));
         let a = secret.to_public().to_string();
-        let err = TeamKeys::parse(&format!("{a}\n{a}\n")).err().unwrap().to_string();
+        let err = TeamKeys::parse(&format!("{a}\n{a}\n"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.starts_with("line 2:"), "{err}");
     }
 

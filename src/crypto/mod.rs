@@ -109,7 +109,9 @@ pub fn open(
         .decrypt(identities.iter().copied())
         .map_err(|_| CryptoError::Open)?;
     let mut out = Zeroizing::new(Vec::with_capacity(sealed.0.len()));
-    reader.read_to_end(&mut out).map_err(|_| CryptoError::Open)?;
+    reader
+        .read_to_end(&mut out)
+        .map_err(|_| CryptoError::Open)?;
     Ok(out)
 }
 

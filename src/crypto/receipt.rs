@@ -20,7 +20,7 @@ use super::CryptoError;
 const HKDF_SALT: &[u8] = b"agedrop/receipt/v1";
 const LOOKUP_INFO: &[u8] = b"lookup key";
 const REPORTER_INFO: &[u8] = b"reporter identity";
-const CHECKSUM: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_12_DECT);
+const CHECKSUM: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_12_CDMA2000);
 
 /// Characters in a code, without dashes.
 const CODE_CHARS: usize = 28;

@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::{CryptoError, ReporterKey};
 
-/// Size of the ciphertext pieces handed to a [`ChunkSink`]. Small enough that sled keeps
-/// them inline in its log (it moves values over ~128 KiB into separate, unsynced files).
-pub const CHUNK_BYTES: usize = 64 * 1024;
+/// Size of the ciphertext pieces handed to a [`ChunkSink`]. The store keeps them in
+/// sled tree nodes of up to 17 values; see `store` for why nodes must stay small.
+pub const CHUNK_BYTES: usize = 32 * 1024;
 
 /// A piece of an age ciphertext stream, in order.
 pub struct SealedChunk(Vec<u8>);

@@ -21,9 +21,13 @@ pub use keys::{BadId, BlobId, ReportId};
 
 use durable::GroupCommit;
 
-/// Largest piece of one event value; larger events are split (sled would otherwise move
-/// them into separate files that it does not sync).
-const EVENT_PART: usize = 60 * 1024;
+/// Largest piece of one event value; larger events are split (see [`SEGMENT_BYTES`]).
+const EVENT_PART: usize = 32 * 1024;
+/// sled's log segment size. sled writes any page larger than a quarter segment to its
+/// own file under `blobs/`, and a leaf page holds up to 17 values: with 32 KiB values
+/// and 4 MiB segments (the default is 512 KiB) every page stays in the log, which the
+/// group commit fsyncs. Changing it makes existing data folders unreadable.
+const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
 const RECORD_VERSION: u8 = 1;
 
 /// Storage failed; the message is for the operator's log, never for a reporter.
@@ -49,12 +53,29 @@ pub enum StoreError {
     NotFound,
 }
 
+impl StoreError {
+    /// Whether the store can no longer be trusted to write: sled stops accepting writes
+    /// after any I/O failure (a full disk above all) until it is opened again.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Engine(_) | StoreError::Io(_) | StoreError::Durability(_)
+        )
+    }
+}
+
 /// How to open the store.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     /// Cap on sled's page cache in bytes (sled's own default is 1 GiB).
     pub cache_bytes: u64,
+    /// Size of the reserve file kept in the data folder (0 for none): space held back
+    /// so that sled can open again after the disk filled up.
+    pub reserve_bytes: u64,
 }
+
+/// The reserve file's name in the data folder.
+const RESERVE_FILE: &str = "reserve";
 
 /// What the server keeps in the clear about a report.
 #[derive(Clone, Debug)]
@@ -116,15 +137,6 @@ pub struct FeedEntry {
     pub seq: u32,
 }
 
-/// Disk use, for the quota.
-#[derive(Clone, Copy, Debug)]
-pub struct Space {
-    /// Bytes the database occupies.
-    pub used: u64,
-    /// Bytes free for an unprivileged writer on the data folder's file system.
-    pub available: u64,
-}
-
 /// The data folder.
 pub struct Store {
     dir: PathBuf,
@@ -144,10 +156,12 @@ impl Store {
     /// committed.
     pub fn open(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)?;
+        ensure_reserve(&dir.join(RESERVE_FILE), options.reserve_bytes);
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(options.cache_bytes)
             .mode(sled::Mode::HighThroughput)
+            .segment_size(SEGMENT_BYTES)
             .open()?;
         // The directory entries sled may just have created must survive a crash too.
         std::fs::File::open(dir)?.sync_all()?;
@@ -158,10 +172,13 @@ impl Store {
         };
         let applied_feed = Arc::new(AtomicU64::new(last_feed));
         let durable_feed = Arc::new(AtomicU64::new(last_feed));
-        let log = std::fs::OpenOptions::new().read(true).open(dir.join("db"))?;
+        let log = std::fs::OpenOptions::new()
+            .read(true)
+            .open(dir.join("db"))?;
         let group = GroupCommit::start(
             db.clone(),
             log,
+            dir.join("blobs"),
             applied_feed.clone(),
             durable_feed.clone(),
         )?;
@@ -176,7 +193,10 @@ impl Store {
         };
         let swept = store.sweep_orphans()?;
         if swept > 0 {
-            tracing::info!(blobs = swept, "removed chunks of uploads that never committed");
+            tracing::info!(
+                blobs = swept,
+                "removed chunks of uploads that never committed"
+            );
         }
         Ok(store)
     }
@@ -233,7 +253,10 @@ impl Store {
         let is_new = fresh.is_some();
         let mut undo = sled::Batch::default();
         let seqs = {
-            let _guard = self.commit_lock.lock().map_err(|_| StoreError::Damaged("lock"))?;
+            let _guard = self
+                .commit_lock
+                .lock()
+                .map_err(|_| StoreError::Damaged("lock"))?;
             let mut batch = sled::Batch::default();
             let mut record = match fresh {
                 Some(record) => {
@@ -249,9 +272,12 @@ impl Store {
             let mut seqs = Vec::with_capacity(events.len());
             for event in &events {
                 let seq = record.events;
-                record.events = seq.checked_add(1).ok_or(StoreError::Damaged("event count"))?;
+                record.events = seq
+                    .checked_add(1)
+                    .ok_or(StoreError::Damaged("event count"))?;
                 for (part, piece) in event.sealed.as_bytes().chunks(EVENT_PART).enumerate() {
-                    let part = u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
+                    let part =
+                        u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
                     batch.insert(keys::event_part(id, seq, part), piece);
                     undo.remove(keys::event_part(id, seq, part));
                 }
@@ -356,7 +382,10 @@ impl Store {
         let durable = self.durable_feed.load(Ordering::SeqCst);
         let mut out = Vec::new();
         let start = keys::feed(cursor.saturating_add(1));
-        for item in self.tree.range(start..keys::feed(durable.saturating_add(1))) {
+        for item in self
+            .tree
+            .range(start..keys::feed(durable.saturating_add(1)))
+        {
             if out.len() >= limit {
                 break;
             }
@@ -387,7 +416,10 @@ impl Store {
     /// in one durable batch.
     pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
         {
-            let _guard = self.commit_lock.lock().map_err(|_| StoreError::Damaged("lock"))?;
+            let _guard = self
+                .commit_lock
+                .lock()
+                .map_err(|_| StoreError::Damaged("lock"))?;
             let record = self.report(id)?.ok_or(StoreError::NotFound)?;
             let mut batch = sled::Batch::default();
             batch.remove(keys::report(id));
@@ -436,12 +468,59 @@ impl Store {
         Ok(orphans.len())
     }
 
-    /// Disk use of the data folder, for the quota.
-    pub fn space(&self) -> Result<Space, StoreError> {
-        Ok(Space {
-            used: self.db.size_on_disk()?,
-            available: fs2::available_space(&self.dir)?,
-        })
+    /// Waits until everything applied so far is durable.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        self.group.wait().await.map_err(StoreError::Durability)
+    }
+
+    /// Bytes the database occupies on disk (walks sled's files: not free).
+    pub fn used_bytes(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Bytes free on the data folder's file system (one `statvfs`).
+    pub fn available_bytes(&self) -> Result<u64, StoreError> {
+        Ok(fs2::available_space(&self.dir)?)
+    }
+
+    /// Deletes the reserve file, giving its space back so that sled can start again
+    /// after the disk filled up. Called once storage has failed.
+    pub fn release_reserve(&self) {
+        let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
+    }
+}
+
+/// Creates the reserve file if it is missing and the disk has room for it twice over.
+fn ensure_reserve(path: &Path, bytes: u64) {
+    use std::io::Write;
+    if bytes == 0 || path.exists() {
+        return;
+    }
+    let room = path
+        .parent()
+        .and_then(|d| fs2::available_space(d).ok())
+        .unwrap_or(0);
+    if room < bytes.saturating_mul(2) {
+        tracing::warn!(
+            "not enough free disk space for the reserve file (limits.storage_reserve_mib)"
+        );
+        return;
+    }
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(path)?;
+        // Real zeros, not a sparse file: the blocks must be allocated to be given back.
+        let zeros = vec![0u8; 1024 * 1024];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            file.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+        file.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(path);
+        tracing::warn!("could not create the reserve file: {e}");
     }
 }
 

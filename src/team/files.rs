@@ -54,7 +54,8 @@ pub fn write_attachment(
     progress: &mut dyn FnMut(u64),
 ) -> Result<PathBuf, TeamError> {
     let path = dir.join(name);
-    let io = |what: &str, e: std::io::Error| TeamError::Io(format!("{what} {}: {e}", path.display()));
+    let io =
+        |what: &str, e: std::io::Error| TeamError::Io(format!("{what} {}: {e}", path.display()));
     if force && path.symlink_metadata().is_ok() {
         std::fs::remove_file(&path).map_err(|e| io("cannot replace", e))?;
     }
@@ -77,14 +78,15 @@ pub fn write_attachment(
     let mut buf = vec![0u8; 256 * 1024];
     let result = (|| -> Result<(), TeamError> {
         loop {
-            let n = plaintext.read(&mut buf).map_err(|e| {
-                TeamError::Io(format!("decrypting {}: {e}", path.display()))
-            })?;
+            let n = plaintext
+                .read(&mut buf)
+                .map_err(|e| TeamError::Io(format!("decrypting {}: {e}", path.display())))?;
             if n == 0 {
                 break;
             }
             hash.update(&buf[..n]);
-            file.write_all(&buf[..n]).map_err(|e| io("cannot write", e))?;
+            file.write_all(&buf[..n])
+                .map_err(|e| io("cannot write", e))?;
             progress(n as u64);
         }
         file.sync_all().map_err(|e| io("cannot write", e))?;

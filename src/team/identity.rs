@@ -28,8 +28,8 @@ impl Identities {
                  identity file (lines starting AGE-SECRET-KEY-1)"
             )));
         }
-        let file = age::IdentityFile::from_buffer(std::io::Cursor::new(text.as_bytes()))
-            .map_err(|e| {
+        let file =
+            age::IdentityFile::from_buffer(std::io::Cursor::new(text.as_bytes())).map_err(|e| {
                 TeamError::Identity(format!(
                     "{shown} is not an age identity file ({e}); expected lines starting \
                      AGE-SECRET-KEY-1"

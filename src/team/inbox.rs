@@ -36,9 +36,10 @@ impl Thread {
         let mut events = Vec::with_capacity(sealed.len());
         for (seq, sealed) in sealed {
             let event = match crypto::open(&ids, &sealed) {
-                Ok(plain) => Some(Event::decode(&plain).map_err(|e| {
-                    TeamError::Io(format!("report {id}, event {seq}: {e}"))
-                })?),
+                Ok(plain) => Some(
+                    Event::decode(&plain)
+                        .map_err(|e| TeamError::Io(format!("report {id}, event {seq}: {e}")))?,
+                ),
                 Err(_) => None,
             };
             events.push(OpenedEvent { seq, event });

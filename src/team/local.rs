@@ -33,6 +33,7 @@ impl LocalInbox {
         }
         let options = StoreOptions {
             cache_bytes: 32 * 1024 * 1024,
+            reserve_bytes: 0,
         };
         match Store::open(dir, &options) {
             Ok(store) => Ok(LocalInbox { store, _copy: None }),
@@ -42,7 +43,8 @@ impl LocalInbox {
                     .prefix("agedrop-open-")
                     .tempdir()
                     .map_err(|e| data_err(e.to_string()))?;
-                copy_dir(dir, copy.path()).map_err(|e| data_err(format!("{first}; copying: {e}")))?;
+                copy_dir(dir, copy.path())
+                    .map_err(|e| data_err(format!("{first}; copying: {e}")))?;
                 let store = Store::open(copy.path(), &options)
                     .map_err(|e| data_err(format!("{first}; and its copy: {e}")))?;
                 Ok(LocalInbox {

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::submit::{internal, storage};
+use super::submit::internal;
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto::{self, Receipt, ReceiptError, ReporterKey};
 use crate::report::{Event, EventBody, Status, human_size, human_time};
@@ -56,7 +56,9 @@ pub(super) async fn check(
 ) -> Result<Response, PageError> {
     state.receipt_attempts.check()?;
     let Ok(Form(form)) = form else {
-        return Err(PageError::BadInput("The receipt form did not arrive as expected.".into()));
+        return Err(PageError::BadInput(
+            "The receipt form did not arrive as expected.".into(),
+        ));
     };
     let receipt = match Receipt::parse(&form.receipt) {
         Ok(receipt) => receipt,
@@ -65,7 +67,11 @@ pub(super) async fn check(
     drop(form);
     let (lookup, key) = receipt.derive().map_err(internal)?;
     drop(receipt);
-    let Some(report) = state.store.find(&lookup).map_err(storage)? else {
+    let Some(report) = state
+        .store
+        .find(&lookup)
+        .map_err(|e| state.storage_error(e))?
+    else {
         return again(
             &state,
             StatusCode::NOT_FOUND,
@@ -101,7 +107,7 @@ fn again(state: &AppState, status: StatusCode, message: &str) -> Result<Response
 /// Opens every event the reporter's key can open and shows the report.
 fn show_report(state: &AppState, id: ReportId, key: &ReporterKey) -> Result<Response, PageError> {
     let mut events = Vec::new();
-    for (_, sealed) in state.store.events(id).map_err(storage)? {
+    for (_, sealed) in state.store.events(id).map_err(|e| state.storage_error(e))? {
         // Internal team notes are not sealed to the reporter: skip what does not open.
         let Ok(plain) = crypto::open_as_reporter(key, &sealed) else {
             continue;
@@ -124,7 +130,9 @@ fn show_report(state: &AppState, id: ReportId, key: &ReporterKey) -> Result<Resp
         }
     }
     let Some(s) = submission else {
-        return Err(PageError::Internal("report without a submission event".into()));
+        return Err(PageError::Internal(
+            "report without a submission event".into(),
+        ));
     };
     let fields = [
         ("Affected product or component", s.product.as_str()),

@@ -55,7 +55,9 @@ impl IntoResponse for PageError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too large",
                 m,
-                Some("Go back and send less (you can add files later with your receipt code); nothing was stored."),
+                Some(
+                    "Go back and send less (you can add files later with your receipt code); nothing was stored.",
+                ),
             ),
             PageError::RateLimited => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -67,8 +69,7 @@ impl IntoResponse for PageError {
             PageError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The site is busy",
-                "Too many people are using the site at this moment. Try again in a minute."
-                    .into(),
+                "Too many people are using the site at this moment. Try again in a minute.".into(),
                 Some(NOT_LOST),
             ),
             PageError::StorageFull => (
@@ -114,10 +115,22 @@ impl IntoResponse for PageError {
 fn generic(status: StatusCode) -> (StatusCode, &'static str, String, Option<&'static str>) {
     let (heading, message) = match status.as_u16() {
         404 => ("Page not found", "There is no page at this address."),
-        405 => ("Not allowed", "This page does not accept that kind of request."),
-        408 => ("Too slow", "The request took too long to arrive. Please try again."),
-        413 => ("Too large", "What you sent is larger than this site accepts."),
-        400..=499 => ("Request not understood", "The site could not understand this request."),
+        405 => (
+            "Not allowed",
+            "This page does not accept that kind of request.",
+        ),
+        408 => (
+            "Too slow",
+            "The request took too long to arrive. Please try again.",
+        ),
+        413 => (
+            "Too large",
+            "What you sent is larger than this site accepts.",
+        ),
+        400..=499 => (
+            "Request not understood",
+            "The site could not understand this request.",
+        ),
         _ => (
             "Something went wrong",
             "The server could not handle this request. Please try again later.",
@@ -149,16 +162,19 @@ pub(super) async fn render_errors(
     }
     let page = match response.extensions().get::<ErrorPage>() {
         Some(page) => page.clone(),
-        // Leave alone errors that already carry their own body type (the team API's JSON).
-        None if response.headers().contains_key(header::CONTENT_TYPE)
-            && response
+        None => {
+            // Pages and JSON made on purpose keep their body; the framework's bare or
+            // plain-text answers (405, rejected extractors, panics) become pages.
+            let content_type = response
                 .headers()
                 .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json")) =>
-        {
-            return response;
-        }
-        None => {
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if content_type.starts_with(b"text/html")
+                || content_type.starts_with(b"application/json")
+            {
+                return response;
+            }
             let (_, heading, message, hint) = generic(status);
             ErrorPage {
                 heading,

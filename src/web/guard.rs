@@ -32,9 +32,15 @@ pub(super) async fn security_headers(
         ),
     );
     // Never tell another site where a reporter came from.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     // Do not guess types: an upload can never be sniffed into HTML or script.
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     // Older browsers that ignore frame-ancestors.
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Keep other origins' windows and fetches away from our pages.
@@ -90,7 +96,12 @@ pub(super) async fn concurrency(
     }
 }
 
-/// Refuses an upload whose declared length is over the limit before reading it.
+/// How much of a refused upload is still read (and thrown away) so that the browser
+/// sees the error page: closing a socket with unread data resets the connection, and
+/// the browser then shows its own error instead of ours.
+pub(super) const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Refuses an upload whose declared length is over the limit, without storing any of it.
 pub(super) async fn declared_length(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -101,7 +112,14 @@ pub(super) async fn declared_length(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.limits.max_body_bytes()) {
+    if let Some(declared) = declared.filter(|&n| n > state.limits.max_body_bytes()) {
+        if declared - state.limits.max_body_bytes() <= DRAIN_BYTES {
+            drain(
+                request.into_body(),
+                DRAIN_BYTES + state.limits.max_body_bytes(),
+            )
+            .await;
+        }
         let mut response = PageError::TooLarge(format!(
             "This upload is larger than the {} the site accepts in one report.",
             crate::report::human_size(state.limits.max_upload_bytes)
@@ -114,6 +132,20 @@ pub(super) async fn declared_length(
         return response;
     }
     next.run(request).await
+}
+
+/// Reads and discards up to `limit` bytes of a body (the idle timeout still applies).
+async fn drain(mut body: axum::body::Body, limit: u64) {
+    use http_body_util::BodyExt;
+    let mut seen: u64 = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(data) = frame.data_ref() {
+            seen += data.len() as u64;
+            if seen > limit {
+                return;
+            }
+        }
+    }
 }
 
 /// A global token bucket: `per_minute` requests a minute, in bursts of up to that many.
@@ -141,8 +173,8 @@ impl RateLimit {
         };
         let now = Instant::now();
         let (tokens, last) = *state;
-        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.per_second)
-            .min(self.capacity);
+        let tokens =
+            (tokens + now.duration_since(last).as_secs_f64() * self.per_second).min(self.capacity);
         if tokens >= 1.0 {
             *state = (tokens - 1.0, now);
             Ok(())

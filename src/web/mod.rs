@@ -15,6 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::{Config, Limits, Programme};
@@ -40,6 +41,9 @@ pub struct AppState {
     tls: bool,
     onion: Option<String>,
     security_txt: String,
+    /// Set once storage has failed: the server then stops (see [`AppState::storage_error`]).
+    failed: tokio::sync::Notify,
+    has_failed: std::sync::atomic::AtomicBool,
 }
 
 /// What every page shows about the programme.
@@ -71,7 +75,34 @@ impl AppState {
             onion: config.onion_address.clone(),
             security_txt: pages::security_txt(config),
             limits,
+            failed: tokio::sync::Notify::new(),
+            has_failed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Turns a storage error into the reporter's page. A fatal one (sled accepts no
+    /// more writes after an I/O failure, a full disk above all) also stops the server
+    /// once requests in flight are answered, and frees the reserve file so that it can
+    /// start again: fail-stop keeps every earlier report intact.
+    pub fn storage_error(&self, e: crate::store::StoreError) -> PageError {
+        if e.is_fatal()
+            && !self
+                .has_failed
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            tracing::error!(
+                "storage failed ({e}); stopping the server. Free disk space if it is full, \
+                 then start it again: everything stored before is intact"
+            );
+            self.store.release_reserve();
+            self.failed.notify_one();
+        }
+        PageError::Storage(e.to_string())
+    }
+
+    /// Whether storage has failed since start-up.
+    pub fn has_failed(&self) -> bool {
+        self.has_failed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The current team keys (replaced as a whole when the keys file is reloaded).
@@ -119,7 +150,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     let submit = Router::new()
         .route("/submit", post(submit::submit))
         .layer(DefaultBodyLimit::max(upload_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), guard::declared_length));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::declared_length,
+        ));
     Router::new()
         .route("/", get(pages::index))
         .route("/check", get(check::form).post(check::check))
@@ -130,8 +164,18 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(submit)
         .fallback(pages::not_found)
         .layer(RequestBodyTimeoutLayer::new(state.limits.idle_timeout))
-        .layer(middleware::from_fn_with_state(state.clone(), guard::concurrency))
-        .layer(middleware::from_fn_with_state(state.clone(), error::render_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), guard::security_headers))
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::concurrency,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::security_headers,
+        ))
         .with_state(state)
 }

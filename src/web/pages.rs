@@ -70,7 +70,11 @@ pub(super) fn security_txt(config: &Config) -> String {
         (_, Some(url)) => url.trim_end_matches('/').to_string(),
         (Some(onion), None) => format!("http://{onion}"),
         (None, None) => {
-            let scheme = if config.tls.is_some() { "https" } else { "http" };
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             format!("{scheme}://{}", config.listen)
         }
     };

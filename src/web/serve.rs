@@ -44,7 +44,11 @@ impl Server {
 
     /// The URL reporters open.
     pub fn url(&self) -> std::io::Result<String> {
-        let scheme = if self.config.tls.is_some() { "https" } else { "http" };
+        let scheme = if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         Ok(format!("{scheme}://{}/", self.local_addr()?))
     }
 }
@@ -66,7 +70,7 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
     ));
     let router = app(state.clone());
     let header_timeout = config.limits.header_timeout;
-    match &config.tls {
+    let served = match &config.tls {
         Some(files) => {
             let tls = RustlsConfig::from_pem_file(&files.cert, &files.key)
                 .await
@@ -79,17 +83,36 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
             let mut server = axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
                 .first_request_timeout(header_timeout);
-            server.http_builder().http1().header_read_timeout(header_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
             server.serve(router.into_make_service()).await
         }
         None => {
             let mut server = axum_server::from_tcp(listener)?
                 .handle(handle)
                 .first_request_timeout(header_timeout);
-            server.http_builder().http1().header_read_timeout(header_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_timeout);
             server.serve(router.into_make_service()).await
         }
+    };
+    served?;
+    if state.has_failed() {
+        return Err(std::io::Error::other(
+            "storage failed (see the log above); free disk space if it is full and start \
+             agedrop again: reports stored before are intact",
+        ));
     }
+    // Make sure everything acknowledged is on disk before the process ends.
+    state
+        .store()
+        .sync()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 async fn watch_signals(
@@ -110,6 +133,7 @@ async fn watch_signals(
         tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
+            _ = state.failed.notified() => break,
             _ = hup.recv() => match TeamKeys::load(&keys_path) {
                 Ok(keys) => {
                     let members = keys.members().len();

@@ -10,16 +10,15 @@ use axum::extract::{Multipart, State};
 use axum::response::Html;
 use zeroize::Zeroizing;
 
+use super::guard::DRAIN_BYTES;
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto::{CryptoError, Receipt, ReporterRecipient, TeamKeys};
 use crate::report::{Attachment, Event, EventBody, Submission, human_size, now};
 use crate::store::{NewEvent, PendingBlob, StoreError};
 
-/// How much of a refused upload is still read (and thrown away) so that the browser
-/// sees the error page instead of a reset connection.
-const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
-/// How often a long upload re-checks the storage quota.
-const SPACE_CHECK_BYTES: u64 = 16 * 1024 * 1024;
+/// How often a long upload re-checks free space. With the default 128 requests at once
+/// and 1 GiB kept free, uploads between checks cannot fill the disk.
+const SPACE_CHECK_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Template)]
 #[template(path = "receipt.html")]
@@ -53,7 +52,15 @@ pub(super) async fn submit(
 
     let mut form = Submission::default();
     let mut files = Vec::new();
-    if let Err(e) = read_form(&state, &keys, &recipient, &mut multipart, &mut form, &mut files).await
+    if let Err(e) = read_form(
+        &state,
+        &keys,
+        &recipient,
+        &mut multipart,
+        &mut form,
+        &mut files,
+    )
+    .await
     {
         if matches!(e, PageError::TooLarge(_) | PageError::BadInput(_)) {
             drain(&mut multipart).await;
@@ -61,7 +68,9 @@ pub(super) async fn submit(
         return Err(e);
     }
     if form.title.trim().is_empty() {
-        return Err(PageError::BadInput("Please give the report a title.".into()));
+        return Err(PageError::BadInput(
+            "Please give the report a title.".into(),
+        ));
     }
     if form.description.trim().is_empty() {
         return Err(PageError::BadInput(
@@ -73,7 +82,9 @@ pub(super) async fn submit(
     let mut events = Vec::with_capacity(1 + files.len());
     let submitted = Event::new(at, EventBody::Submitted(form));
     events.push(NewEvent {
-        sealed: keys.seal(Some(&recipient), &submitted.encode()).map_err(internal)?,
+        sealed: keys
+            .seal(Some(&recipient), &submitted.encode())
+            .map_err(internal)?,
         blob: None,
     });
     drop(submitted);
@@ -81,7 +92,9 @@ pub(super) async fn submit(
     for StoredFile { blob, meta } in files {
         let event = Event::new(at, EventBody::Attachment(meta));
         events.push(NewEvent {
-            sealed: keys.seal(Some(&recipient), &event.encode()).map_err(internal)?,
+            sealed: keys
+                .seal(Some(&recipient), &event.encode())
+                .map_err(internal)?,
             blob: Some(blob),
         });
     }
@@ -89,7 +102,7 @@ pub(super) async fn submit(
         .store
         .create_report(&lookup, &recipient, events)
         .await
-        .map_err(storage)?;
+        .map_err(|e| state.storage_error(e))?;
 
     let code = receipt.code();
     render(&ReceiptPage {
@@ -115,7 +128,9 @@ async fn read_form(
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
             let Some(file_name) = field.file_name().map(str::to_string) else {
-                return Err(PageError::BadInput("An attachment arrived without a file name.".into()));
+                return Err(PageError::BadInput(
+                    "An attachment arrived without a file name.".into(),
+                ));
             };
             if file_name.is_empty() {
                 // A browser sends an empty part when no file was chosen.
@@ -129,7 +144,7 @@ async fn read_form(
                 )));
             }
             let media_type = media_type(field.content_type());
-            let blob = state.store.new_blob().map_err(storage)?;
+            let blob = state.store.new_blob().map_err(|e| state.storage_error(e))?;
             let mut sealer = keys.blob_sealer(Some(recipient), blob).map_err(internal)?;
             let mut since_check: u64 = 0;
             while let Some(chunk) = field.chunk().await.map_err(broken)? {
@@ -152,9 +167,9 @@ async fn read_form(
                     check_space(state, since_check)?;
                     since_check = 0;
                 }
-                sealer.write(&chunk).map_err(sealing)?;
+                sealer.write(&chunk).map_err(|e| sealing(state, e))?;
             }
-            let done = sealer.finish().map_err(sealing)?;
+            let done = sealer.finish().map_err(|e| sealing(state, e))?;
             files.push(StoredFile {
                 meta: Attachment {
                     name: file_name,
@@ -168,7 +183,10 @@ async fn read_form(
             continue;
         }
         if seen.contains(&name) {
-            return Err(PageError::BadInput(format!("The field `{}` was sent twice.", printable(&name))));
+            return Err(PageError::BadInput(format!(
+                "The field `{}` was sent twice.",
+                printable(&name)
+            )));
         }
         let slot: &mut String = match name.as_str() {
             "title" => &mut form.title,
@@ -331,13 +349,22 @@ async fn drain(multipart: &mut Multipart) {
 
 /// Refuses new data when the quota is reached or the disk is nearly full.
 pub(super) fn check_space(state: &AppState, incoming: u64) -> Result<(), PageError> {
-    let space = state.store.space().map_err(storage)?;
     let limits = &state.limits;
-    if limits.storage_max_bytes > 0 && space.used + incoming > limits.storage_max_bytes {
-        tracing::warn!("storage quota (limits.storage_max_mib) reached: refusing new data");
-        return Err(PageError::StorageFull);
+    if limits.storage_max_bytes > 0 {
+        let used = state
+            .store
+            .used_bytes()
+            .map_err(|e| state.storage_error(e))?;
+        if used + incoming > limits.storage_max_bytes {
+            tracing::warn!("storage quota (limits.storage_max_mib) reached: refusing new data");
+            return Err(PageError::StorageFull);
+        }
     }
-    if space.available < limits.storage_min_free_bytes + incoming {
+    let available = state
+        .store
+        .available_bytes()
+        .map_err(|e| state.storage_error(e))?;
+    if available < limits.storage_min_free_bytes + incoming {
         tracing::warn!("free disk space below limits.storage_min_free_mib: refusing new data");
         return Err(PageError::StorageFull);
     }
@@ -350,20 +377,19 @@ fn broken(e: MultipartError) -> PageError {
         PageError::TooLarge("What you sent is larger than this site accepts in one report.".into())
     } else {
         PageError::BadInput(
-            "The upload was interrupted or is not a valid form. Please send it again.".into(),
+            "The upload was interrupted, or part of the form could not be read (for example \
+             a file name with control characters). Please send it again."
+                .into(),
         )
     }
 }
 
-fn sealing(e: CryptoError) -> PageError {
+/// A failure while sealing into storage: I/O under the stream is the store failing.
+fn sealing(state: &AppState, e: CryptoError) -> PageError {
     match e {
-        CryptoError::Io(io) => PageError::Storage(io.to_string()),
+        CryptoError::Io(io) => state.storage_error(StoreError::Io(io)),
         other => internal(other),
     }
-}
-
-pub(super) fn storage(e: StoreError) -> PageError {
-    PageError::Storage(e.to_string())
 }
 
 pub(super) fn internal(e: impl std::fmt::Display) -> PageError {

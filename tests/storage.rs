@@ -1,0 +1,293 @@
+use futures_util::StreamExt;
+use std::time::Duration;
+
+use crate::util::*;
+
+#[tokio::test]
+async fn receipts_survive_restart_and_crash() {
+    let mut server = TestServer::start();
+    let fields = vec![
+        ("title", "Before restart".to_string()),
+        ("description", "d".into()),
+    ];
+    let page = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &fields,
+            &[("a.bin".into(), bytes_with_canary(300_000, "x"))],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let first = receipt_code(&page.text().await.unwrap());
+    server.restart();
+    let (status, page) = check(&server, &first).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Before restart") && page.contains("a.bin"),
+        "{page}"
+    );
+
+    // A receipt is only shown once the report is durable: kill -9 right after it.
+    let second = submit_simple(&server, "Before a crash").await;
+    server.signal("KILL");
+    std::thread::sleep(Duration::from_millis(200));
+    server.launch();
+    for (code, title) in [(&first, "Before restart"), (&second, "Before a crash")] {
+        let (status, page) = check(&server, code).await;
+        assert_eq!(status, 200, "{title}");
+        assert!(page.contains(title));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_submissions_all_commit() {
+    let server = TestServer::start();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let url = server.at("/submit");
+        tasks.push(tokio::spawn(async move {
+            let fields = vec![
+                ("title", format!("Concurrent {i}")),
+                ("description", "d".into()),
+            ];
+            let files = [(
+                format!("f{i}.bin"),
+                bytes_with_canary(200_000 + i * 1000, "c"),
+            )];
+            let response = client()
+                .post(url)
+                .multipart(form(&fields, &files))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            (i, receipt_code(&response.text().await.unwrap()))
+        }));
+    }
+    for task in tasks {
+        let (i, code) = task.await.unwrap();
+        let (status, page) = check(&server, &code).await;
+        assert_eq!(status, 200);
+        assert!(page.contains(&format!("Concurrent {i}<")), "{page}");
+        assert!(page.contains(&format!("f{i}.bin")));
+    }
+}
+
+#[tokio::test]
+async fn quota_refuses_new_reports_and_keeps_old_ones() {
+    let mut server = TestServer::start();
+    let earlier = submit_simple(&server, "Stored before the quota").await;
+    server.options.limits = vec!["storage_min_free_mib = 100000000".into()];
+    server.restart();
+    let response = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[("title", "t".into()), ("description", "d".into())],
+            &[],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 507);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("run out of room"), "{page}");
+    assert!(page.contains("Reports sent earlier are safe"));
+    let (status, _) = check(&server, &earlier).await;
+    assert_eq!(status, 200);
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(path: &std::path::Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "this test needs to mount a small tmpfs (run the tests as root, as CI does)"
+        );
+        Tmpfs(path.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Writes zeros to `path` until the file system is full.
+fn fill_up(path: &std::path::Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while file.write_all(&block).is_ok() {}
+    let small = [0u8; 512];
+    while file.write_all(&small).is_ok() {}
+    let _ = file.sync_all();
+}
+
+async fn submit_big(server: &TestServer, mib: usize) -> (u16, String) {
+    let response = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[
+                ("title", "Too big for the disk".into()),
+                ("description", "d".into()),
+            ],
+            &[(
+                "big.bin".into(),
+                bytes_with_canary(mib * 1024 * 1024, "full"),
+            )],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_full_disk_gives_a_clear_page_and_loses_nothing() {
+    let holder = tempfile::tempdir().unwrap();
+    let mount = holder.path().join("small");
+    let _tmpfs = Tmpfs::mount(&mount, "64m");
+    let mut options = Options::default();
+    options.data = Some(mount.join("data"));
+    options.limits = vec![
+        "storage_min_free_mib = 0".into(),
+        "storage_reserve_mib = 16".into(),
+    ];
+    let mut server = TestServer::start_with(options);
+    let earlier = submit_simple(&server, "Stored before the disk filled").await;
+
+    // Something else fills the disk to the last byte. The next report cannot be
+    // stored: the reporter gets a clear page, and the server stops (sled takes no
+    // writes after an I/O error) after freeing its reserve file.
+    let filler = mount.join("filler");
+    fill_up(&filler);
+    let response = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[
+                ("title", "On a full disk".into()),
+                ("description", "d".into()),
+            ],
+            &[("f.bin".into(), bytes_with_canary(3 * 1024 * 1024, "full"))],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let page = response.text().await.unwrap();
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("could not be stored"), "{page}");
+    assert!(page.contains("Reports sent earlier are safe"), "{page}");
+    assert!(!page.contains("receipt-code"));
+    let exit = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("server stops after a storage failure");
+    assert!(!exit.success());
+    assert!(server.log_text().contains("storage failed"));
+
+    // It starts again on the still-full disk, in the room its reserve file held, and
+    // every earlier report is there.
+    server.launch();
+    let (status, page) = check(&server, &earlier).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Stored before the disk filled"));
+
+    // With room kept free, an upload larger than the disk is refused on the way in and
+    // the server keeps serving.
+    std::fs::remove_file(&filler).unwrap();
+    server.options.limits = vec![
+        "storage_min_free_mib = 24".into(),
+        "storage_reserve_mib = 16".into(),
+    ];
+    server.restart();
+    let (status, page) = submit_big(&server, 80).await;
+    assert_eq!(status, 507, "{page}");
+    assert!(page.contains("run out of room"), "{page}");
+    assert!(page.contains("Reports sent earlier are safe"), "{page}");
+    assert!(server.is_running());
+    assert_eq!(check(&server, &earlier).await.0, 200);
+}
+
+/// A hand-written multipart body, so a test controls when each byte is sent.
+fn multipart_parts(boundary: &str, file_len: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nSlow upload\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nd\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"slow.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    (head.into_bytes(), vec![b'z'; file_len], tail.into_bytes())
+}
+
+#[tokio::test]
+async fn slow_uploads_that_progress_finish_and_stalled_ones_end() {
+    let server = TestServer::start_with(Options::limits(&["idle_timeout_seconds = 1"]));
+    let boundary = "agedropTestBoundary";
+
+    // 8 pieces, 400 ms apart: 3.2 s in all, well over the 1 s idle timeout.
+    let (head, file, tail) = multipart_parts(boundary, 8 * 1024);
+    let mut pieces: Vec<Vec<u8>> = vec![head];
+    pieces.extend(file.chunks(1024).map(|c| c.to_vec()));
+    pieces.push(tail);
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    let stream = futures_util::stream::iter(pieces).then(|piece| async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        Ok::<_, std::io::Error>(piece)
+    });
+    let response = client()
+        .post(server.at("/submit"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header("content-length", total)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let code = receipt_code(&response.text().await.unwrap());
+    assert_eq!(check(&server, &code).await.0, 200);
+
+    // A body that stops for longer than the idle timeout is cut off.
+    let (head, _, _) = multipart_parts(boundary, 0);
+    let stream =
+        futures_util::stream::iter(vec![head, b"partial".to_vec()]).then(|piece| async move {
+            if piece == b"partial" {
+                tokio::time::sleep(Duration::from_secs(4)).await;
+            }
+            Ok::<_, std::io::Error>(piece)
+        });
+    let started = std::time::Instant::now();
+    let result = client()
+        .post(server.at("/submit"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header("content-length", 100_000)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    if let Ok(response) = result {
+        assert!(response.status().is_client_error(), "{}", response.status());
+    }
+    assert!(started.elapsed() < Duration::from_secs(4), "not cut off");
+    // And the server still serves.
+    submit_simple(&server, "After a stalled upload").await;
+}

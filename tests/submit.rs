@@ -1,0 +1,216 @@
+use agedrop::report::EventBody;
+use agedrop::team::{Identities, LocalInbox};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::util::*;
+
+/// What a careless server might write of `canary`: the bytes, base64 (at each of the
+/// three alignments, standard and URL-safe) and hex.
+fn encodings(canary: &str) -> Vec<Vec<u8>> {
+    let mut out = vec![canary.as_bytes().to_vec()];
+    out.push(hex::encode(canary).into_bytes());
+    out.push(hex::encode_upper(canary).into_bytes());
+    for engine in [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for shift in 0..3 {
+            let mut padded = vec![0u8; shift];
+            padded.extend_from_slice(canary.as_bytes());
+            let encoded = engine.encode(&padded);
+            // Skip the characters that mix in the padding bytes and the tail.
+            let skip = if shift == 0 { 0 } else { 4 };
+            let stable = &encoded.as_bytes()[skip..encoded.len() - 4];
+            out.push(stable.to_vec());
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(haystack, needle).is_some()
+}
+
+#[tokio::test]
+async fn only_ciphertext_reaches_the_disk_and_the_team_decrypts_everything() {
+    let mut server = TestServer::start();
+    let canary = "CANARY7f3a9c";
+    let fields = report_fields(canary);
+    let file_name = format!("{canary}-filename.txt");
+    let big = bytes_with_canary(5 * 1024 * 1024, &format!("{canary}-attachment"));
+    let small = b"second file".to_vec();
+    let page = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &fields,
+            &[
+                (file_name.clone(), big.clone()),
+                ("notes.txt".into(), small.clone()),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let code = receipt_code(&html);
+    assert!(html.contains("cannot be recovered"), "{html}");
+
+    server.stop();
+    let files = files_under(&server.data());
+    assert!(!files.is_empty());
+    let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, value) in &fields {
+        for e in encodings(value) {
+            needles.push((name.to_string(), e));
+        }
+    }
+    for e in encodings(&file_name) {
+        needles.push(("file name".into(), e));
+    }
+    for e in encodings(&format!("{canary}-attachment")) {
+        needles.push(("attachment".into(), e));
+    }
+    for e in encodings(&code) {
+        needles.push(("receipt code".into(), e));
+    }
+    for e in encodings(canary) {
+        needles.push(("canary".into(), e));
+    }
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        for (what, needle) in &needles {
+            assert!(
+                !contains(&bytes, needle),
+                "{what} found in {} as {:?}",
+                path.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+    assert!(!server.log_text().contains(canary));
+
+    // The team member decrypts everything on their own machine.
+    let identities = Identities::load(&server.member.identity).unwrap();
+    let inbox = LocalInbox::open(&server.data()).unwrap();
+    let threads = inbox.threads(&identities).unwrap();
+    assert_eq!(threads.len(), 1);
+    let thread = &threads[0];
+    let submission = thread.submission().unwrap();
+    let got = [
+        ("title", &submission.title),
+        ("product", &submission.product),
+        ("versions", &submission.versions),
+        ("description", &submission.description),
+        ("steps", &submission.steps),
+        ("expected", &submission.expected),
+        ("actual", &submission.actual),
+        ("impact", &submission.impact),
+        ("contact", &submission.contact),
+        ("credit_name", &submission.credit.name),
+        ("credit_handle", &submission.credit.handle),
+        ("credit_link", &submission.credit.link),
+    ];
+    for ((name, value), (got_name, got_value)) in fields.iter().zip(got) {
+        assert_eq!(*name, got_name);
+        assert_eq!(value, got_value, "field {name}");
+    }
+    assert!(!submission.credit.declined);
+    let attachments = thread.attachments();
+    assert_eq!(attachments.len(), 2);
+    for (attachment, (name, bytes)) in attachments
+        .iter()
+        .zip([(&file_name, &big), (&"notes.txt".to_string(), &small)])
+    {
+        assert_eq!(&attachment.name, name);
+        assert_eq!(attachment.size, bytes.len() as u64);
+        assert_eq!(attachment.media_type, "application/octet-stream");
+        assert_eq!(attachment.sha256, hex::encode(Sha256::digest(bytes)));
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(
+            &mut inbox
+                .attachment(&thread.id, &attachment.blob, &identities)
+                .unwrap(),
+            &mut plain,
+        )
+        .unwrap();
+        assert_eq!(Sha256::digest(&plain), Sha256::digest(bytes));
+    }
+    assert!(matches!(
+        thread.events[0].event.as_ref().unwrap().body,
+        EventBody::Submitted(_)
+    ));
+}
+
+#[tokio::test]
+async fn open_command_lists_shows_and_writes_attachments() {
+    let server = TestServer::start();
+    let fields = vec![
+        ("title", "Open command check".to_string()),
+        ("description", "body text".to_string()),
+        ("credit_none", "yes".to_string()),
+    ];
+    let files_ok = [("report.txt".to_string(), b"one".to_vec())];
+    let page = client()
+        .post(server.at("/submit"))
+        .multipart(form(&fields, &files_ok))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    // The server is still running: `open` reads a private copy of the locked folder.
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .arg("open")
+            .arg("--data")
+            .arg(server.data())
+            .arg("--identity")
+            .arg(&server.member.identity)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = run(&["list"]);
+    assert!(list.contains("Open command check"), "{list}");
+    let id = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let shown = run(&["show", &id[..6]]);
+    assert!(shown.contains("body text"), "{shown}");
+    assert!(shown.contains("no credit"), "{shown}");
+    let out = server.dir.path().join("out");
+    let written = run(&["attachments", &id, "--out", out.to_str().unwrap()]);
+    assert!(written.contains("sha256 ok"), "{written}");
+    let path = out.join("report.txt");
+    assert_eq!(std::fs::read(&path).unwrap(), b"one");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Without --force nothing is overwritten.
+    let again = std::process::Command::new(bin())
+        .arg("open")
+        .arg("--data")
+        .arg(server.data())
+        .arg("--identity")
+        .arg(&server.member.identity)
+        .args(["attachments", &id, "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+}
