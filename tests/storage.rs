@@ -161,13 +161,13 @@ async fn a_full_disk_gives_a_clear_page_and_loses_nothing() {
     let holder = tempfile::tempdir().unwrap();
     let mount = holder.path().join("small");
     let _tmpfs = Tmpfs::mount(&mount, "64m");
-    let mut options = Options::default();
-    options.data = Some(mount.join("data"));
-    options.limits = vec![
-        "storage_min_free_mib = 0".into(),
-        "storage_reserve_mib = 16".into(),
-    ];
-    let mut server = TestServer::start_with(options);
+    let mut server = TestServer::start_with(Options {
+        data: Some(mount.join("data")),
+        limits: vec![
+            "storage_min_free_mib = 0".into(),
+            "storage_reserve_mib = 16".into(),
+        ],
+    });
     let earlier = submit_simple(&server, "Stored before the disk filled").await;
 
     // Something else fills the disk to the last byte. The next report cannot be
