@@ -201,6 +201,13 @@ mod tests {
     }
 
     #[test]
+    fn keys_example_parses() {
+        let keys = TeamKeys::parse(include_str!("../../keys.example")).unwrap();
+        let names: Vec<&str> = keys.members().iter().map(|m| m.name()).collect();
+        assert_eq!(names, ["Alice Example", "Bob Example"]);
+    }
+
+    #[test]
     fn errors_name_the_line() {
         let err = TeamKeys::parse("# x\nage1nope\n")
             .err()

@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::{CryptoError, ReporterKey};
 
-/// Size of the ciphertext pieces handed to a [`ChunkSink`]. The store keeps them in
-/// sled tree nodes of up to 17 values; see `store` for why nodes must stay small.
-pub const CHUNK_BYTES: usize = 32 * 1024;
+/// Size of the ciphertext pieces handed to a [`ChunkSink`]: large enough that writing
+/// them costs few system calls, small enough that memory per upload stays tiny.
+pub const CHUNK_BYTES: usize = 128 * 1024;
 
 /// A piece of an age ciphertext stream, in order.
 pub struct SealedChunk(Vec<u8>);
@@ -163,7 +163,7 @@ mod tests {
     fn stream_round_trip_in_chunks() {
         let id = age::x25519::Identity::generate();
         let mut sealer = BlobSealer::new(&[&id.to_public()], VecSink(vec![])).unwrap();
-        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
         for piece in data.chunks(7_777) {
             sealer.write(piece).unwrap();
         }

@@ -20,7 +20,8 @@ type Waiter = oneshot::Sender<Result<(), String>>;
 
 /// Handle to the flusher thread; dropping it ends the thread.
 pub(super) struct GroupCommit {
-    queue: mpsc::Sender<Waiter>,
+    queue: Option<mpsc::Sender<Waiter>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl GroupCommit {
@@ -35,7 +36,7 @@ impl GroupCommit {
         durable: Arc<AtomicU64>,
     ) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::channel::<Waiter>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("agedrop-flush".into())
             .spawn(move || {
                 let mut synced = HashSet::new();
@@ -59,17 +60,33 @@ impl GroupCommit {
                     }
                 }
             })?;
-        Ok(GroupCommit { queue })
+        Ok(GroupCommit {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
     }
 
     /// Waits until everything applied before this call is on stable storage.
     pub(super) async fn wait(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
         self.queue
+            .as_ref()
+            .ok_or_else(|| "the store is closing".to_string())?
             .send(tx)
             .map_err(|_| "the flusher thread has stopped".to_string())?;
         rx.await
             .map_err(|_| "the flusher thread has stopped".to_string())?
+    }
+}
+
+impl Drop for GroupCommit {
+    /// Ends the thread and waits for it, so that its handle on the database is gone
+    /// when the store is (the folder can then be opened again at once).
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

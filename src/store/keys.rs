@@ -9,10 +9,10 @@
 //! | `k`    | lookup key (32 bytes)            | report id                              |
 //! | `e`    | report id, seq u32, part u16     | a piece of one sealed event            |
 //! | `a`    | report id, blob id               | empty: the blob belongs to the report  |
-//! | `b`    | blob id, chunk u32               | a sealed chunk of an attachment stream |
 //! | `f`    | feed seq u64                     | report id, event seq u32               |
 //!
-//! Integers are big-endian so that keys sort in numeric order.
+//! Integers are big-endian so that keys sort in numeric order. Attachment streams are
+//! files named by their blob id (see `blob`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,7 +21,6 @@ pub(super) const REPORT: u8 = b'r';
 pub(super) const LOOKUP: u8 = b'k';
 pub(super) const EVENT: u8 = b'e';
 pub(super) const ATTACHED: u8 = b'a';
-pub(super) const BLOB: u8 = b'b';
 pub(super) const FEED: u8 = b'f';
 
 /// A report's random id, shown to the team as 16 hex digits.
@@ -109,19 +108,6 @@ pub(super) fn attached(id: ReportId, blob: BlobId) -> Vec<u8> {
 /// The blob id at the end of an `a` key.
 pub(super) fn parse_attached_key(k: &[u8]) -> Option<BlobId> {
     Some(BlobId(k.get(9..25)?.try_into().ok()?))
-}
-
-pub(super) fn blob_prefix(id: BlobId) -> Vec<u8> {
-    key(BLOB, &[&id.0])
-}
-
-pub(super) fn blob_chunk(id: BlobId, chunk: u32) -> Vec<u8> {
-    key(BLOB, &[&id.0, &chunk.to_be_bytes()])
-}
-
-/// The blob id of a `b` key.
-pub(super) fn parse_blob_key(k: &[u8]) -> Option<BlobId> {
-    Some(BlobId(k.get(1..17)?.try_into().ok()?))
 }
 
 pub(super) fn feed(seq: u64) -> Vec<u8> {

@@ -1,5 +1,6 @@
-//! The only place that calls `sled`: reports, receipt look-ups, sealed events, attachment
-//! blobs and the team's feed, committed atomically and durably.
+//! The only place that calls `sled` or writes the data folder: reports, receipt
+//! look-ups, sealed events and the team's feed in sled, attachment streams in files
+//! beside it; committed atomically and durably.
 //!
 //! The store never sees plaintext: it takes [`Sealed`] events and sealed blob chunks,
 //! plus the few values the design keeps in the clear (random ids, the lookup key, the
@@ -21,13 +22,11 @@ pub use keys::{BadId, BlobId, ReportId};
 
 use durable::GroupCommit;
 
-/// Largest piece of one event value; larger events are split (see [`SEGMENT_BYTES`]).
-const EVENT_PART: usize = 32 * 1024;
-/// sled's log segment size. sled writes any page larger than a quarter segment to its
-/// own file under `blobs/`, and a leaf page holds up to 17 values: with 32 KiB values
-/// and 4 MiB segments (the default is 512 KiB) every page stays in the log, which the
-/// group commit fsyncs. Changing it makes existing data folders unreadable.
-const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
+/// Largest piece of one event value; larger events are split across keys. sled writes
+/// any page over a quarter of its 512 KiB log segment to a file of its own (which it
+/// never syncs), and a leaf page holds up to 17 values: 4 KiB pieces keep every page
+/// in the log, which the group commit fsyncs.
+const EVENT_PART: usize = 4 * 1024;
 const RECORD_VERSION: u8 = 1;
 
 /// Storage failed; the message is for the operator's log, never for a reporter.
@@ -140,6 +139,7 @@ pub struct FeedEntry {
 /// The data folder.
 pub struct Store {
     dir: PathBuf,
+    attachments: PathBuf,
     db: sled::Db,
     tree: sled::Tree,
     /// Serialises commits so that sequence numbers and feed positions are allocated in
@@ -155,13 +155,18 @@ impl Store {
     /// Opens (or creates) the store in `dir` and sweeps chunks of uploads that never
     /// committed.
     pub fn open(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        let attachments = dir.join(blob::FOLDER);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&attachments)?;
         ensure_reserve(&dir.join(RESERVE_FILE), options.reserve_bytes);
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(options.cache_bytes)
             .mode(sled::Mode::HighThroughput)
-            .segment_size(SEGMENT_BYTES)
             .open()?;
         // The directory entries sled may just have created must survive a crash too.
         std::fs::File::open(dir)?.sync_all()?;
@@ -184,6 +189,7 @@ impl Store {
         )?;
         let store = Store {
             dir: dir.to_path_buf(),
+            attachments,
             db,
             tree,
             commit_lock: Mutex::new(()),
@@ -203,10 +209,10 @@ impl Store {
 
     /// Starts a new attachment stream under a fresh random id.
     pub fn new_blob(&self) -> Result<PendingBlob, StoreError> {
-        Ok(PendingBlob::new(
-            self.tree.clone(),
+        Ok(PendingBlob::create(
+            &self.attachments,
             BlobId(crypto::random_bytes()?),
-        ))
+        )?)
     }
 
     /// Commits a new report (its lookup key, record, events and blobs) in one atomic,
@@ -251,6 +257,17 @@ impl Store {
         mut events: Vec<NewEvent>,
     ) -> Result<Vec<u32>, StoreError> {
         let is_new = fresh.is_some();
+        // Attachment files first: durable before any record names them.
+        let mut any_blob = false;
+        for event in &mut events {
+            if let Some(blob) = &mut event.blob {
+                blob.sync()?;
+                any_blob = true;
+            }
+        }
+        if any_blob {
+            std::fs::File::open(&self.attachments)?.sync_all()?;
+        }
         let mut undo = sled::Batch::default();
         let seqs = {
             let _guard = self
@@ -311,7 +328,7 @@ impl Store {
             // linger half-known. (An append cannot be undone safely; it stays.)
             if self.tree.apply_batch(undo).is_ok() {
                 for blob in blobs {
-                    blob::delete_blob(&self.tree, blob);
+                    blob::delete(&self.attachments, blob);
                 }
             }
         }
@@ -408,18 +425,16 @@ impl Store {
     }
 
     /// Reads a blob's ciphertext.
-    pub fn blob(&self, blob: BlobId) -> BlobReader {
-        BlobReader::new(&self.tree, blob)
+    pub fn blob(&self, blob: BlobId) -> Result<BlobReader, StoreError> {
+        Ok(BlobReader::open(&self.attachments, blob)?)
     }
 
-    /// Removes every record of a report (receipt mapping, events, blobs, feed entries)
-    /// in one durable batch.
+    /// Removes every record of a report (receipt mapping, events, feed entries) in one
+    /// durable batch, then its attachment files.
     pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
+        let mut blobs = Vec::new();
         {
-            let _guard = self
-                .commit_lock
-                .lock()
-                .map_err(|_| StoreError::Damaged("lock"))?;
+            let _guard = self.commit_lock.lock().map_err(|_| StoreError::Damaged("lock"))?;
             let record = self.report(id)?.ok_or(StoreError::NotFound)?;
             let mut batch = sled::Batch::default();
             batch.remove(keys::report(id));
@@ -429,10 +444,7 @@ impl Store {
             }
             for k in self.tree.scan_prefix(keys::attached_prefix(id)).keys() {
                 let k = k?;
-                let blob = keys::parse_attached_key(&k).ok_or(StoreError::Damaged("blob key"))?;
-                for chunk in self.tree.scan_prefix(keys::blob_prefix(blob)).keys() {
-                    batch.remove(chunk?);
-                }
+                blobs.push(keys::parse_attached_key(&k).ok_or(StoreError::Damaged("blob key"))?);
                 batch.remove(k);
             }
             for item in self.tree.scan_prefix([keys::FEED]) {
@@ -443,29 +455,35 @@ impl Store {
             }
             self.tree.apply_batch(batch)?;
         }
-        self.group.wait().await.map_err(StoreError::Durability)
+        self.group.wait().await.map_err(StoreError::Durability)?;
+        // A crash before this leaves unowned files, which the next start-up sweeps.
+        for blob in blobs {
+            blob::delete(&self.attachments, blob);
+        }
+        Ok(())
     }
 
-    /// Deletes chunks of blobs that no committed report names.
+    /// Deletes attachment files that no committed report names (uploads cut off by a
+    /// crash, or purged just before one).
     fn sweep_orphans(&self) -> Result<usize, StoreError> {
         let mut owned = std::collections::HashSet::new();
         for k in self.tree.scan_prefix([keys::ATTACHED]).keys() {
             owned.insert(keys::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
         }
-        let mut orphans = std::collections::HashSet::new();
-        for k in self.tree.scan_prefix([keys::BLOB]).keys() {
-            let blob = keys::parse_blob_key(&k?).ok_or(StoreError::Damaged("chunk key"))?;
-            if !owned.contains(&blob) {
-                orphans.insert(blob);
+        let mut swept = 0;
+        for entry in std::fs::read_dir(&self.attachments)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let known = name
+                .to_str()
+                .and_then(|n| n.parse::<BlobId>().ok())
+                .is_some_and(|blob| owned.contains(&blob));
+            if !known {
+                std::fs::remove_file(entry.path())?;
+                swept += 1;
             }
         }
-        for blob in &orphans {
-            blob::delete_blob(&self.tree, *blob);
-        }
-        if !orphans.is_empty() {
-            self.db.flush()?;
-        }
-        Ok(orphans.len())
+        Ok(swept)
     }
 
     /// Waits until everything applied so far is durable.
@@ -473,9 +491,13 @@ impl Store {
         self.group.wait().await.map_err(StoreError::Durability)
     }
 
-    /// Bytes the database occupies on disk (walks sled's files: not free).
+    /// Bytes the data folder occupies (walks its files: not free).
     pub fn used_bytes(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
+        let mut used = self.db.size_on_disk()?;
+        for entry in std::fs::read_dir(&self.attachments)? {
+            used += entry?.metadata()?.len();
+        }
+        Ok(used)
     }
 
     /// Bytes free on the data folder's file system (one `statvfs`).
@@ -531,4 +553,117 @@ fn today() -> u32 {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     u32::try_from(secs / 86_400).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{Receipt, TeamKeys};
+
+    fn options() -> StoreOptions {
+        StoreOptions {
+            cache_bytes: 8 * 1024 * 1024,
+            reserve_bytes: 0,
+        }
+    }
+
+    fn files(store: &Store) -> usize {
+        std::fs::read_dir(&store.attachments).unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn orphan_chunks_are_swept_and_committed_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipient = age::x25519::Identity::generate().to_public().to_string();
+        let keys = TeamKeys::parse(&format!("{recipient}\n")).unwrap();
+        {
+            let store = Store::open(dir.path(), &options()).unwrap();
+            // An upload that committed.
+            let receipt = Receipt::generate().unwrap();
+            let (lookup, reporter) = receipt.derive().unwrap();
+            let mut sealer = keys
+                .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
+                .unwrap();
+            sealer.write(&[7u8; 100_000]).unwrap();
+            let blob = sealer.finish().unwrap().sink;
+            let event = keys.seal(None, b"event").unwrap();
+            store
+                .create_report(
+                    &lookup,
+                    &reporter.recipient(),
+                    vec![NewEvent {
+                        sealed: event,
+                        blob: Some(blob),
+                    }],
+                )
+                .await
+                .unwrap();
+            assert_eq!(files(&store), 1);
+            // An upload cut off by a crash: its writer never ran its clean-up.
+            std::fs::write(blob::path(&store.attachments, BlobId([9; 16])), b"x").unwrap();
+            assert_eq!(files(&store), 2);
+            store.sync().await.unwrap();
+        }
+        // sled frees its file lock lazily (epoch-based reclamation): retry a while.
+        let mut reopened = None;
+        for _ in 0..100 {
+            match Store::open(dir.path(), &options()) {
+                Ok(store) => {
+                    reopened = Some(store);
+                    break;
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+        let store = reopened.expect("reopen the store");
+        assert_eq!(store.reports().unwrap().len(), 1);
+        let (id, _) = store.reports().unwrap()[0].clone();
+        let events = store.events(id).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(files(&store), 1, "the orphan's file was not swept");
+    }
+
+    #[tokio::test]
+    async fn purge_removes_every_key_of_a_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipient = age::x25519::Identity::generate().to_public().to_string();
+        let keys = TeamKeys::parse(&format!("{recipient}\n")).unwrap();
+        let store = Store::open(dir.path(), &options()).unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
+            let mut sealer = keys
+                .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
+                .unwrap();
+            sealer.write(&[1u8; 50_000]).unwrap();
+            let blob = sealer.finish().unwrap().sink;
+            let big_event = keys.seal(None, &vec![2u8; 100_000]).unwrap();
+            let id = store
+                .create_report(
+                    &lookup,
+                    &reporter.recipient(),
+                    vec![NewEvent {
+                        sealed: big_event,
+                        blob: Some(blob),
+                    }],
+                )
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        let before = store.tree.len();
+        store.purge(ids[0]).await.unwrap();
+        let left: Vec<Vec<u8>> = store.tree.iter().keys().map(|k| k.unwrap().to_vec()).collect();
+        assert!(left.len() < before);
+        for key in &left {
+            assert!(
+                !key.windows(8).any(|w| w == ids[0].as_bytes()),
+                "key {key:?} of the purged report remains"
+            );
+        }
+        assert_eq!(store.reports().unwrap().len(), 1);
+        assert_eq!(store.events(ids[1]).unwrap().len(), 1);
+        assert_eq!(files(&store), 1);
+        assert_eq!(store.feed_after(0, 100).unwrap().len(), 1);
+    }
 }

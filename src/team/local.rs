@@ -100,7 +100,7 @@ impl LocalInbox {
         }
         Ok(crypto::open_stream(
             &identities.as_refs(),
-            self.store.blob(blob),
+            self.store.blob(blob)?,
         )?)
     }
 

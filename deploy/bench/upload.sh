@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Upload benchmark: a 256 MiB file through the server until the receipt arrives,
+# against `rage -r RECIPIENT -o FILE` followed by `sync` on the same file, in the same
+# run; then the server's peak RSS during a 256 MiB and a 1 GiB upload.
+#
+#   deploy/bench/upload.sh            (needs curl; installs rage with cargo if absent)
+#
+# Prints the machine, every timing, medians, and the ratio rage time / agedrop time
+# (1.0 = as fast as rage; the goal is >= 0.8).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${RUNS:-3}
+
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/agedrop"
+rage=$(command -v rage || true)
+if [ -z "$rage" ]; then
+  rage="$root/target/bench-tools/bin/rage"
+  [ -x "$rage" ] || cargo install --quiet --locked rage --root "$root/target/bench-tools"
+fi
+
+# On disk, not tmpfs: /tmp is often in memory and would flatter both sides.
+work=$(mktemp -d /var/tmp/agedrop-bench.XXXXXX)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+recipient=$("$bin" keygen --out "$work/identity.txt" 2>/dev/null)
+echo "# bench" > "$work/keys.txt"; echo "$recipient" >> "$work/keys.txt"
+cat > "$work/agedrop.toml" <<TOML
+[server]
+listen = "127.0.0.1:0"
+data = "$work/data"
+keys = "$work/keys.txt"
+[limits]
+max_upload_mib = 2048
+max_file_mib = 2048
+submissions_per_minute = 1000
+storage_reserve_mib = 0
+TOML
+"$bin" serve --config "$work/agedrop.toml" > "$work/server.out" 2> "$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do grep -q '^Listening on' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^Listening on \([^ ]*\).*/\1/p' "$work/server.out")
+
+head -c $((256 << 20)) /dev/urandom > "$work/file256"
+head -c $((1024 << 20)) /dev/urandom > "$work/file1g"
+sync
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
+echo "disk:    $(df -T "$work" | awk 'NR==2 {print $2, $1}')"
+echo "agedrop: $("$bin" --version), rage: $("$rage" --version)"
+echo
+
+upload() { # file -> seconds
+  local t0 t1
+  t0=$(date +%s.%N)
+  curl -sf -o "$work/response.html" -F title=bench -F description=bench -F "files=@$1" "${url}submit"
+  t1=$(date +%s.%N)
+  grep -q 'id="receipt-code"' "$work/response.html" || { echo "no receipt" >&2; exit 1; }
+  echo "$t1 - $t0" | bc -l
+}
+rage_once() { # file -> seconds
+  local t0 t1
+  rm -f "$work/out.age"; sync
+  t0=$(date +%s.%N)
+  "$rage" -r "$recipient" -o "$work/out.age" "$1"
+  sync
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc -l
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+a=(); r=()
+for i in $(seq "$runs"); do
+  a+=("$(upload "$work/file256")")
+  r+=("$(rage_once "$work/file256")")
+done
+am=$(printf '%s\n' "${a[@]}" | median)
+rm_=$(printf '%s\n' "${r[@]}" | median)
+printf 'agedrop upload 256 MiB (s): %s  median %.3f  (%.0f MiB/s)\n' "${a[*]}" "$am" "$(echo "256 / $am" | bc -l)"
+printf 'rage + sync    256 MiB (s): %s  median %.3f  (%.0f MiB/s)\n' "${r[*]}" "$rm_" "$(echo "256 / $rm_" | bc -l)"
+printf 'ratio rage/agedrop: %.2f   (goal >= 0.80)\n\n' "$(echo "$rm_ / $am" | bc -l)"
+
+rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$server_pid/status"; }
+idle=$(rss VmRSS)
+echo 5 > "/proc/$server_pid/clear_refs"
+upload "$work/file256" > /dev/null
+peak256=$(rss VmHWM)
+echo 5 > "/proc/$server_pid/clear_refs"
+upload "$work/file1g" > /dev/null
+peak1g=$(rss VmHWM)
+echo "server RSS: idle $((idle / 1024)) MiB, peak during 256 MiB upload $((peak256 / 1024)) MiB, during 1 GiB upload $((peak1g / 1024)) MiB"
+echo "peak above idle: 256 MiB upload +$(((peak256 - idle) / 1024)) MiB, 1 GiB upload +$(((peak1g - idle) / 1024)) MiB   (goal: <= 64 MiB, and 1 GiB <= 256 MiB)"
