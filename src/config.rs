@@ -475,14 +475,26 @@ mod tests {
         assert_eq!(raw.server.listen, defaults.server.listen);
         assert_eq!(raw.server.data, defaults.server.data);
         assert_eq!(raw.server.cache_mib, defaults.server.cache_mib);
-        assert_eq!(raw.programme.acknowledge_hours, defaults.programme.acknowledge_hours);
+        assert_eq!(
+            raw.programme.acknowledge_hours,
+            defaults.programme.acknowledge_hours
+        );
         assert_eq!(raw.programme.embargo_days, defaults.programme.embargo_days);
         assert_eq!(raw.limits.max_upload_mib, defaults.limits.max_upload_mib);
         assert_eq!(raw.limits.max_files, defaults.limits.max_files);
         assert_eq!(raw.limits.max_text_kib, defaults.limits.max_text_kib);
-        assert_eq!(raw.limits.idle_timeout_seconds, defaults.limits.idle_timeout_seconds);
-        assert_eq!(raw.limits.storage_min_free_mib, defaults.limits.storage_min_free_mib);
-        assert_eq!(raw.limits.storage_reserve_mib, defaults.limits.storage_reserve_mib);
+        assert_eq!(
+            raw.limits.idle_timeout_seconds,
+            defaults.limits.idle_timeout_seconds
+        );
+        assert_eq!(
+            raw.limits.storage_min_free_mib,
+            defaults.limits.storage_min_free_mib
+        );
+        assert_eq!(
+            raw.limits.storage_reserve_mib,
+            defaults.limits.storage_reserve_mib
+        );
         assert_eq!(
             raw.limits.receipt_attempts_per_minute,
             defaults.limits.receipt_attempts_per_minute

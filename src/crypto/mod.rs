@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 pub use keys::{KeysError, Member, TeamKeys};
 pub use receipt::{LookupKey, Receipt, ReceiptError, ReporterKey};
-pub use stream::{BlobSealer, ChunkSink, SealedChunk, SealedStream, open_stream};
+pub use stream::{BlobSealer, ChunkSink, PlainDigest, SealedChunk, open_stream};
 
 /// A reporter's public recipient, the one part of their key the server stores.
 pub type ReporterRecipient = age::x25519::Recipient;

@@ -1,5 +1,5 @@
 //! Streaming encryption of attachments: plaintext goes in a piece at a time, age
-//! ciphertext comes out as fixed-size [`SealedChunk`]s for the store. Nothing is
+//! ciphertext comes out as [`SealedChunk`]s for the store. Nothing is
 //! buffered beyond one chunk, so memory does not grow with the file.
 
 use std::io::{self, Read, Write};
@@ -8,45 +8,30 @@ use sha2::{Digest, Sha256};
 
 use super::{CryptoError, ReporterKey};
 
-/// Size of the ciphertext pieces handed to a [`ChunkSink`]: large enough that writing
-/// them costs few system calls, small enough that memory per upload stays tiny.
-pub const CHUNK_BYTES: usize = 128 * 1024;
+/// A piece of an age ciphertext stream, in order, as age writes it (the header, then
+/// 64 KiB chunks plus their tags).
+pub struct SealedChunk<'a>(&'a [u8]);
 
-/// A piece of an age ciphertext stream, in order.
-pub struct SealedChunk(Vec<u8>);
-
-impl SealedChunk {
+impl SealedChunk<'_> {
     /// The ciphertext bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0
     }
 }
 
-/// Where a [`BlobSealer`] puts ciphertext, a chunk at a time.
+/// Where a [`BlobSealer`] puts ciphertext.
 pub trait ChunkSink {
-    /// Stores the next chunk.
-    fn put(&mut self, chunk: SealedChunk) -> io::Result<()>;
+    /// Stores the next piece.
+    fn put(&mut self, chunk: SealedChunk<'_>) -> io::Result<()>;
 }
 
-/// Cuts the ciphertext written by age into [`CHUNK_BYTES`] pieces.
-struct Chunker<S> {
-    buf: Vec<u8>,
-    sink: S,
-}
+/// Hands every piece of ciphertext age writes to the sink, unbuffered and uncopied.
+struct SinkWriter<S>(S);
 
-impl<S: ChunkSink> Write for Chunker<S> {
-    fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
-        let written = data.len();
-        while !data.is_empty() {
-            let take = (CHUNK_BYTES - self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.buf.len() == CHUNK_BYTES {
-                let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
-                self.sink.put(SealedChunk(full))?;
-            }
-        }
-        Ok(written)
+impl<S: ChunkSink> Write for SinkWriter<S> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.put(SealedChunk(data))?;
+        Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -54,72 +39,59 @@ impl<S: ChunkSink> Write for Chunker<S> {
     }
 }
 
-impl<S: ChunkSink> Chunker<S> {
-    fn finish(mut self) -> io::Result<S> {
-        if !self.buf.is_empty() {
-            let rest = std::mem::take(&mut self.buf);
-            self.sink.put(SealedChunk(rest))?;
-        }
-        Ok(self.sink)
-    }
-}
-
-/// Encrypts one attachment as a stream, counting its size and hashing its plaintext.
+/// Encrypts one attachment as a stream.
 ///
 /// You **must** call [`BlobSealer::finish`]; without it the stored stream is truncated
 /// and will not decrypt.
 pub struct BlobSealer<S: ChunkSink> {
-    writer: age::stream::StreamWriter<Chunker<S>>,
+    writer: age::stream::StreamWriter<SinkWriter<S>>,
+}
+
+/// Size and SHA-256 of a plaintext seen a piece at a time. Kept apart from
+/// [`BlobSealer`] so that hashing and encryption can run on two cores.
+#[derive(Default)]
+pub struct PlainDigest {
     size: u64,
     hash: Sha256,
 }
 
-/// What a finished stream reports about its plaintext.
-pub struct SealedStream<S> {
-    /// The sink, with every chunk delivered.
-    pub sink: S,
-    /// Plaintext size in bytes.
-    pub size: u64,
-    /// SHA-256 of the plaintext.
-    pub sha256: [u8; 32],
+impl PlainDigest {
+    /// Counts and hashes the next piece.
+    pub fn update(&mut self, plaintext: &[u8]) {
+        self.hash.update(plaintext);
+        self.size += plaintext.len() as u64;
+    }
+
+    /// Plaintext bytes seen so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The size and the SHA-256.
+    pub fn finish(self) -> (u64, [u8; 32]) {
+        (self.size, self.hash.finalize().into())
+    }
 }
 
 impl<S: ChunkSink> BlobSealer<S> {
     pub(super) fn new(recipients: &[&dyn age::Recipient], sink: S) -> Result<Self, CryptoError> {
         let encryptor = age::Encryptor::with_recipients(recipients.iter().copied())
             .map_err(|e| CryptoError::Seal(e.to_string()))?;
-        let chunker = Chunker {
-            buf: Vec::with_capacity(CHUNK_BYTES),
-            sink,
-        };
         Ok(BlobSealer {
-            writer: encryptor.wrap_output(chunker)?,
-            size: 0,
-            hash: Sha256::new(),
+            writer: encryptor.wrap_output(SinkWriter(sink))?,
         })
     }
 
     /// Encrypts the next piece of plaintext.
     pub fn write(&mut self, plaintext: &[u8]) -> Result<(), CryptoError> {
-        self.hash.update(plaintext);
-        self.size += plaintext.len() as u64;
         self.writer.write_all(plaintext)?;
         Ok(())
     }
 
-    /// Plaintext bytes written so far.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// Ends the stream and delivers the last chunk.
-    pub fn finish(self) -> Result<SealedStream<S>, CryptoError> {
-        let chunker = self.writer.finish()?;
-        Ok(SealedStream {
-            sink: chunker.finish()?,
-            size: self.size,
-            sha256: self.hash.finalize().into(),
-        })
+    /// Ends the stream, delivers the last chunk and gives the sink back.
+    pub fn finish(self) -> Result<S, CryptoError> {
+        let SinkWriter(sink) = self.writer.finish()?;
+        Ok(sink)
     }
 }
 
@@ -129,7 +101,7 @@ pub fn open_stream<'a, R: Read + 'a>(
     ciphertext: R,
 ) -> Result<Box<dyn Read + 'a>, CryptoError> {
     let decryptor =
-        age::Decryptor::new_buffered(io::BufReader::with_capacity(CHUNK_BYTES, ciphertext))
+        age::Decryptor::new_buffered(io::BufReader::with_capacity(128 * 1024, ciphertext))
             .map_err(|_| CryptoError::Open)?;
     let reader = decryptor
         .decrypt(identities.iter().copied())
@@ -153,8 +125,8 @@ mod tests {
 
     struct VecSink(Vec<Vec<u8>>);
     impl ChunkSink for VecSink {
-        fn put(&mut self, chunk: SealedChunk) -> io::Result<()> {
-            self.0.push(chunk.0);
+        fn put(&mut self, chunk: SealedChunk<'_>) -> io::Result<()> {
+            self.0.push(chunk.0.to_vec());
             Ok(())
         }
     }
@@ -163,16 +135,18 @@ mod tests {
     fn stream_round_trip_in_chunks() {
         let id = age::x25519::Identity::generate();
         let mut sealer = BlobSealer::new(&[&id.to_public()], VecSink(vec![])).unwrap();
+        let mut digest = PlainDigest::default();
         let data: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
         for piece in data.chunks(7_777) {
             sealer.write(piece).unwrap();
+            digest.update(piece);
         }
-        let done = sealer.finish().unwrap();
-        assert_eq!(done.size, data.len() as u64);
-        assert_eq!(done.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
-        assert!(done.sink.0.iter().all(|c| c.len() <= CHUNK_BYTES));
-        assert!(done.sink.0.len() >= 5);
-        let joined: Vec<u8> = done.sink.0.concat();
+        let sink = sealer.finish().unwrap();
+        let (size, sha256) = digest.finish();
+        assert_eq!(size, data.len() as u64);
+        assert_eq!(sha256, <[u8; 32]>::from(Sha256::digest(&data)));
+        assert!(sink.0.len() >= 5);
+        let joined: Vec<u8> = sink.0.concat();
         let mut out = Vec::new();
         open_stream(&[&id], &joined[..])
             .unwrap()

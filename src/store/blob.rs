@@ -74,7 +74,7 @@ impl PendingBlob {
 }
 
 impl ChunkSink for PendingBlob {
-    fn put(&mut self, chunk: SealedChunk) -> io::Result<()> {
+    fn put(&mut self, chunk: SealedChunk<'_>) -> io::Result<()> {
         let file = self
             .file
             .as_mut()

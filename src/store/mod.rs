@@ -156,7 +156,10 @@ impl Store {
     /// committed.
     pub fn open(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let attachments = dir.join(blob::FOLDER);
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -434,7 +437,10 @@ impl Store {
     pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
         let mut blobs = Vec::new();
         {
-            let _guard = self.commit_lock.lock().map_err(|_| StoreError::Damaged("lock"))?;
+            let _guard = self
+                .commit_lock
+                .lock()
+                .map_err(|_| StoreError::Damaged("lock"))?;
             let record = self.report(id)?.ok_or(StoreError::NotFound)?;
             let mut batch = sled::Batch::default();
             batch.remove(keys::report(id));
@@ -585,7 +591,7 @@ mod tests {
                 .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
                 .unwrap();
             sealer.write(&[7u8; 100_000]).unwrap();
-            let blob = sealer.finish().unwrap().sink;
+            let blob = sealer.finish().unwrap();
             let event = keys.seal(None, b"event").unwrap();
             store
                 .create_report(
@@ -636,7 +642,7 @@ mod tests {
                 .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
                 .unwrap();
             sealer.write(&[1u8; 50_000]).unwrap();
-            let blob = sealer.finish().unwrap().sink;
+            let blob = sealer.finish().unwrap();
             let big_event = keys.seal(None, &vec![2u8; 100_000]).unwrap();
             let id = store
                 .create_report(
@@ -653,7 +659,12 @@ mod tests {
         }
         let before = store.tree.len();
         store.purge(ids[0]).await.unwrap();
-        let left: Vec<Vec<u8>> = store.tree.iter().keys().map(|k| k.unwrap().to_vec()).collect();
+        let left: Vec<Vec<u8>> = store
+            .tree
+            .iter()
+            .keys()
+            .map(|k| k.unwrap().to_vec())
+            .collect();
         assert!(left.len() < before);
         for key in &left {
             assert!(

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::response::Html;
@@ -12,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::guard::DRAIN_BYTES;
 use super::{AppState, PageError, Site, pages::render};
-use crate::crypto::{CryptoError, Receipt, ReporterRecipient, TeamKeys};
+use crate::crypto::{CryptoError, PlainDigest, Receipt, ReporterRecipient, TeamKeys};
 use crate::report::{Attachment, Event, EventBody, Submission, human_size, now};
 use crate::store::{NewEvent, PendingBlob, StoreError};
 
@@ -62,9 +63,8 @@ pub(super) async fn submit(
     )
     .await
     {
-        if matches!(e, PageError::TooLarge(_) | PageError::BadInput(_)) {
-            drain(&mut multipart).await;
-        }
+        // Read what is left (up to a bound) so that the browser shows this page.
+        drain(&mut multipart).await;
         return Err(e);
     }
     if form.title.trim().is_empty() {
@@ -115,7 +115,7 @@ pub(super) async fn submit(
 /// Reads every part of the form into `form` and `files`, enforcing the limits.
 async fn read_form(
     state: &AppState,
-    keys: &TeamKeys,
+    keys: &Arc<TeamKeys>,
     recipient: &ReporterRecipient,
     multipart: &mut Multipart,
     form: &mut Submission,
@@ -144,41 +144,17 @@ async fn read_form(
                 )));
             }
             let media_type = media_type(field.content_type());
-            let blob = state.store.new_blob().map_err(|e| state.storage_error(e))?;
-            let mut sealer = keys.blob_sealer(Some(recipient), blob).map_err(internal)?;
-            let mut since_check: u64 = 0;
-            while let Some(chunk) = field.chunk().await.map_err(broken)? {
-                let len = chunk.len() as u64;
-                if sealer.size() + len > limits.max_file_bytes {
-                    return Err(PageError::TooLarge(format!(
-                        "Each file can be at most {}.",
-                        human_size(limits.max_file_bytes)
-                    )));
-                }
-                uploaded += len;
-                if uploaded > limits.max_upload_bytes {
-                    return Err(PageError::TooLarge(format!(
-                        "The files of one report can be at most {} in all.",
-                        human_size(limits.max_upload_bytes)
-                    )));
-                }
-                since_check += len;
-                if since_check >= SPACE_CHECK_BYTES {
-                    check_space(state, since_check)?;
-                    since_check = 0;
-                }
-                sealer.write(&chunk).map_err(|e| sealing(state, e))?;
-            }
-            let done = sealer.finish().map_err(|e| sealing(state, e))?;
+            let (blob, size, sha256) =
+                seal_file(state, keys, recipient, &mut field, &mut uploaded).await?;
             files.push(StoredFile {
                 meta: Attachment {
                     name: file_name,
                     media_type,
-                    size: done.size,
-                    sha256: hex::encode(done.sha256),
-                    blob: done.sink.id().to_string(),
+                    size,
+                    sha256: hex::encode(sha256),
+                    blob: blob.id().to_string(),
                 },
-                blob: done.sink,
+                blob,
             });
             continue;
         }
@@ -231,6 +207,68 @@ async fn read_form(
     }
     Ok(())
 }
+
+/// Streams one file part into a sealed blob; gives the blob, the plaintext size and its
+/// SHA-256. Encryption and writing run on a blocking thread while this task reads and
+/// hashes the body, so an upload uses two cores.
+async fn seal_file(
+    state: &AppState,
+    keys: &Arc<TeamKeys>,
+    recipient: &ReporterRecipient,
+    field: &mut Field<'_>,
+    uploaded: &mut u64,
+) -> Result<(PendingBlob, u64, [u8; 32]), PageError> {
+    let limits = &state.limits;
+    let blob = state.store.new_blob().map_err(|e| state.storage_error(e))?;
+    let mut sealer = keys.blob_sealer(Some(recipient), blob).map_err(internal)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
+    // If this request ends early (an error, a client that hangs up), the sender is
+    // dropped, the thread finishes, and its pending blob deletes itself.
+    let worker = tokio::task::spawn_blocking(move || {
+        while let Some(chunk) = rx.blocking_recv() {
+            sealer.write(&chunk)?;
+        }
+        sealer.finish()
+    });
+    let mut digest = PlainDigest::default();
+    let mut since_check: u64 = 0;
+    while let Some(chunk) = field.chunk().await.map_err(broken)? {
+        let len = chunk.len() as u64;
+        if digest.size() + len > limits.max_file_bytes {
+            return Err(PageError::TooLarge(format!(
+                "Each file can be at most {}.",
+                human_size(limits.max_file_bytes)
+            )));
+        }
+        *uploaded += len;
+        if *uploaded > limits.max_upload_bytes {
+            return Err(PageError::TooLarge(format!(
+                "The files of one report can be at most {} in all.",
+                human_size(limits.max_upload_bytes)
+            )));
+        }
+        since_check += len;
+        if since_check >= SPACE_CHECK_BYTES {
+            check_space(state, since_check)?;
+            since_check = 0;
+        }
+        digest.update(&chunk);
+        if tx.send(chunk).await.is_err() {
+            // The thread stopped on an error; it is reported below.
+            break;
+        }
+    }
+    drop(tx);
+    let blob = worker
+        .await
+        .map_err(internal)?
+        .map_err(|e| sealing(state, e))?;
+    let (size, sha256) = digest.finish();
+    Ok((blob, size, sha256))
+}
+
+/// Body pieces queued between the reading task and the sealing thread.
+const PIPELINE_DEPTH: usize = 16;
 
 /// Reads one text part, at most `max_bytes`, as UTF-8.
 async fn read_text(
