@@ -101,18 +101,25 @@ async fn quota_refuses_new_reports_and_keeps_old_ones() {
 struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
-    fn mount(path: &std::path::Path, size: &str) -> Tmpfs {
+    /// Mounts a tmpfs, or says why it cannot. Without root this is impossible; CI runs
+    /// as root and sets AGEDROP_CI, so there a failed mount fails the test.
+    fn mount(path: &std::path::Path, size: &str) -> Option<Tmpfs> {
         std::fs::create_dir_all(path).unwrap();
-        let status = std::process::Command::new("mount")
+        let mounted = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(path)
+            .stderr(std::process::Stdio::null())
             .status()
-            .expect("run mount");
+            .is_ok_and(|s| s.success());
+        if mounted {
+            return Some(Tmpfs(path.to_path_buf()));
+        }
         assert!(
-            status.success(),
-            "this test needs to mount a small tmpfs (run the tests as root, as CI does)"
+            std::env::var_os("AGEDROP_CI").is_none(),
+            "this test must mount a small tmpfs: run it as root"
         );
-        Tmpfs(path.to_path_buf())
+        eprintln!("SKIPPED: the full-disk test needs root to mount a tmpfs (CI runs it)");
+        None
     }
 }
 
@@ -160,7 +167,9 @@ async fn submit_big(server: &TestServer, mib: usize) -> (u16, String) {
 async fn a_full_disk_gives_a_clear_page_and_loses_nothing() {
     let holder = tempfile::tempdir().unwrap();
     let mount = holder.path().join("small");
-    let _tmpfs = Tmpfs::mount(&mount, "64m");
+    let Some(_tmpfs) = Tmpfs::mount(&mount, "64m") else {
+        return;
+    };
     let mut server = TestServer::start_with(Options {
         data: Some(mount.join("data")),
         limits: vec![

@@ -15,3 +15,5 @@ mod bad_input;
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
 mod storage;
+// The reporter's path in headless Chromium with JavaScript off.
+mod browser;

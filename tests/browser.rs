@@ -1,0 +1,179 @@
+//! The reporter's whole path in real headless Chromium with JavaScript off: fill the
+//! form, attach a file, submit by clicking, keep the receipt, open the report.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+
+use crate::util::*;
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver, or says why it cannot (CI installs Chromium and sets
+/// AGEDROP_CI, so there a missing browser fails the test).
+fn start_driver() -> Option<Driver> {
+    let found = ["/usr/bin/chromedriver", "/usr/bin/chromium"]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists());
+    if !found {
+        assert!(
+            std::env::var_os("AGEDROP_CI").is_none(),
+            "browser tests need chromium and chromium-driver"
+        );
+        eprintln!("SKIPPED: install chromium and chromium-driver to run the browser tests");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: tempfile::tempdir().unwrap(),
+    })
+}
+
+async fn browser(driver: &Driver) -> fantoccini::Client {
+    let profile = driver._profile.path().display().to_string();
+    let options = serde_json::json!({
+        "binary": "/usr/bin/chromium",
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync",
+            format!("--user-data-dir={profile}"),
+            "--blink-settings=scriptEnabled=false",
+        ],
+        "prefs": { "profile.managed_default_content_settings.javascript": 2 },
+    });
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("connect to chromedriver")
+}
+
+#[tokio::test]
+async fn a_reporter_without_javascript_submits_and_checks() {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let server = TestServer::start();
+    let b = browser(&driver).await;
+
+    b.goto(&server.at("/")).await.unwrap();
+    let title = b.title().await.unwrap();
+    assert!(title.contains("Report a vulnerability"), "{title}");
+
+    let attachment = server.dir.path().join("proof of concept.txt");
+    std::fs::write(&attachment, b"GET /?q=<script>alert(1)</script>").unwrap();
+    for (id, text) in [
+        ("title", "Stored XSS in <b>profile</b>"),
+        ("product", "Example Web"),
+        ("description", "The profile name is not escaped."),
+        ("steps", "1. Set the name\n2. Open the profile"),
+        ("credit_handle", "@finder"),
+    ] {
+        b.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    b.find(Locator::Id("files"))
+        .await
+        .unwrap()
+        .send_keys(attachment.to_str().unwrap())
+        .await
+        .unwrap();
+    b.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let code = b
+        .wait()
+        .for_element(Locator::Id("receipt-code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(code.len(), 34, "{code}");
+    let page = b.source().await.unwrap();
+    assert!(page.contains("cannot be recovered"));
+
+    // Typed back sloppily, the code opens the report.
+    b.goto(&server.at("/check")).await.unwrap();
+    let sloppy = code.to_lowercase().replace('-', " ");
+    b.find(Locator::Id("receipt"))
+        .await
+        .unwrap()
+        .send_keys(&sloppy)
+        .await
+        .unwrap();
+    b.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let status = b
+        .wait()
+        .for_element(Locator::Id("status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status.to_lowercase(), "received");
+    let heading = b
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "Stored XSS in <b>profile</b>");
+    let file = b
+        .find(Locator::Css("td.filename"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(file, "proof of concept.txt");
+    b.close().await.unwrap();
+}
