@@ -220,7 +220,9 @@ async fn seal_file(
 ) -> Result<(PendingBlob, u64, [u8; 32]), PageError> {
     let limits = &state.limits;
     let blob = state.store.new_blob().map_err(|e| state.storage_error(e))?;
-    let mut sealer = keys.blob_sealer(Some(recipient), blob).map_err(internal)?;
+    let mut sealer = keys
+        .blob_sealer(Some(recipient), blob)
+        .map_err(|e| sealing(state, e))?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
     // If this request ends early (an error, a client that hangs up), the sender is
     // dropped, the thread finishes, and its pending blob deletes itself.
