@@ -176,6 +176,7 @@ async fn a_full_disk_gives_a_clear_page_and_loses_nothing() {
             "storage_min_free_mib = 0".into(),
             "storage_reserve_mib = 16".into(),
         ],
+        ..Default::default()
     });
     let earlier = submit_simple(&server, "Stored before the disk filled").await;
 

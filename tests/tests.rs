@@ -15,5 +15,7 @@ mod bad_input;
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
 mod storage;
+// The command line: keygen, and serve refusing bad settings; TLS.
+mod cli;
 // The reporter's path in headless Chromium with JavaScript off.
 mod browser;

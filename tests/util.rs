@@ -13,6 +13,8 @@ pub struct Options {
     pub limits: Vec<String>,
     /// Data folder, if not `data` inside the test's folder.
     pub data: Option<PathBuf>,
+    /// Extra lines for the `[server]` table.
+    pub server: Vec<String>,
 }
 
 impl Default for Options {
@@ -20,6 +22,7 @@ impl Default for Options {
         Options {
             limits: vec!["storage_min_free_mib = 0".into()],
             data: None,
+            server: Vec::new(),
         }
     }
 }
@@ -107,10 +110,11 @@ impl TestServer {
     fn write_config(&self) -> PathBuf {
         let path = self.dir.path().join("agedrop.toml");
         let config = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ndata = {:?}\nkeys = {:?}\nshutdown_grace_seconds = 5\n\
+            "[server]\nlisten = \"127.0.0.1:0\"\ndata = {:?}\nkeys = {:?}\nshutdown_grace_seconds = 5\n{}\n\
              [programme]\nname = \"Test Programme\"\n[limits]\n{}\n",
             self.data(),
             self.keys_path(),
+            self.options.server.join("\n"),
             self.options.limits.join("\n")
         );
         std::fs::write(&path, config).unwrap();
