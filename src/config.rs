@@ -114,6 +114,12 @@ pub struct RawLimits {
     pub storage_max_mib: u64,
     pub storage_min_free_mib: u64,
     pub storage_reserve_mib: u64,
+    pub session_idle_seconds: u64,
+    pub session_max_seconds: u64,
+    pub max_sessions: usize,
+    pub team_token_seconds: u64,
+    pub team_logins_per_minute: u32,
+    pub max_event_kib: usize,
 }
 
 impl Default for RawLimits {
@@ -132,6 +138,12 @@ impl Default for RawLimits {
             storage_max_mib: 0,
             storage_min_free_mib: 1024,
             storage_reserve_mib: 64,
+            session_idle_seconds: 15 * 60,
+            session_max_seconds: 2 * 60 * 60,
+            max_sessions: 10_000,
+            team_token_seconds: 60 * 60,
+            team_logins_per_minute: 30,
+            max_event_kib: 1024,
         }
     }
 }
@@ -182,6 +194,12 @@ pub struct Limits {
     pub storage_max_bytes: u64,
     pub storage_min_free_bytes: u64,
     pub storage_reserve_bytes: u64,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    pub max_sessions: usize,
+    pub team_token: Duration,
+    pub team_logins_per_minute: u32,
+    pub max_event_bytes: usize,
 }
 
 impl Limits {
@@ -389,6 +407,15 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
             "limits.receipt_attempts_per_minute",
             u64::from(l.receipt_attempts_per_minute),
         ),
+        ("limits.session_idle_seconds", l.session_idle_seconds),
+        ("limits.session_max_seconds", l.session_max_seconds),
+        ("limits.max_sessions", l.max_sessions as u64),
+        ("limits.team_token_seconds", l.team_token_seconds),
+        (
+            "limits.team_logins_per_minute",
+            u64::from(l.team_logins_per_minute),
+        ),
+        ("limits.max_event_kib", l.max_event_kib as u64),
     ];
     for (setting, value) in positive {
         if value == 0 {
@@ -402,6 +429,12 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
                 "is larger than limits.max_upload_mib ({}), so it could never be reached",
                 l.max_upload_mib
             ),
+        ));
+    }
+    if l.session_idle_seconds > l.session_max_seconds {
+        return Err(err(
+            "limits.session_idle_seconds",
+            "is longer than limits.session_max_seconds, so it could never apply",
         ));
     }
     if l.max_text_kib > 1024 {
@@ -427,6 +460,12 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         storage_max_bytes: l.storage_max_mib * MIB,
         storage_min_free_bytes: l.storage_min_free_mib * MIB,
         storage_reserve_bytes: l.storage_reserve_mib * MIB,
+        session_idle: Duration::from_secs(l.session_idle_seconds),
+        session_max: Duration::from_secs(l.session_max_seconds),
+        max_sessions: l.max_sessions,
+        team_token: Duration::from_secs(l.team_token_seconds),
+        team_logins_per_minute: l.team_logins_per_minute,
+        max_event_bytes: l.max_event_kib * 1024,
     })
 }
 

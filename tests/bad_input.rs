@@ -57,7 +57,7 @@ async fn bad_input_gets_a_clear_page_and_costs_nothing() {
         .collect();
     let (status, page) = post(&server, form(&basic(), &files)).await;
     assert_eq!(status, 413);
-    assert!(page.contains("at most 3 files"), "{page}");
+    assert!(page.contains("At most 3 files"), "{page}");
 
     // Over-long fields: a long text field and a one-line field.
     let mut fields = basic();

@@ -167,13 +167,50 @@ async fn a_reporter_without_javascript_submits_and_checks() {
         .await
         .unwrap();
     assert_eq!(heading, "Stored XSS in <b>profile</b>");
-    let file = b
-        .find(Locator::Css("td.filename"))
+    let timeline = b
+        .find(Locator::Id("timeline"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert_eq!(file, "proof of concept.txt");
+    assert!(timeline.contains("proof of concept.txt"), "{timeline}");
+    assert!(timeline.contains("@finder"), "{timeline}");
+
+    // A follow-up, still without JavaScript.
+    b.find(Locator::Id("message"))
+        .await
+        .unwrap()
+        .send_keys("Also affects the API.")
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/thread'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Css(".notice")).await.unwrap();
+    let timeline = b
+        .find(Locator::Id("timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(timeline.contains("Also affects the API."), "{timeline}");
+
+    // Logging out ends the session: the thread is gone until the code is typed again.
+    b.find(Locator::Css("form.logout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("receipt")).await.unwrap();
+    b.goto(&server.at("/thread")).await.unwrap();
+    let page = b.source().await.unwrap();
+    assert!(page.contains("session has ended"), "{page}");
+    assert!(!page.contains("Also affects the API."));
     b.close().await.unwrap();
 }

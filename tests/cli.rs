@@ -140,7 +140,13 @@ async fn serves_tls_with_hsts() {
         .send()
         .await
         .unwrap();
-    assert_eq!(check.status(), 200);
+    assert_eq!(check.status(), 303);
+    // Under TLS the session cookie is Secure and host-only (__Host- prefix).
+    let cookie = check.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-agedrop="), "{cookie}");
+    for attribute in ["; HttpOnly", "; SameSite=Strict", "; Path=/", "; Secure"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
     // Plain HTTP on the TLS port gets nothing useful.
     let plain = client_builder()
         .build()

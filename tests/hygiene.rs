@@ -16,10 +16,15 @@ fn assert_headers(what: &str, response: &reqwest::Response) {
     assert_eq!(get("referrer-policy"), "no-referrer", "{what}");
     assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(get("x-frame-options"), "DENY", "{what}");
-    assert!(
-        h.get("set-cookie").is_none(),
-        "{what}: a cookie before any receipt"
-    );
+    // The one cookie is set by a valid receipt code; nothing else sets any.
+    if what == "POST /check valid" {
+        assert!(h.get("set-cookie").is_some(), "{what}");
+    } else {
+        assert!(
+            h.get("set-cookie").is_none(),
+            "{what}: a cookie before any receipt"
+        );
+    }
     assert!(
         h.get("strict-transport-security").is_none(),
         "{what}: HSTS on plain HTTP"
@@ -51,7 +56,17 @@ async fn security_headers_on_every_route_and_error() {
             "POST /check valid",
             c.post(server.at("/check"))
                 .form(&[("receipt", code.as_str())]),
-            200,
+            303,
+        ),
+        ("GET /thread without a session", c.get(server.at("/thread")), 401),
+        ("POST /thread without a session", c.post(server.at("/thread")), 401),
+        ("POST /logout without a session", c.post(server.at("/logout")), 200),
+        ("GET API without a token", c.get(server.at("/api/v1/reports")), 401),
+        ("GET API unknown route", c.get(server.at("/api/v1/nothing")), 404),
+        (
+            "POST API challenge not JSON",
+            c.post(server.at("/api/v1/login/challenge")).body("x"),
+            400,
         ),
         (
             "POST /check typo",
@@ -72,11 +87,19 @@ async fn security_headers_on_every_route_and_error() {
         let response = request.send().await.unwrap();
         assert_eq!(response.status().as_u16(), status, "{what}");
         assert_headers(what, &response);
-        let content_type = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_string();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         let body = response.text().await.unwrap();
+        if what.contains("API") {
+            assert!(
+                content_type.starts_with("application/json"),
+                "{what}: {content_type}"
+            );
+            assert!(body.contains("\"error\""), "{what}: {body}");
+        }
         if content_type.starts_with("text/html") {
             assert!(!body.contains("<script"), "{what}");
             assert!(

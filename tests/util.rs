@@ -308,16 +308,39 @@ pub fn receipt_code(html: &str) -> String {
     html[start..end].to_string()
 }
 
-/// Posts a receipt code to /check and returns (status, page).
+/// Posts a receipt code to /check; on success follows the redirect to the thread.
+/// Returns (status, page) of the last answer.
 pub async fn check(server: &TestServer, code: &str) -> (u16, String) {
-    let response = client()
+    let (_, status, page) = login(server, code).await;
+    (status, page)
+}
+
+/// As [`check`], also giving the client that holds the session cookie.
+pub async fn login(server: &TestServer, code: &str) -> (reqwest::Client, u16, String) {
+    let c = client_builder().cookie_store(true).build().unwrap();
+    let response = c
         .post(server.at("/check"))
         .form(&[("receipt", code)])
         .send()
         .await
         .unwrap();
+    if response.status() == 303 {
+        assert_eq!(response.headers()["location"], "/thread");
+        let thread = c.get(server.at("/thread")).send().await.unwrap();
+        let status = thread.status().as_u16();
+        let page = thread.text().await.unwrap();
+        return (c, status, page);
+    }
     let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
+    (c, status, response.text().await.unwrap())
+}
+
+/// The value of `<input type="hidden" name="csrf" value="…">` in a page.
+pub fn csrf(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("no CSRF token in the page") + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    page[start..end].to_string()
 }
 
 /// Pseudo-random bytes (deterministic, fast) with `canary` written in the middle.

@@ -15,7 +15,7 @@ const MAX_NAME: usize = 80;
 pub struct Member {
     name: String,
     recipient_text: String,
-    recipient: age::x25519::Recipient,
+    recipient: Box<dyn age::Recipient + Send + Sync>,
 }
 
 impl Member {
@@ -31,7 +31,7 @@ impl Member {
 
     /// The recipient, for sealing.
     pub fn recipient(&self) -> &dyn age::Recipient {
-        &self.recipient
+        self.recipient.as_ref()
     }
 }
 
@@ -166,7 +166,8 @@ impl TeamKeys {
     }
 }
 
-fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, String> {
+/// Parses one recipient as written in a keys file; the error says what was expected.
+pub fn parse_recipient(text: &str) -> Result<Box<dyn age::Recipient + Send + Sync>, String> {
     if text.starts_with("AGE-SECRET-KEY-") {
         return Err(
             "this is a secret key: the keys file holds only public recipients (`age1…`); \
@@ -181,6 +182,7 @@ fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, String> {
         ));
     }
     age::x25519::Recipient::from_str(text)
+        .map(|r| Box::new(r) as Box<dyn age::Recipient + Send + Sync>)
         .map_err(|e| format!("not a valid age X25519 recipient ({e})"))
 }
 

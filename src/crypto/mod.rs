@@ -10,10 +10,11 @@ mod receipt;
 mod stream;
 
 use std::io::{Read, Write};
+use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
-pub use keys::{KeysError, Member, TeamKeys};
+pub use keys::{KeysError, Member, TeamKeys, parse_recipient};
 pub use receipt::{LookupKey, Receipt, ReceiptError, ReporterKey};
 pub use stream::{BlobSealer, ChunkSink, PlainDigest, SealedChunk, open_stream};
 
@@ -135,6 +136,17 @@ pub fn generate_identity(created: &str) -> (Zeroizing<String>, String) {
         secret.expose_secret()
     ));
     (text, recipient)
+}
+
+/// The recipients (`age1…`) of the native identities in an identity file's text.
+pub fn native_recipients(identity_file: &str) -> Vec<String> {
+    identity_file
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .filter_map(|l| age::x25519::Identity::from_str(l).ok())
+        .map(|i| i.to_public().to_string())
+        .collect()
 }
 
 /// Fills a fresh array from the operating system's random number generator.

@@ -427,6 +427,11 @@ impl Store {
         Ok(self.tree.contains_key(keys::attached(report, blob))?)
     }
 
+    /// A blob's ciphertext file, opened for reading (for async streaming).
+    pub fn blob_file(&self, blob: BlobId) -> Result<std::fs::File, StoreError> {
+        Ok(std::fs::File::open(blob::path(&self.attachments, blob))?)
+    }
+
     /// Reads a blob's ciphertext.
     pub fn blob(&self, blob: BlobId) -> Result<BlobReader, StoreError> {
         Ok(BlobReader::open(&self.attachments, blob)?)

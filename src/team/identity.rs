@@ -8,6 +8,7 @@ use super::TeamError;
 pub struct Identities {
     path: PathBuf,
     list: Vec<Box<dyn age::Identity + Send + Sync>>,
+    recipients: Vec<String>,
 }
 
 impl Identities {
@@ -43,9 +44,11 @@ impl Identities {
                 "{shown} contains no identity; expected a line starting AGE-SECRET-KEY-1"
             )));
         }
+        let recipients = crate::crypto::native_recipients(&text);
         Ok(Identities {
             path: path.to_path_buf(),
             list,
+            recipients,
         })
     }
 
@@ -55,6 +58,11 @@ impl Identities {
             .iter()
             .map(|i| i.as_ref() as &dyn age::Identity)
             .collect()
+    }
+
+    /// The public recipients of these identities, as a keys file would list them.
+    pub fn recipients(&self) -> &[String] {
+        &self.recipients
     }
 
     /// The file they came from.

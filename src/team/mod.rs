@@ -1,12 +1,14 @@
 //! The team's side: identities, opening threads locally, writing attachments safely,
 //! and the local reader behind `agedrop open`. Team identities exist only here.
 
+mod client;
 mod files;
 mod identity;
 mod inbox;
 mod local;
 mod print;
 
+pub use client::{Roster, TeamClient};
 pub use files::{safe_file_name, write_attachment};
 pub use identity::Identities;
 pub use inbox::{OpenedEvent, Thread};
@@ -20,6 +22,12 @@ pub enum TeamError {
     /// The identity file is missing or not an identity.
     #[error("{0}")]
     Identity(String),
+    /// The server refused the login.
+    #[error("{0}")]
+    Login(String),
+    /// The server could not be reached, or answered with an error.
+    #[error("{0}")]
+    Server(String),
     /// No report, or more than one, matches the id given.
     #[error("{0}")]
     UnknownReport(String),

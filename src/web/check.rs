@@ -1,5 +1,6 @@
-//! `GET/POST /check`: the receipt form, the named entry point for receipt codes.
-//! A valid code opens the report with the reporter's derived key.
+//! `GET/POST /check`: the receipt form, the named entry point for receipt codes. A
+//! valid code starts a session (the first and only place a cookie is set) and sends
+//! the reporter to their thread.
 
 use std::sync::Arc;
 
@@ -7,16 +8,14 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::submit::internal;
+use super::upload::internal;
 use super::{AppState, PageError, Site, pages::render};
-use crate::crypto::{self, Receipt, ReceiptError, ReporterKey};
-use crate::report::{Event, EventBody, Status, human_size, human_time};
-use crate::store::ReportId;
+use crate::crypto::{Receipt, ReceiptError};
 
 #[derive(Template)]
 #[template(path = "check.html")]
@@ -25,22 +24,16 @@ struct CheckPage<'a> {
     message: Option<&'a str>,
 }
 
-#[derive(Template)]
-#[template(path = "report.html")]
-struct ReportPage<'a> {
-    site: &'a Site,
-    title: &'a str,
-    status: &'a str,
-    status_text: &'a str,
-    received: String,
-    fields: Vec<(&'static str, &'a str)>,
-    attachments: Vec<(&'a str, String)>,
-}
-
 /// The receipt form as posted. The code is wiped when the form is dropped.
 #[derive(Deserialize)]
 pub(super) struct ReceiptForm {
     receipt: Zeroizing<String>,
+}
+
+/// The logout form as posted.
+#[derive(Deserialize)]
+pub(super) struct LogoutForm {
+    csrf: String,
 }
 
 pub(super) async fn form(State(state): State<Arc<AppState>>) -> Result<Html<String>, PageError> {
@@ -79,7 +72,43 @@ pub(super) async fn check(
              right, the report may have been removed after it was closed.",
         );
     };
-    show_report(&state, report, &key)
+    let cookie = state.sessions.start(report, key).map_err(internal)?;
+    // Post, then redirect: reloading the thread never re-sends the code.
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(header::SET_COOKIE, cookie)],
+        [(header::LOCATION, "/thread")],
+    )
+        .into_response())
+}
+
+pub(super) async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: Result<Form<LogoutForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Some(session) = state.sessions.get(&headers) else {
+        return again(
+            &state,
+            StatusCode::OK,
+            "You are logged out. Enter your receipt code to open your report again.",
+        );
+    };
+    let valid = form
+        .map(|Form(f)| session.csrf_matches(&f.csrf))
+        .unwrap_or(false);
+    if !valid {
+        return Err(PageError::Forbidden);
+    }
+    let cookie = state.sessions.end(&headers);
+    let mut response = again(
+        &state,
+        StatusCode::OK,
+        "You are logged out, and the server has forgotten your key. Enter your receipt \
+         code to open your report again.",
+    )?;
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 fn receipt_message(e: ReceiptError) -> &'static str {
@@ -96,68 +125,14 @@ fn receipt_message(e: ReceiptError) -> &'static str {
 }
 
 /// The check form again, with a calm message and the given status.
-fn again(state: &AppState, status: StatusCode, message: &str) -> Result<Response, PageError> {
+pub(super) fn again(
+    state: &AppState,
+    status: StatusCode,
+    message: &str,
+) -> Result<Response, PageError> {
     let page = render(&CheckPage {
         site: &state.site,
         message: Some(message),
     })?;
     Ok((status, page).into_response())
-}
-
-/// Opens every event the reporter's key can open and shows the report.
-fn show_report(state: &AppState, id: ReportId, key: &ReporterKey) -> Result<Response, PageError> {
-    let mut events = Vec::new();
-    for (_, sealed) in state.store.events(id).map_err(|e| state.storage_error(e))? {
-        // Internal team notes are not sealed to the reporter: skip what does not open.
-        let Ok(plain) = crypto::open_as_reporter(key, &sealed) else {
-            continue;
-        };
-        events.push(Event::decode(&plain).map_err(internal)?);
-    }
-    let mut submission = None;
-    let mut received = 0;
-    let mut status = Status::Received;
-    let mut attachments = Vec::new();
-    for event in &events {
-        match &event.body {
-            EventBody::Submitted(s) => {
-                submission = Some(s);
-                received = event.at;
-            }
-            EventBody::Attachment(a) => attachments.push((a.name.as_str(), human_size(a.size))),
-            EventBody::Status(change) => status = change.status,
-            _ => {}
-        }
-    }
-    let Some(s) = submission else {
-        return Err(PageError::Internal(
-            "report without a submission event".into(),
-        ));
-    };
-    let fields = [
-        ("Affected product or component", s.product.as_str()),
-        ("Affected versions", s.versions.as_str()),
-        ("Description", s.description.as_str()),
-        ("Steps to reproduce", s.steps.as_str()),
-        ("Expected result", s.expected.as_str()),
-        ("Actual result", s.actual.as_str()),
-        ("Impact", s.impact.as_str()),
-        ("How to reach you", s.contact.as_str()),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .collect();
-    let credit = s.credit.describe();
-    let mut fields: Vec<(&str, &str)> = fields;
-    fields.push(("Credit", credit.as_str()));
-    let page = render(&ReportPage {
-        site: &state.site,
-        title: &s.title,
-        status: status.as_str(),
-        status_text: status.explain(),
-        received: human_time(received),
-        fields,
-        attachments,
-    })?;
-    Ok(page.into_response())
 }

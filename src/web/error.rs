@@ -26,6 +26,8 @@ pub enum PageError {
     StorageFull,
     /// Storage failed; the detail is for the log only.
     Storage(String),
+    /// A form without this session's token (stale, or sent from elsewhere).
+    Forbidden,
     /// No such page.
     NotFound,
     /// A bug or an unexpected failure; the detail is for the log only.
@@ -91,6 +93,14 @@ impl IntoResponse for PageError {
                     Some(NOT_LOST),
                 )
             }
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form did not come from your open report, or your session has changed. \
+                 Open your report again and resend it."
+                    .into(),
+                Some(NOT_LOST),
+            ),
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",

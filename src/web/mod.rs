@@ -1,12 +1,17 @@
 //! The web server: reporter pages and their guards. `app(state)` builds the router so
 //! that tests and `serve` share it.
 
+mod api;
+mod auth;
 mod check;
 mod error;
 mod guard;
 mod pages;
 mod serve;
+mod session;
 mod submit;
+mod thread;
+mod upload;
 
 use std::sync::{Arc, RwLock};
 
@@ -37,6 +42,9 @@ pub struct AppState {
     store: Store,
     submissions: guard::RateLimit,
     receipt_attempts: guard::RateLimit,
+    team_logins: guard::RateLimit,
+    sessions: session::Sessions,
+    auth: auth::TeamAuth,
     requests: Arc<Semaphore>,
     tls: bool,
     onion: Option<String>,
@@ -70,6 +78,14 @@ impl AppState {
             store,
             submissions: guard::RateLimit::per_minute(limits.submissions_per_minute),
             receipt_attempts: guard::RateLimit::per_minute(limits.receipt_attempts_per_minute),
+            team_logins: guard::RateLimit::per_minute(limits.team_logins_per_minute),
+            sessions: session::Sessions::new(
+                limits.session_idle,
+                limits.session_max,
+                limits.max_sessions,
+                config.tls.is_some(),
+            ),
+            auth: auth::TeamAuth::new(limits.team_token),
             requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             tls: config.tls.is_some(),
             onion: config.onion_address.clone(),
@@ -113,13 +129,19 @@ impl AppState {
         }
     }
 
-    /// Installs a newly loaded keys file.
+    /// Installs a newly loaded keys file; tokens of members no longer in it end.
     pub fn replace_keys(&self, keys: TeamKeys) {
+        self.auth.revoke_missing(&keys);
         let mut slot = match self.keys.write() {
             Ok(slot) => slot,
             Err(poisoned) => poisoned.into_inner(),
         };
         *slot = Arc::new(keys);
+    }
+
+    /// Ends sessions that have expired (their keys are wiped).
+    pub fn sweep_sessions(&self) {
+        self.sessions.sweep();
     }
 
     /// The store, for shutdown and tests.
@@ -154,14 +176,24 @@ pub fn app(state: Arc<AppState>) -> Router {
             state.clone(),
             guard::declared_length,
         ));
+    let follow_up = Router::new()
+        .route("/thread", get(thread::show).post(thread::follow_up))
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::declared_length,
+        ));
     Router::new()
         .route("/", get(pages::index))
         .route("/check", get(check::form).post(check::check))
+        .route("/logout", post(check::logout))
         .route("/policy", get(pages::policy))
         .route("/.well-known/security.txt", get(pages::security_txt_route))
         .route("/static/style.css", get(pages::stylesheet))
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .merge(submit)
+        .merge(follow_up)
+        .nest("/api/v1", api::routes(state.clone()))
         .fallback(pages::not_found)
         .layer(RequestBodyTimeoutLayer::new(state.limits.idle_timeout))
         .layer(CatchPanicLayer::new())

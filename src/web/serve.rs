@@ -68,6 +68,14 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         config.keys.clone(),
         config.shutdown_grace,
     ));
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            sweeper.sweep_sessions();
+        }
+    });
     let router = app(state.clone());
     let header_timeout = config.limits.header_timeout;
     let served = match &config.tls {

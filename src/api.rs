@@ -1,0 +1,161 @@
+//! The team API's JSON shapes, shared by the server (`web`) and the client (`team`).
+//! Everything here is ciphertext, random ids, recipients or counters: no plaintext of a
+//! report ever crosses the API.
+//!
+//! | method and path                                   | body / answer                      |
+//! |---------------------------------------------------|------------------------------------|
+//! | `POST /api/v1/login/challenge`                    | [`ChallengeRequest`] → [`Challenge`] |
+//! | `POST /api/v1/login`                              | [`LoginRequest`] → [`LoginResponse`] |
+//! | `GET  /api/v1/team`                               | → [`TeamResponse`]                 |
+//! | `GET  /api/v1/reports`                            | → [`ReportsResponse`]              |
+//! | `GET  /api/v1/reports/{id}`                       | → [`ReportResponse`]               |
+//! | `GET  /api/v1/feed?after=N&limit=M`               | → [`FeedResponse`]                 |
+//! | `GET  /api/v1/reports/{id}/attachments/{blob}`    | → the attachment's age ciphertext  |
+//! | `POST /api/v1/reports/{id}/events`                | an age file → [`AppendResponse`]   |
+//! | `DELETE /api/v1/reports/{id}`                     | → 204                              |
+//!
+//! Errors are [`ErrorResponse`] with a 4xx or 5xx status. Bearer tokens go in
+//! `Authorization: Bearer …`.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// Ask for a login challenge for one team recipient.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ChallengeRequest {
+    /// The member's recipient exactly as in the keys file (`age1…`).
+    pub recipient: String,
+}
+
+/// A random nonce sealed to the recipient; decrypt it and send it back.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct Challenge {
+    /// Names this challenge in the login request.
+    pub challenge_id: String,
+    /// The nonce, sealed with age to the recipient, base64.
+    pub sealed_nonce: String,
+}
+
+/// Answer a challenge.
+#[derive(Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// From [`Challenge::challenge_id`].
+    pub challenge_id: String,
+    /// The decrypted nonce, hex.
+    pub nonce: String,
+}
+
+/// A bearer token, held in the server's memory only.
+#[derive(Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// The member's name from the keys file.
+    pub name: String,
+}
+
+/// One team member.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TeamMember {
+    /// Name from the keys file.
+    pub name: String,
+    /// Recipient from the keys file.
+    pub recipient: String,
+}
+
+/// The team roster: who every team event must be sealed to.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct TeamResponse {
+    /// Every member, in keys-file order.
+    pub members: Vec<TeamMember>,
+    /// Hours within which the programme promises to acknowledge a report.
+    pub acknowledge_hours: u32,
+    /// Days of embargo the programme asks for.
+    pub embargo_days: u32,
+}
+
+/// What the server keeps in the clear about one report.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ReportSummary {
+    /// Random report id (16 hex digits).
+    pub id: String,
+    /// The reporter's recipient: seal replies and status changes to it too.
+    pub reporter: String,
+    /// Number of events in the thread.
+    pub events: u32,
+    /// Day of last activity, in days since the Unix epoch.
+    pub last_day: u32,
+}
+
+/// Every report.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ReportsResponse {
+    /// Reports in id order.
+    pub reports: Vec<ReportSummary>,
+}
+
+/// One sealed event of a thread.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct SealedEvent {
+    /// Position in the thread.
+    pub seq: u32,
+    /// The age ciphertext, base64.
+    pub sealed: String,
+}
+
+/// One report with every sealed event.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ReportResponse {
+    /// The record.
+    pub report: ReportSummary,
+    /// Every event in order.
+    pub events: Vec<SealedEvent>,
+}
+
+/// One entry of the feed: event `seq` of `report`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct FeedItem {
+    /// Feed position; ask for entries after the last one seen.
+    pub cursor: u64,
+    /// The report.
+    pub report: String,
+    /// The event's position in its thread.
+    pub seq: u32,
+    /// The age ciphertext, base64.
+    pub sealed: String,
+}
+
+/// Events after a cursor, oldest first; only durable ones.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct FeedResponse {
+    /// The entries.
+    pub items: Vec<FeedItem>,
+    /// Pass as `after` to continue (equal to the request's `after` when empty).
+    pub next: u64,
+}
+
+/// An appended event's position.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AppendResponse {
+    /// Its sequence number in the thread.
+    pub seq: u32,
+}
+
+/// Every error.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ErrorResponse {
+    /// What went wrong, for a person.
+    pub error: String,
+}
+
+/// Base64 for ciphertext in JSON.
+pub fn encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Reads base64 ciphertext from JSON.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}

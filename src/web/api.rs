@@ -1,0 +1,375 @@
+//! The team API under `/api/v1/` (shapes in [`crate::api`]): login, the roster, reports
+//! and their sealed events, the feed, attachment ciphertext, appending sealed events,
+//! purging. The server never sees a plaintext here: team members seal on their own
+//! machines, and the server only checks that what they send is a well-formed age file.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+
+use super::AppState;
+use super::auth::{AuthError, Member};
+use crate::api::{self, ErrorResponse};
+use crate::crypto::Sealed;
+use crate::store::{BlobId, NewEvent, ReportId, ReportRecord, StoreError};
+
+/// Largest JSON body the API accepts (logins).
+const JSON_BODY: usize = 16 * 1024;
+/// Most feed entries in one answer.
+const FEED_PAGE: usize = 500;
+
+/// An API error: a status and a sentence, sent as JSON.
+pub(super) struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorResponse { error: self.1 })).into_response()
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
+    ApiError(status, message.into())
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::LoginFailed => error(
+                StatusCode::UNAUTHORIZED,
+                "login failed: the recipient is not in the team keys file, or the answer is wrong or late",
+            ),
+            AuthError::Unauthorized => error(
+                StatusCode::UNAUTHORIZED,
+                "no valid token: log in again (tokens expire, and end when a member leaves the keys file)",
+            ),
+            AuthError::NotARecipient => error(
+                StatusCode::BAD_REQUEST,
+                "`recipient` is not an age recipient (expected age1…)",
+            ),
+            AuthError::Internal => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "could not start a login; try again",
+            ),
+        }
+    }
+}
+
+impl AppState {
+    fn api_storage(&self, e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound => error(StatusCode::NOT_FOUND, "no such report"),
+            other => {
+                let _page = self.storage_error(other);
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage failed; see the server log",
+                )
+            }
+        }
+    }
+}
+
+/// The API's routes, to be nested under `/api/v1`.
+pub(super) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    let event_limit = state.limits.max_event_bytes + 1024;
+    let authed = Router::new()
+        .route("/team", get(team))
+        .route("/reports", get(reports))
+        .route("/reports/{id}", get(report).delete(purge))
+        .route(
+            "/reports/{id}/events",
+            post(append).layer(DefaultBodyLimit::max(event_limit)),
+        )
+        .route("/reports/{id}/attachments/{blob}", get(attachment))
+        .route("/feed", get(feed))
+        .layer(middleware::from_fn_with_state(state, require_token));
+    Router::new()
+        .route("/login/challenge", post(challenge))
+        .route("/login", post(login))
+        .merge(authed)
+        .layer(DefaultBodyLimit::max(JSON_BODY))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such API route") })
+}
+
+async fn require_token(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AuthError::Unauthorized)?;
+    let member = state.auth.member(&state.keys(), bearer)?;
+    request.extensions_mut().insert(member);
+    Ok(next.run(request).await)
+}
+
+fn json<T: serde::de::DeserializeOwned>(
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("bad JSON body: {}", e.body_text()),
+        )
+    })
+}
+
+async fn challenge(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<api::ChallengeRequest>, JsonRejection>,
+) -> Result<Json<api::Challenge>, ApiError> {
+    state.team_logins.check().map_err(|_| {
+        error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many logins; wait a minute",
+        )
+    })?;
+    let request = json(body)?;
+    let (challenge_id, sealed) = state
+        .auth
+        .challenge(&state.keys(), request.recipient.trim())?;
+    Ok(Json(api::Challenge {
+        challenge_id,
+        sealed_nonce: api::encode(sealed.as_bytes()),
+    }))
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<api::LoginRequest>, JsonRejection>,
+) -> Result<Json<api::LoginResponse>, ApiError> {
+    let request = json(body)?;
+    let (token, name) = state
+        .auth
+        .login(&state.keys(), &request.challenge_id, &request.nonce)?;
+    Ok(Json(api::LoginResponse {
+        token: token.to_string(),
+        expires_in: state.auth.token_seconds(),
+        name,
+    }))
+}
+
+async fn team(State(state): State<Arc<AppState>>) -> Json<api::TeamResponse> {
+    let keys = state.keys();
+    Json(api::TeamResponse {
+        members: keys
+            .members()
+            .iter()
+            .map(|m| api::TeamMember {
+                name: m.name().to_string(),
+                recipient: m.recipient_text().to_string(),
+            })
+            .collect(),
+        acknowledge_hours: state.site.acknowledge_hours,
+        embargo_days: state.site.embargo_days,
+    })
+}
+
+fn summary(id: ReportId, record: ReportRecord) -> api::ReportSummary {
+    api::ReportSummary {
+        id: id.to_string(),
+        reporter: record.reporter,
+        events: record.events,
+        last_day: record.last_day,
+    }
+}
+
+fn report_id(text: &str) -> Result<ReportId, ApiError> {
+    text.parse()
+        .map_err(|_| error(StatusCode::NOT_FOUND, "no such report"))
+}
+
+async fn reports(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<api::ReportsResponse>, ApiError> {
+    let reports = state
+        .store
+        .reports()
+        .map_err(|e| state.api_storage(e))?
+        .into_iter()
+        .map(|(id, record)| summary(id, record))
+        .collect();
+    Ok(Json(api::ReportsResponse { reports }))
+}
+
+async fn report(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<api::ReportResponse>, ApiError> {
+    let id = report_id(&id)?;
+    let record = state
+        .store
+        .report(id)
+        .map_err(|e| state.api_storage(e))?
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "no such report"))?;
+    let events = state
+        .store
+        .events(id)
+        .map_err(|e| state.api_storage(e))?
+        .into_iter()
+        .map(|(seq, sealed)| api::SealedEvent {
+            seq,
+            sealed: api::encode(sealed.as_bytes()),
+        })
+        .collect();
+    Ok(Json(api::ReportResponse {
+        report: summary(id, record),
+        events,
+    }))
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<usize>,
+}
+
+async fn feed(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<api::FeedResponse>, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "expected ?after=<cursor>&limit=<n>",
+        )
+    })?;
+    let limit = query.limit.unwrap_or(FEED_PAGE).clamp(1, FEED_PAGE);
+    let entries = state
+        .store
+        .feed_after(query.after, limit)
+        .map_err(|e| state.api_storage(e))?;
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in entries {
+        // A purged report leaves no feed entries; anything missing is skipped.
+        let Some(sealed) = state
+            .store
+            .event(entry.report, entry.seq)
+            .map_err(|e| state.api_storage(e))?
+        else {
+            continue;
+        };
+        items.push(api::FeedItem {
+            cursor: entry.cursor,
+            report: entry.report.to_string(),
+            seq: entry.seq,
+            sealed: api::encode(sealed.as_bytes()),
+        });
+    }
+    let next = items.last().map_or(query.after, |i| i.cursor);
+    Ok(Json(api::FeedResponse { items, next }))
+}
+
+async fn attachment(
+    State(state): State<Arc<AppState>>,
+    Path((id, blob)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = report_id(&id)?;
+    let blob: BlobId = blob
+        .parse()
+        .map_err(|_| error(StatusCode::NOT_FOUND, "no such attachment"))?;
+    if !state
+        .store
+        .has_blob(id, blob)
+        .map_err(|e| state.api_storage(e))?
+    {
+        return Err(error(StatusCode::NOT_FOUND, "no such attachment"));
+    }
+    let file = state
+        .store
+        .blob_file(blob)
+        .map_err(|e| state.api_storage(e))?;
+    let length = file
+        .metadata()
+        .map_err(|e| state.api_storage(StoreError::Io(e)))?
+        .len();
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 128 * 1024);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+async fn append(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<api::AppendResponse>), ApiError> {
+    let id = report_id(&id)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the event is larger than limits.max_event_kib ({} KiB)",
+                    state.limits.max_event_bytes / 1024
+                ),
+            )
+        } else {
+            error(StatusCode::BAD_REQUEST, "the body could not be read")
+        }
+    })?;
+    if body.is_empty() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "the body is empty: send one age-encrypted event",
+        ));
+    }
+    if body.len() > state.limits.max_event_bytes {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the event is larger than limits.max_event_kib ({} KiB)",
+                state.limits.max_event_bytes / 1024
+            ),
+        ));
+    }
+    let sealed = Sealed::parse(body.to_vec()).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "the body is not an age-encrypted file",
+        )
+    })?;
+    let seqs = state
+        .store
+        .append(id, vec![NewEvent { sealed, blob: None }])
+        .await
+        .map_err(|e| state.api_storage(e))?;
+    let seq = seqs.first().copied().unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(api::AppendResponse { seq })))
+}
+
+async fn purge(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Extension(member): Extension<Member>,
+) -> Result<StatusCode, ApiError> {
+    let id = report_id(&id)?;
+    state
+        .store
+        .purge(id)
+        .await
+        .map_err(|e| state.api_storage(e))?;
+    // Team actions may be logged; which report (and so when it was removed) is not.
+    tracing::info!(member = %member.name, "a report was purged");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,319 @@
+//! Reading multipart forms from reporters (a new report, or a follow-up): text parts
+//! with limits, and file parts streamed through age into attachment files.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::Multipart;
+use axum::extract::multipart::{Field, MultipartError};
+use zeroize::Zeroizing;
+
+use super::guard::DRAIN_BYTES;
+use super::{AppState, PageError};
+use crate::crypto::{CryptoError, PlainDigest, ReporterRecipient, TeamKeys};
+use crate::report::{Attachment, Event, EventBody, human_size};
+use crate::store::{NewEvent, PendingBlob, StoreError};
+
+/// How often a long upload re-checks free space. With the default 128 requests at once
+/// and 1 GiB kept free, uploads between checks cannot fill the disk.
+const SPACE_CHECK_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Body pieces queued between the reading task and the sealing thread.
+const PIPELINE_DEPTH: usize = 16;
+
+/// A file that has been sealed and stored, waiting for the commit that names it.
+pub(super) struct StoredFile {
+    blob: PendingBlob,
+    meta: Attachment,
+}
+
+/// Counts files and bytes across one form, against the limits.
+#[derive(Default)]
+pub(super) struct FileBudget {
+    files: usize,
+    bytes: u64,
+}
+
+/// Everything needed to seal a reporter's files: the team and the reporter.
+pub(super) struct Sealing<'a> {
+    pub keys: &'a Arc<TeamKeys>,
+    pub recipient: &'a ReporterRecipient,
+}
+
+/// Reads one file part; `None` for the empty part a browser sends when no file was
+/// chosen.
+pub(super) async fn read_file(
+    state: &AppState,
+    to: &Sealing<'_>,
+    field: &mut Field<'_>,
+    budget: &mut FileBudget,
+) -> Result<Option<StoredFile>, PageError> {
+    let Some(file_name) = field.file_name().map(str::to_string) else {
+        return Err(PageError::BadInput(
+            "An attachment arrived without a file name.".into(),
+        ));
+    };
+    if file_name.is_empty() {
+        return Ok(None);
+    }
+    check_file_name(&file_name)?;
+    if budget.files >= state.limits.max_files {
+        return Err(PageError::TooLarge(format!(
+            "At most {} files can be sent at once. Send the rest in a follow-up with your receipt code.",
+            state.limits.max_files
+        )));
+    }
+    budget.files += 1;
+    let media_type = media_type(field.content_type());
+    let (blob, size, sha256) = seal_file(state, to, field, &mut budget.bytes).await?;
+    Ok(Some(StoredFile {
+        meta: Attachment {
+            name: file_name,
+            media_type,
+            size,
+            sha256: hex::encode(sha256),
+            blob: blob.id().to_string(),
+        },
+        blob,
+    }))
+}
+
+/// Seals one attachment event per stored file, each carrying its blob.
+pub(super) fn attachment_events(
+    to: &Sealing<'_>,
+    at: i64,
+    files: Vec<StoredFile>,
+) -> Result<Vec<NewEvent>, PageError> {
+    let mut events = Vec::with_capacity(files.len());
+    for StoredFile { blob, meta } in files {
+        let event = Event::new(at, EventBody::Attachment(meta));
+        events.push(NewEvent {
+            sealed: to
+                .keys
+                .seal(Some(to.recipient), &event.encode())
+                .map_err(internal)?,
+            blob: Some(blob),
+        });
+    }
+    Ok(events)
+}
+
+/// Streams one file part into a sealed blob; gives the blob, the plaintext size and its
+/// SHA-256. Encryption and writing run on a blocking thread while this task reads and
+/// hashes the body, so an upload uses two cores.
+async fn seal_file(
+    state: &AppState,
+    to: &Sealing<'_>,
+    field: &mut Field<'_>,
+    uploaded: &mut u64,
+) -> Result<(PendingBlob, u64, [u8; 32]), PageError> {
+    let limits = &state.limits;
+    let blob = state.store.new_blob().map_err(|e| state.storage_error(e))?;
+    let mut sealer = to
+        .keys
+        .blob_sealer(Some(to.recipient), blob)
+        .map_err(|e| sealing(state, e))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
+    // If this request ends early (an error, a client that hangs up), the sender is
+    // dropped, the thread finishes, and its pending blob deletes itself.
+    let worker = tokio::task::spawn_blocking(move || {
+        while let Some(chunk) = rx.blocking_recv() {
+            sealer.write(&chunk)?;
+        }
+        sealer.finish()
+    });
+    let mut digest = PlainDigest::default();
+    let mut since_check: u64 = 0;
+    while let Some(chunk) = field.chunk().await.map_err(broken)? {
+        let len = chunk.len() as u64;
+        if digest.size() + len > limits.max_file_bytes {
+            return Err(PageError::TooLarge(format!(
+                "Each file can be at most {}.",
+                human_size(limits.max_file_bytes)
+            )));
+        }
+        *uploaded += len;
+        if *uploaded > limits.max_upload_bytes {
+            return Err(PageError::TooLarge(format!(
+                "The files sent at once can be at most {} in all.",
+                human_size(limits.max_upload_bytes)
+            )));
+        }
+        since_check += len;
+        if since_check >= SPACE_CHECK_BYTES {
+            check_space(state, since_check)?;
+            since_check = 0;
+        }
+        digest.update(&chunk);
+        if tx.send(chunk).await.is_err() {
+            // The thread stopped on an error; it is reported below.
+            break;
+        }
+    }
+    drop(tx);
+    let blob = worker
+        .await
+        .map_err(internal)?
+        .map_err(|e| sealing(state, e))?;
+    let (size, sha256) = digest.finish();
+    Ok((blob, size, sha256))
+}
+
+/// Reads one text part, at most `max_bytes`, as UTF-8; `label` names it in errors.
+pub(super) async fn read_text(
+    field: &mut Field<'_>,
+    label: &str,
+    max_bytes: usize,
+) -> Result<Zeroizing<String>, PageError> {
+    // Reserve the whole field up front: growing would leave unwiped copies behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(max_bytes.min(1024 * 1024) + 1));
+    while let Some(chunk) = field.chunk().await.map_err(broken)? {
+        if bytes.len() + chunk.len() > max_bytes {
+            return Err(PageError::TooLarge(format!(
+                "The field “{label}” is longer than the {} this site accepts.",
+                human_size(max_bytes as u64)
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        PageError::BadInput(format!("The field “{label}” is not valid UTF-8 text."))
+    })?;
+    Ok(Zeroizing::new(text.to_string()))
+}
+
+/// Reads a multi-line text part: limited in bytes, line ends normalised to `\n`.
+pub(super) async fn read_long_text(
+    field: &mut Field<'_>,
+    label: &str,
+    max_bytes: usize,
+) -> Result<Zeroizing<String>, PageError> {
+    let text = read_text(field, label, max_bytes).await?;
+    Ok(Zeroizing::new(text.replace("\r\n", "\n")))
+}
+
+/// Reads a one-line text part: limited in characters, no control characters, trimmed.
+pub(super) async fn read_line(
+    field: &mut Field<'_>,
+    label: &str,
+    max_chars: usize,
+) -> Result<Zeroizing<String>, PageError> {
+    let text = read_text(field, label, max_chars * 4).await?;
+    if text.chars().count() > max_chars {
+        return Err(PageError::TooLarge(format!(
+            "The field “{label}” is longer than {max_chars} characters."
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(PageError::BadInput(format!(
+            "The field “{label}” must be one line without control characters."
+        )));
+    }
+    Ok(Zeroizing::new(text.trim().to_string()))
+}
+
+/// Refuses file names that try to be paths or hide what they are.
+fn check_file_name(name: &str) -> Result<(), PageError> {
+    let bad_char = |c: char| {
+        c.is_control()
+            || c == '/'
+            || c == '\\'
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+    };
+    if name.len() > 255 || name == "." || name == ".." || name.chars().any(bad_char) {
+        return Err(PageError::BadInput(format!(
+            "The file name “{}” is not accepted: names may not contain slashes, control or \
+             text-direction characters, or be longer than 255 bytes. Rename the file and send again.",
+            printable(name)
+        )));
+    }
+    Ok(())
+}
+
+/// The browser's media type if it looks like one; otherwise a neutral one.
+fn media_type(sent: Option<&str>) -> String {
+    match sent {
+        Some(t)
+            if t.len() <= 100
+                && t.contains('/')
+                && t.chars().all(|c| c.is_ascii_graphic() && c != '"') =>
+        {
+            t.to_ascii_lowercase()
+        }
+        _ => "application/octet-stream".into(),
+    }
+}
+
+/// A short, harmless rendering of untrusted text for an error message.
+pub(super) fn printable(text: &str) -> String {
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(80).collect();
+    if text.chars().count() > 80 {
+        out.push('…');
+    }
+    out
+}
+
+/// Reads and discards the rest of a refused upload, up to [`DRAIN_BYTES`], so that the
+/// browser shows the error page instead of a reset connection.
+pub(super) async fn drain(multipart: &mut Multipart) {
+    let mut budget = DRAIN_BYTES;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            match budget.checked_sub(chunk.len() as u64) {
+                Some(rest) => budget = rest,
+                None => return,
+            }
+        }
+    }
+}
+
+/// Refuses new data when the quota is reached or the disk is nearly full.
+pub(super) fn check_space(state: &AppState, incoming: u64) -> Result<(), PageError> {
+    let limits = &state.limits;
+    if limits.storage_max_bytes > 0 {
+        let used = state
+            .store
+            .used_bytes()
+            .map_err(|e| state.storage_error(e))?;
+        if used + incoming > limits.storage_max_bytes {
+            tracing::warn!("storage quota (limits.storage_max_mib) reached: refusing new data");
+            return Err(PageError::StorageFull);
+        }
+    }
+    let available = state
+        .store
+        .available_bytes()
+        .map_err(|e| state.storage_error(e))?;
+    if available < limits.storage_min_free_bytes + incoming {
+        tracing::warn!("free disk space below limits.storage_min_free_mib: refusing new data");
+        return Err(PageError::StorageFull);
+    }
+    Ok(())
+}
+
+/// A multipart body that could not be read.
+pub(super) fn broken(e: MultipartError) -> PageError {
+    let text = e.body_text();
+    if text.contains("length limit") {
+        PageError::TooLarge("What you sent is larger than this site accepts at once.".into())
+    } else {
+        PageError::BadInput(
+            "The upload was interrupted, or part of the form could not be read (for example \
+             a file name with control characters). Please send it again."
+                .into(),
+        )
+    }
+}
+
+/// A failure while sealing into storage: I/O under the stream is the store failing.
+fn sealing(state: &AppState, e: CryptoError) -> PageError {
+    match e {
+        CryptoError::Io(io) => state.storage_error(StoreError::Io(io)),
+        other => internal(other),
+    }
+}
+
+/// An unexpected failure; the detail goes to the log only.
+pub(super) fn internal(e: impl std::fmt::Display) -> PageError {
+    PageError::Internal(e.to_string())
+}
