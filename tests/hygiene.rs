@@ -58,11 +58,31 @@ async fn security_headers_on_every_route_and_error() {
                 .form(&[("receipt", code.as_str())]),
             303,
         ),
-        ("GET /thread without a session", c.get(server.at("/thread")), 401),
-        ("POST /thread without a session", c.post(server.at("/thread")), 401),
-        ("POST /logout without a session", c.post(server.at("/logout")), 200),
-        ("GET API without a token", c.get(server.at("/api/v1/reports")), 401),
-        ("GET API unknown route", c.get(server.at("/api/v1/nothing")), 404),
+        (
+            "GET /thread without a session",
+            c.get(server.at("/thread")),
+            401,
+        ),
+        (
+            "POST /thread without a session",
+            c.post(server.at("/thread")),
+            401,
+        ),
+        (
+            "POST /logout without a session",
+            c.post(server.at("/logout")),
+            200,
+        ),
+        (
+            "GET API without a token",
+            c.get(server.at("/api/v1/reports")),
+            401,
+        ),
+        (
+            "GET API unknown route",
+            c.get(server.at("/api/v1/nothing")),
+            404,
+        ),
         (
             "POST API challenge not JSON",
             c.post(server.at("/api/v1/login/challenge")).body("x"),

@@ -11,6 +11,8 @@ mod submit;
 mod receipt;
 // Bad input gets a clear 4xx page and the server keeps serving.
 mod bad_input;
+// Reporter and team talk under the receipt: sessions, the team API, purging.
+mod conversation;
 // Security headers on every route, error pages included; nothing personal in logs.
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.

@@ -497,6 +497,21 @@ impl Store {
         Ok(swept)
     }
 
+    /// How many records (keys or values) mention a report id, and how many attachment
+    /// files exist in all: for checking that a purge left nothing behind.
+    pub fn audit(&self, id: ReportId) -> Result<(usize, usize), StoreError> {
+        let mut records = 0;
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            let mentions = |bytes: &[u8]| bytes.windows(id.0.len()).any(|w| w == id.0);
+            if mentions(&k) || mentions(&v) {
+                records += 1;
+            }
+        }
+        let files = std::fs::read_dir(&self.attachments)?.count();
+        Ok((records, files))
+    }
+
     /// Waits until everything applied so far is durable.
     pub async fn sync(&self) -> Result<(), StoreError> {
         self.group.wait().await.map_err(StoreError::Durability)
