@@ -1,5 +1,7 @@
 //! The subcommands (clap derive) and what each one wires together.
 
+mod team;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -12,7 +14,7 @@ use agedrop::config::{Config, Overrides, RawConfig};
 use agedrop::crypto::{self, TeamKeys};
 use agedrop::report::human_size;
 use agedrop::store::{Store, StoreOptions};
-use agedrop::team::{self, Identities, LocalInbox};
+use agedrop::team::LocalInbox;
 use agedrop::web;
 
 /// An encrypted, anonymous drop-box for vulnerability reports.
@@ -30,6 +32,9 @@ enum Command {
         /// Write the identity to this file (mode 0600; never overwritten) instead of stdout.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Protect the file with a passphrase (asked for twice on the terminal).
+        #[arg(long, requires = "out")]
+        passphrase: bool,
     },
     /// Run the drop-box server.
     Serve(ServeArgs),
@@ -42,16 +47,37 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// The team's desk: list, read, answer and close reports from your own machine.
+    Team(team::TeamArgs),
+    /// On the server host: write every report (ciphertext only) to one bundle file, for
+    /// `agedrop team --bundle FILE` on a machine without network.
+    Export {
+        /// The server's config file (for its data folder, keys file and promises).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Data folder [default: from the config, or /var/lib/agedrop].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Team keys file [default: from the config, or /etc/agedrop/keys.txt].
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// The bundle to write (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Read a data folder copied from the server, decrypting on this machine.
     Open {
         /// The server's data folder (or a copy of it).
         #[arg(long)]
         data: PathBuf,
-        /// Your age identity file.
-        #[arg(long)]
+        /// Your age identity file or SSH private key.
+        #[arg(long, short)]
         identity: PathBuf,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(subcommand)]
-        what: Option<OpenCommand>,
+        what: Option<team::ReadCommand>,
     },
 }
 
@@ -80,32 +106,10 @@ struct ServeArgs {
     allow_plain_http: bool,
 }
 
-#[derive(Subcommand)]
-enum OpenCommand {
-    /// List the reports (the default).
-    List,
-    /// Show one report's whole thread.
-    Show {
-        /// Report id (or a unique prefix of at least 4 hex digits).
-        id: String,
-    },
-    /// Decrypt one report's attachments into a folder.
-    Attachments {
-        /// Report id (or a unique prefix).
-        id: String,
-        /// Folder to write into (created if absent).
-        #[arg(long)]
-        out: PathBuf,
-        /// Overwrite files that already exist.
-        #[arg(long)]
-        force: bool,
-    },
-}
-
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Keygen { out } => keygen(out.as_deref()),
+        Command::Keygen { out, passphrase } => keygen(out.as_deref(), passphrase),
         Command::Serve(args) => {
             let overrides = Overrides {
                 listen: args.listen,
@@ -119,19 +123,50 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config, None)
         }
         Command::Demo { dir, listen } => demo(&dir, listen),
+        Command::Team(args) => team::run(args),
+        Command::Export {
+            config,
+            data,
+            keys,
+            out,
+        } => export(config.as_deref(), data, keys, &out),
         Command::Open {
             data,
             identity,
+            json,
             what,
-        } => open(&data, &identity, what.unwrap_or(OpenCommand::List)),
+        } => team::open(
+            &data,
+            &identity,
+            what.unwrap_or(team::ReadCommand::List {
+                statuses: Vec::new(),
+            }),
+            json,
+        ),
     }
 }
 
-fn keygen(out: Option<&Path>) -> anyhow::Result<()> {
+fn keygen(out: Option<&Path>, passphrase: bool) -> anyhow::Result<()> {
     let (text, recipient) = crypto::generate_identity(&now_rfc3339());
     match out {
         Some(path) => {
-            write_private(path, text.as_bytes())?;
+            if passphrase {
+                let first = zeroize::Zeroizing::new(
+                    rpassword::prompt_password("Passphrase for the new identity: ")
+                        .map_err(|e| anyhow!("cannot ask for a passphrase: {e}"))?,
+                );
+                let again = zeroize::Zeroizing::new(
+                    rpassword::prompt_password("The same passphrase again: ")
+                        .map_err(|e| anyhow!("cannot ask for a passphrase: {e}"))?,
+                );
+                if first.is_empty() || *first != *again {
+                    anyhow::bail!("the passphrases are empty or differ; nothing was written");
+                }
+                let protected = crypto::protect_identity(&text, &first, None)?;
+                write_private(path, &protected)?;
+            } else {
+                write_private(path, text.as_bytes())?;
+            }
             eprintln!("Wrote the identity to {} (mode 0600).", path.display());
             eprintln!("Give the team's operator this public recipient for the keys file:");
             println!("{recipient}");
@@ -201,7 +236,6 @@ fn serve(config: Config, demo: Option<DemoInfo>) -> anyhow::Result<()> {
 
 struct DemoInfo {
     identity: PathBuf,
-    data: PathBuf,
 }
 
 impl DemoInfo {
@@ -215,8 +249,8 @@ impl DemoInfo {
         println!("  Team identity (secret): {}", self.identity.display());
         println!("  Read the reports (in another terminal):");
         println!(
-            "    {exe} open --data {} --identity {} list",
-            self.data.display(),
+            "    {exe} team --server {} --identity {} list",
+            url.trim_end_matches('/'),
             self.identity.display()
         );
         println!();
@@ -252,69 +286,37 @@ fn demo(dir: &Path, listen: String) -> anyhow::Result<()> {
         ..Default::default()
     };
     let config = Config::validate(raw, &overrides)?;
-    let info = DemoInfo {
-        identity,
-        data: dir.join("data"),
-    };
+    let info = DemoInfo { identity };
     serve(config, Some(info))
 }
 
-fn open(data: &Path, identity: &Path, what: OpenCommand) -> anyhow::Result<()> {
-    let identities = Identities::load(identity)?;
-    let inbox = LocalInbox::open(data)?;
-    let mut stdout = std::io::stdout().lock();
-    match what {
-        OpenCommand::List => {
-            let threads = inbox.threads(&identities)?;
-            write!(stdout, "{}", team::print_list(&threads))?;
-        }
-        OpenCommand::Show { id } => {
-            let thread = inbox.thread(&id, &identities)?;
-            write!(stdout, "{}", team::print_thread(&thread))?;
-        }
-        OpenCommand::Attachments { id, out, force } => {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            let thread = inbox.thread(&id, &identities)?;
-            let mut used = std::collections::HashSet::new();
-            for attachment in thread.attachments() {
-                let name = unique(team::safe_file_name(&attachment.name), &mut used);
-                let mut reader = inbox.attachment(&thread.id, &attachment.blob, &identities)?;
-                let path = team::write_attachment(
-                    &out,
-                    &name,
-                    force,
-                    &mut reader,
-                    &attachment.sha256,
-                    &mut |_| {},
-                )?;
-                writeln!(
-                    stdout,
-                    "{}  {}  sha256 ok",
-                    path.display(),
-                    human_size(attachment.size)
-                )?;
-            }
-        }
-    }
+fn export(
+    config: Option<&Path>,
+    data: Option<PathBuf>,
+    keys: Option<PathBuf>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        data,
+        keys,
+        ..Default::default()
+    };
+    let config = Config::load(config, &overrides)?;
+    let keys = TeamKeys::load(&config.keys)
+        .map_err(|e| anyhow!("server.keys ({}): {e}", config.keys.display()))?;
+    let inbox = LocalInbox::open(&config.data)?;
+    let (reports, files) = inbox.export(
+        &keys,
+        config.programme.acknowledge_hours,
+        config.programme.embargo_days,
+        &now_rfc3339(),
+        out,
+    )?;
+    eprintln!(
+        "Wrote {} with {reports} report(s) and {files} attachment(s), ciphertext only.",
+        out.display()
+    );
     Ok(())
-}
-
-/// `name`, or `name (2)`, `name (3)`… if an earlier file of this run took it.
-fn unique(name: String, used: &mut std::collections::HashSet<String>) -> String {
-    let mut candidate = name.clone();
-    let mut n = 2;
-    while !used.insert(candidate.clone()) {
-        candidate = match name.rsplit_once('.') {
-            Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({n}).{ext}"),
-            _ => format!("{name} ({n})"),
-        };
-        n += 1;
-    }
-    candidate
 }
 
 fn now_rfc3339() -> String {

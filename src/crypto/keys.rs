@@ -16,6 +16,7 @@ pub struct Member {
     name: String,
     recipient_text: String,
     recipient: Box<dyn age::Recipient + Send + Sync>,
+    is_plugin: bool,
 }
 
 impl Member {
@@ -24,7 +25,13 @@ impl Member {
         &self.name
     }
 
-    /// The recipient exactly as written in the keys file, e.g. `age1…`.
+    /// Whether sealing to this member runs an `age-plugin-*` program.
+    pub fn is_plugin(&self) -> bool {
+        self.is_plugin
+    }
+
+    /// The recipient as the keys file gives it, in canonical spelling (`age1…` in lower
+    /// case, an SSH key without its comment).
     pub fn recipient_text(&self) -> &str {
         &self.recipient_text
     }
@@ -97,9 +104,12 @@ impl TeamKeys {
                 pending_name = (!name.is_empty()).then_some(name);
                 continue;
             }
-            let recipient =
+            let parsed =
                 parse_recipient(trimmed).map_err(|message| KeysError::Line { line, message })?;
-            if let Some(earlier) = members.iter().position(|m| m.recipient_text == trimmed) {
+            if let Some(earlier) = members
+                .iter()
+                .position(|m| m.recipient_text == parsed.canonical)
+            {
                 return Err(KeysError::Line {
                     line,
                     message: format!(
@@ -113,8 +123,9 @@ impl TeamKeys {
                 .unwrap_or_else(|| format!("member {}", members.len() + 1));
             members.push(Member {
                 name,
-                recipient_text: trimmed.to_string(),
-                recipient,
+                recipient_text: parsed.canonical,
+                recipient: parsed.recipient,
+                is_plugin: parsed.is_plugin,
             });
         }
         if members.is_empty() {
@@ -128,11 +139,10 @@ impl TeamKeys {
         &self.members
     }
 
-    /// The member whose recipient is exactly `recipient_text`.
+    /// The member whose recipient is `recipient_text` (any spelling of it).
     pub fn find(&self, recipient_text: &str) -> Option<&Member> {
-        self.members
-            .iter()
-            .find(|m| m.recipient_text == recipient_text)
+        let canonical = canonical(recipient_text)?;
+        self.members.iter().find(|m| m.recipient_text == canonical)
     }
 
     fn recipients<'a>(
@@ -166,24 +176,107 @@ impl TeamKeys {
     }
 }
 
-/// Parses one recipient as written in a keys file; the error says what was expected.
-pub fn parse_recipient(text: &str) -> Result<Box<dyn age::Recipient + Send + Sync>, String> {
-    if text.starts_with("AGE-SECRET-KEY-") {
+/// Parses a recipient without ever starting a plugin program: native kinds as they
+/// are, and a plugin recipient as a throwaway X25519 key (for answers that must look
+/// like a member's without doing a member's work).
+pub fn parse_native_recipient(text: &str) -> Result<Box<dyn age::Recipient + Send + Sync>, String> {
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    let is_native = text.starts_with("ssh-")
+        || lower.starts_with("age1tag1")
+        || age::x25519::Recipient::from_str(&lower).is_ok();
+    if is_native {
+        return parse_recipient(text).map(|p| p.recipient);
+    }
+    age::plugin::Recipient::from_str(&lower).map_err(|_| "not an age recipient".to_string())?;
+    Ok(Box::new(age::x25519::Identity::generate().to_public()))
+}
+
+/// The canonical spelling of a recipient, without building it (so no plugin runs).
+fn canonical(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.starts_with("ssh-") {
+        return age::ssh::Recipient::from_str(text)
+            .ok()
+            .map(|r| r.to_string());
+    }
+    let lower = text.to_ascii_lowercase();
+    lower.starts_with("age1").then_some(lower)
+}
+
+/// A recipient parsed from text, with its canonical spelling (what the keys file
+/// matches logins against).
+pub struct ParsedRecipient {
+    /// For sealing.
+    pub recipient: Box<dyn age::Recipient + Send + Sync>,
+    /// The canonical text: lower-case Bech32, or an SSH key without its comment.
+    pub canonical: String,
+    /// Whether sealing to it runs an `age-plugin-*` program.
+    pub is_plugin: bool,
+}
+
+/// Parses one recipient as written in a keys file: an age X25519 recipient (`age1…`),
+/// a hardware "tag" recipient (`age1tag1…`), an OpenSSH public key (`ssh-ed25519 …`,
+/// `ssh-rsa …`), or a plugin recipient (`age1yubikey1…`, whose `age-plugin-yubikey`
+/// must then be installed here). The error says what was expected.
+pub fn parse_recipient(text: &str) -> Result<ParsedRecipient, String> {
+    let text = text.trim();
+    let boxed = |r: Box<dyn age::Recipient + Send + Sync>, canonical: String| ParsedRecipient {
+        recipient: r,
+        canonical,
+        is_plugin: false,
+    };
+    if text.starts_with("AGE-SECRET-KEY-") || text.starts_with("AGE-PLUGIN-") {
         return Err(
             "this is a secret key: the keys file holds only public recipients (`age1…`); \
              remove this line and keep the secret key on the member's own machine"
                 .to_string(),
         );
     }
-    if !text.starts_with("age1") {
+    if text.starts_with("ssh-") {
+        let recipient = age::ssh::Recipient::from_str(text).map_err(|e| {
+            format!("not an SSH public key age can use ({e:?}); expected ssh-ed25519 or ssh-rsa")
+        })?;
+        let canonical = recipient.to_string();
+        return Ok(boxed(Box::new(recipient), canonical));
+    }
+    let lower = text.to_ascii_lowercase();
+    if !lower.starts_with("age1") {
         return Err(format!(
-            "expected an age recipient starting with `age1`, found `{}`",
+            "expected an age recipient (`age1…`) or an SSH public key, found `{}`",
             text.chars().take(16).collect::<String>()
         ));
     }
-    age::x25519::Recipient::from_str(text)
-        .map(|r| Box::new(r) as Box<dyn age::Recipient + Send + Sync>)
-        .map_err(|e| format!("not a valid age X25519 recipient ({e})"))
+    if lower.starts_with("age1tagpq1") {
+        return Err(
+            "post-quantum recipients cannot be combined with the X25519 key every report \
+             is also sealed to (the reporter's); use an age1… or age1tag1… recipient"
+                .to_string(),
+        );
+    }
+    if lower.starts_with("age1tag1") {
+        let recipient = age::tag::Recipient::from_str(&lower)
+            .map_err(|e| format!("not a valid age tag recipient ({e})"))?;
+        return Ok(boxed(Box::new(recipient), lower));
+    }
+    if let Ok(recipient) = age::x25519::Recipient::from_str(&lower) {
+        return Ok(boxed(Box::new(recipient), lower));
+    }
+    let plugin = age::plugin::Recipient::from_str(&lower)
+        .map_err(|_| "not a valid age recipient (bad Bech32 or unknown type)".to_string())?;
+    let name = plugin.plugin().to_string();
+    let wrapped = age::plugin::RecipientPluginV1::new(&name, &[plugin], &[], age::NoCallbacks)
+        .map_err(|_| {
+            format!(
+                "this recipient needs the program `age-plugin-{name}`, which is not installed \
+                 on this machine (install it, or use the member's age1tag1… recipient)"
+            )
+        })?;
+    Ok(ParsedRecipient {
+        recipient: Box::new(wrapped),
+        canonical: lower,
+        is_plugin: true,
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
-pub use keys::{KeysError, Member, TeamKeys, parse_recipient};
+pub use keys::{
+    KeysError, Member, ParsedRecipient, TeamKeys, parse_native_recipient, parse_recipient,
+};
 pub use receipt::{LookupKey, Receipt, ReceiptError, ReporterKey};
 pub use stream::{BlobSealer, ChunkSink, PlainDigest, SealedChunk, open_stream};
 
@@ -147,6 +149,28 @@ pub fn native_recipients(identity_file: &str) -> Vec<String> {
         .filter_map(|l| age::x25519::Identity::from_str(l).ok())
         .map(|i| i.to_public().to_string())
         .collect()
+}
+
+/// Encrypts an identity file's text with a passphrase (armored, as `age -p -a` does).
+/// `work_factor` is scrypt's log2(N); `None` lets age pick about a second's work.
+pub fn protect_identity(
+    text: &str,
+    passphrase: &str,
+    work_factor: Option<u8>,
+) -> Result<Vec<u8>, CryptoError> {
+    let mut recipient =
+        age::scrypt::Recipient::new(age::secrecy::SecretString::from(passphrase.to_string()));
+    if let Some(log_n) = work_factor {
+        recipient.set_work_factor(log_n);
+    }
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
+        .map_err(|e| CryptoError::Seal(e.to_string()))?;
+    let mut out = Vec::new();
+    let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)?;
+    let mut writer = encryptor.wrap_output(armor)?;
+    writer.write_all(text.as_bytes())?;
+    writer.finish()?.finish()?;
+    Ok(out)
 }
 
 /// Fills a fresh array from the operating system's random number generator.

@@ -427,6 +427,15 @@ impl Store {
         Ok(self.tree.contains_key(keys::attached(report, blob))?)
     }
 
+    /// The attachment blobs of a report.
+    pub fn blob_ids(&self, report: ReportId) -> Result<Vec<BlobId>, StoreError> {
+        let mut out = Vec::new();
+        for k in self.tree.scan_prefix(keys::attached_prefix(report)).keys() {
+            out.push(keys::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
+        }
+        Ok(out)
+    }
+
     /// A blob's ciphertext file, opened for reading (for async streaming).
     pub fn blob_file(&self, blob: BlobId) -> Result<std::fs::File, StoreError> {
         Ok(std::fs::File::open(blob::path(&self.attachments, blob))?)

@@ -189,9 +189,11 @@ impl TeamClient {
             .members
             .iter()
             .map(|m| {
-                crypto::parse_recipient(&m.recipient).map_err(|e| {
-                    TeamError::Server(format!("the server's roster has a bad recipient: {e}"))
-                })
+                crypto::parse_recipient(&m.recipient)
+                    .map(|p| p.recipient)
+                    .map_err(|e| {
+                        TeamError::Server(format!("the server's roster has a bad recipient: {e}"))
+                    })
             })
             .collect::<Result<_, _>>()?;
         Ok(Roster {
@@ -265,7 +267,7 @@ impl TeamClient {
         let mut to: Vec<&dyn age::Recipient> =
             roster.recipients.iter().map(|r| r.as_ref() as _).collect();
         if !team_only {
-            to.push(reporter.as_ref());
+            to.push(reporter.recipient.as_ref());
         }
         let sealed = crypto::seal(&to, &event.encode())?;
         drop(event);

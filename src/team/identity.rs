@@ -1,8 +1,18 @@
-//! Loading a team member's age identities from a file.
+//! Loading a team member's identities, whatever kind they already use: an age identity
+//! file, a passphrase-protected one (asked for on the terminal, once), an OpenSSH
+//! ed25519 or RSA key (its passphrase asked for once, too), or plugin identities such
+//! as `age-plugin-yubikey`'s, which run their plugin when used.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use age::secrecy::SecretString;
+use zeroize::Zeroizing;
+
 use super::TeamError;
+
+/// Passphrase attempts before giving up.
+const ATTEMPTS: usize = 3;
 
 /// The identities in one identity file.
 pub struct Identities {
@@ -11,40 +21,71 @@ pub struct Identities {
     recipients: Vec<String>,
 }
 
+/// Talks to the member on the terminal (`/dev/tty`), for passphrases and for plugins
+/// that need a touch or a PIN.
+#[derive(Clone, Copy)]
+pub struct Terminal;
+
+impl age::Callbacks for Terminal {
+    fn display_message(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
+        let no = no.unwrap_or("no");
+        let answer = rpassword::prompt_password(format!("{message} [{yes}/{no}]: ")).ok()?;
+        Some(answer.trim().eq_ignore_ascii_case(yes) || answer.trim().eq_ignore_ascii_case("y"))
+    }
+
+    fn request_public_string(&self, description: &str) -> Option<String> {
+        rpassword::prompt_password(format!("{description}: ")).ok()
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
+        rpassword::prompt_password(format!("{description}: "))
+            .ok()
+            .map(SecretString::from)
+    }
+}
+
+fn identity_error(message: String) -> TeamError {
+    TeamError::Identity(message)
+}
+
 impl Identities {
-    /// Reads an identity file, with messages that say which file and what was expected.
+    /// Reads an identity file; errors say which file and what was expected.
     pub fn load(path: &Path) -> Result<Self, TeamError> {
         let shown = path.display().to_string();
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            TeamError::Identity(format!(
-                "cannot read the identity file {shown}: {e}. Pass the file made by \
-                 `agedrop keygen` (or age-keygen) with --identity"
-            ))
-        })?);
-        if text.lines().any(|l| l.trim_start().starts_with("age1"))
-            && !text.contains("AGE-SECRET-KEY-")
-        {
-            return Err(TeamError::Identity(format!(
-                "{shown} holds a public recipient (age1…), not an identity: pass the secret \
-                 identity file (lines starting AGE-SECRET-KEY-1)"
-            )));
-        }
-        let file =
-            age::IdentityFile::from_buffer(std::io::Cursor::new(text.as_bytes())).map_err(|e| {
-                TeamError::Identity(format!(
-                    "{shown} is not an age identity file ({e}); expected lines starting \
-                     AGE-SECRET-KEY-1"
+        let mut bytes = Zeroizing::new(Vec::new());
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| {
+                identity_error(format!(
+                    "cannot read the identity file {shown}: {e}. Pass your age identity file \
+                     (made by `agedrop keygen` or age-keygen) or your SSH private key with \
+                     --identity, or set AGEDROP_IDENTITY"
                 ))
             })?;
-        let list = file.into_identities().map_err(|e| {
-            TeamError::Identity(format!("cannot use the identities in {shown}: {e}"))
-        })?;
-        if list.is_empty() {
-            return Err(TeamError::Identity(format!(
-                "{shown} contains no identity; expected a line starting AGE-SECRET-KEY-1"
-            )));
-        }
-        let recipients = crate::crypto::native_recipients(&text);
+        let (list, recipients) = if bytes.starts_with(b"age-encryption.org/")
+            || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+        {
+            let inner = decrypt_protected(&bytes, &shown)?;
+            parse_text(&inner, &shown)?
+        } else {
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                identity_error(format!(
+                    "{shown} is not an identity file (it is not text); expected an age \
+                     identity (AGE-SECRET-KEY-1…) or an OpenSSH private key"
+                ))
+            })?;
+            if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
+                || text.contains("-----BEGIN RSA PRIVATE KEY-----")
+            {
+                ssh_identity(text, &shown)?
+            } else {
+                parse_text(text, &shown)?
+            }
+        };
         Ok(Identities {
             path: path.to_path_buf(),
             list,
@@ -69,4 +110,145 @@ impl Identities {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+type Loaded = (Vec<Box<dyn age::Identity + Send + Sync>>, Vec<String>);
+
+/// An age identity file's text: native and plugin identities.
+fn parse_text(text: &str, shown: &str) -> Result<Loaded, TeamError> {
+    if text.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("age1") || l.starts_with("ssh-")
+    }) && !text.contains("AGE-SECRET-KEY-")
+        && !text.contains("AGE-PLUGIN-")
+    {
+        return Err(identity_error(format!(
+            "{shown} holds a public recipient, not an identity: pass the secret identity \
+             file (lines starting AGE-SECRET-KEY-1), or your SSH private key (not the .pub)"
+        )));
+    }
+    let file =
+        age::IdentityFile::from_buffer(std::io::Cursor::new(text.as_bytes())).map_err(|e| {
+            identity_error(format!(
+                "{shown} is not an age identity file ({e}); expected lines starting \
+                 AGE-SECRET-KEY-1 (or AGE-PLUGIN-… for a plugin)"
+            ))
+        })?;
+    let list = file
+        .with_callbacks(Terminal)
+        .into_identities()
+        .map_err(|e| identity_error(format!("cannot use the identities in {shown}: {e}")))?;
+    if list.is_empty() {
+        return Err(identity_error(format!(
+            "{shown} contains no identity; expected a line starting AGE-SECRET-KEY-1"
+        )));
+    }
+    let mut recipients = crate::crypto::native_recipients(text);
+    // Plugin identity files name their recipient in a comment
+    // (`#    Recipient: age1yubikey1…`); the login tries those too.
+    for line in text.lines().filter(|l| l.trim_start().starts_with('#')) {
+        for word in line.split_whitespace() {
+            if word.starts_with("age1") && !recipients.iter().any(|r| r == word) {
+                recipients.push(word.to_string());
+            }
+        }
+    }
+    Ok((list, recipients))
+}
+
+/// An age file encrypted with a passphrase that holds an identity file.
+fn decrypt_protected(bytes: &[u8], shown: &str) -> Result<Zeroizing<String>, TeamError> {
+    let open = || {
+        age::Decryptor::new_buffered(age::armor::ArmoredReader::new(bytes)).map_err(|e| {
+            identity_error(format!(
+                "{shown} looks like an age file but is damaged ({e})"
+            ))
+        })
+    };
+    if !open()?.is_scrypt() {
+        return Err(identity_error(format!(
+            "{shown} is encrypted to a key, not to a passphrase; decrypt it first"
+        )));
+    }
+    for _ in 0..ATTEMPTS {
+        let passphrase =
+            rpassword::prompt_password(format!("Passphrase for {shown}: ")).map_err(|_| {
+                identity_error(format!(
+                    "{shown} is protected by a passphrase, and there is no terminal to ask for it"
+                ))
+            })?;
+        let passphrase = SecretString::from(passphrase);
+        let identity = age::scrypt::Identity::new(passphrase);
+        match open()?.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
+            Ok(mut reader) => {
+                let mut inner = Zeroizing::new(Vec::new());
+                reader
+                    .read_to_end(&mut inner)
+                    .map_err(|e| identity_error(format!("{shown} could not be decrypted: {e}")))?;
+                let text = String::from_utf8(inner.to_vec()).map_err(|_| {
+                    identity_error(format!("{shown} does not hold an identity file"))
+                })?;
+                return Ok(Zeroizing::new(text));
+            }
+            Err(age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed) => {
+                eprintln!("Wrong passphrase.");
+            }
+            Err(e) => {
+                return Err(identity_error(format!(
+                    "{shown} could not be decrypted: {e}"
+                )));
+            }
+        }
+    }
+    Err(identity_error(format!(
+        "wrong passphrase for {shown} ({ATTEMPTS} attempts)"
+    )))
+}
+
+/// An OpenSSH (ed25519 or RSA) private key; a protected one is unlocked once, here.
+fn ssh_identity(text: &str, shown: &str) -> Result<Loaded, TeamError> {
+    let identity = age::ssh::Identity::from_buffer(
+        std::io::Cursor::new(text.as_bytes()),
+        Some(shown.to_string()),
+    )
+    .map_err(|e| identity_error(format!("{shown} is not an SSH key age can use ({e})")))?;
+    let recipient = age::ssh::Recipient::try_from(identity.clone())
+        .map_err(|e| {
+            identity_error(format!(
+                "{shown}: agedrop supports ssh-ed25519 and ssh-rsa keys ({e:?})"
+            ))
+        })?
+        .to_string();
+    let identity = match identity {
+        age::ssh::Identity::Encrypted(key) => {
+            let mut unlocked = None;
+            for _ in 0..ATTEMPTS {
+                let passphrase = rpassword::prompt_password(format!("Passphrase for {shown}: "))
+                    .map_err(|_| {
+                        identity_error(format!(
+                            "{shown} is protected by a passphrase, and there is no terminal to ask for it"
+                        ))
+                    })?;
+                match key.decrypt(SecretString::from(passphrase)) {
+                    Ok(plain) => {
+                        unlocked = Some(age::ssh::Identity::from(plain));
+                        break;
+                    }
+                    Err(_) => eprintln!("Wrong passphrase."),
+                }
+            }
+            unlocked.ok_or_else(|| {
+                identity_error(format!(
+                    "wrong passphrase for {shown} ({ATTEMPTS} attempts)"
+                ))
+            })?
+        }
+        age::ssh::Identity::Unsupported(_) => {
+            return Err(identity_error(format!(
+                "{shown}: this SSH key type is not supported; use ssh-ed25519 or ssh-rsa"
+            )));
+        }
+        plain => plain,
+    };
+    Ok((vec![Box::new(identity)], vec![recipient]))
 }

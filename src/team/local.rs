@@ -55,6 +55,40 @@ impl LocalInbox {
         }
     }
 
+    /// Writes an offline bundle of everything here (see [`super::export`]).
+    pub fn export(
+        &self,
+        keys: &crate::crypto::TeamKeys,
+        acknowledge_hours: u32,
+        embargo_days: u32,
+        created: &str,
+        out: &Path,
+    ) -> Result<(usize, usize), TeamError> {
+        super::export(
+            &self.store,
+            keys,
+            acknowledge_hours,
+            embargo_days,
+            created,
+            out,
+        )
+    }
+
+    /// Every report's clear-text record, as the API gives it.
+    pub fn summaries(&self) -> Result<Vec<crate::api::ReportSummary>, TeamError> {
+        Ok(self
+            .store
+            .reports()?
+            .into_iter()
+            .map(|(id, record)| crate::api::ReportSummary {
+                id: id.to_string(),
+                reporter: record.reporter,
+                events: record.events,
+                last_day: record.last_day,
+            })
+            .collect())
+    }
+
     /// Every report, opened with `identities`, oldest id first.
     pub fn threads(&self, identities: &Identities) -> Result<Vec<Thread>, TeamError> {
         let mut out = Vec::new();

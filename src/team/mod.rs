@@ -1,19 +1,25 @@
 //! The team's side: identities, opening threads locally, writing attachments safely,
 //! and the local reader behind `agedrop open`. Team identities exist only here.
 
+mod bundle;
 mod client;
+mod desk;
 mod files;
 mod identity;
 mod inbox;
 mod local;
 mod print;
+mod settings;
 
+pub use bundle::{Bundle, BundleIndex, export};
 pub use client::{Roster, TeamClient};
+pub use desk::{Desk, ListItem, Shown, ShownEvent, Source, Written, rfc3339};
 pub use files::{safe_file_name, write_attachment};
-pub use identity::Identities;
+pub use identity::{Identities, Terminal};
 pub use inbox::{OpenedEvent, Thread};
 pub use local::LocalInbox;
-pub use print::{print_list, print_thread};
+pub use print::{print_list, print_thread, terminal_safe};
+pub use settings::{Resolved, Seen, config_path, resolve};
 
 /// What can go wrong on the team's side. Messages say which file or id, and what was
 /// expected.

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use crate::report::{EventBody, human_size, human_time};
 
-use super::Thread;
+use super::{ListItem, Thread};
 
 /// Replaces control characters (other than newline and tab) and text-direction
 /// overrides with visible escapes.
@@ -33,28 +33,39 @@ fn time_or_dash(at: Option<i64>) -> String {
 }
 
 /// A table of reports, one a line.
-pub fn print_list(threads: &[Thread]) -> String {
+pub fn print_list(items: &[ListItem]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16}  {:<20}  {:<14}  {:>5}  TITLE",
-        "ID", "RECEIVED", "STATUS", "FILES"
+        "{:<16}  {:<20}  {:<14}  {:>4}  {:<28}  {:>5}  TITLE",
+        "ID", "RECEIVED", "STATUS", "NEW", "ACKNOWLEDGE BY", "FILES"
     );
-    for t in threads {
+    for item in items {
+        let ack = match item.acknowledge_by {
+            Some(at) if item.overdue => format!("OVERDUE since {}", short_time(at)),
+            Some(at) => short_time(at),
+            None => "-".into(),
+        };
         let _ = writeln!(
             out,
-            "{:<16}  {:<20}  {:<14}  {:>5}  {}",
-            t.id,
-            time_or_dash(t.received()),
-            t.status().as_str(),
-            t.attachments().len(),
-            one_line(t.title()),
+            "{:<16}  {:<20}  {:<14}  {:>4}  {:<28}  {:>5}  {}",
+            item.id,
+            time_or_dash(item.received),
+            item.status,
+            item.unread,
+            ack,
+            item.attachments,
+            one_line(&item.title),
         );
     }
-    if threads.is_empty() {
+    if items.is_empty() {
         out.push_str("(no reports)\n");
     }
     out
+}
+
+fn short_time(at: i64) -> String {
+    human_time(at).trim_end_matches(" UTC").to_string()
 }
 
 /// The whole thread as text.

@@ -73,19 +73,27 @@ impl TeamAuth {
     }
 
     /// Seals a fresh nonce to `recipient`. The answer has the same shape whether or not
-    /// the recipient is in the keys file: the nonce is always sealed to the recipient
-    /// asked for, and only the login step refuses.
+    /// the recipient is in the keys file (the nonce is sealed to the recipient asked
+    /// for); only the login step refuses.
     pub(super) fn challenge(
         &self,
         keys: &TeamKeys,
         recipient: &str,
     ) -> Result<(String, Sealed), AuthError> {
-        let parsed = crypto::parse_recipient(recipient).map_err(|_| AuthError::NotARecipient)?;
         let nonce = Zeroizing::new(crypto::random_bytes::<32>().map_err(|_| AuthError::Internal)?);
-        let sealed =
-            crypto::seal(&[parsed.as_ref()], &nonce[..]).map_err(|_| AuthError::Internal)?;
+        let known = keys.find(recipient);
+        let sealed = match known {
+            Some(member) => crypto::seal(&[member.recipient()], &nonce[..])?,
+            None => {
+                // Seal to what was asked for, so the answer looks like a member's; but
+                // never run a plugin program for a stranger: a throwaway key instead.
+                let parsed = crypto::parse_native_recipient(recipient)
+                    .map_err(|_| AuthError::NotARecipient)?;
+                crypto::seal(&[parsed.as_ref()], &nonce[..])?
+            }
+        };
+        let known = known.map(|m| m.recipient_text().to_string());
         let id = crypto::random_bytes::<16>().map_err(|_| AuthError::Internal)?;
-        let known = keys.find(recipient).map(|m| m.recipient_text().to_string());
         let now = Instant::now();
         let mut challenges = lock(&self.challenges);
         challenges.retain(|_, c| c.expires > now);

@@ -1,0 +1,199 @@
+//! Offline bundles: `agedrop export` writes everything the server holds about every
+//! report (ciphertext only) into one tar file; `agedrop team --bundle` reads it on a
+//! machine with no network, with the same commands and the same output.
+//!
+//! Layout: `agedrop-bundle.json` (the roster, the programme's promises, every report's
+//! record and sealed events), then `attachments/<blob id>` (each attachment's age
+//! ciphertext, as stored).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api;
+use crate::crypto::TeamKeys;
+use crate::store::Store;
+
+use super::TeamError;
+
+const INDEX: &str = "agedrop-bundle.json";
+const FORMAT: &str = "agedrop-bundle/1";
+
+/// The bundle's index.
+#[derive(Serialize, Deserialize)]
+pub struct BundleIndex {
+    format: String,
+    /// When it was written (RFC 3339).
+    pub created: String,
+    /// The roster and the programme's promises.
+    pub team: api::TeamResponse,
+    /// Every report with its sealed events.
+    pub reports: Vec<api::ReportResponse>,
+}
+
+fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> TeamError {
+    TeamError::Io(format!("{what} {}: {e}", path.display()))
+}
+
+/// Writes a bundle of everything in `store` to `out` (never overwriting a file).
+/// Returns how many reports and attachments it holds.
+pub fn export(
+    store: &Store,
+    keys: &TeamKeys,
+    acknowledge_hours: u32,
+    embargo_days: u32,
+    created: &str,
+    out: &Path,
+) -> Result<(usize, usize), TeamError> {
+    let mut reports = Vec::new();
+    let mut blobs = Vec::new();
+    for (id, record) in store.reports()? {
+        let events = store
+            .events(id)?
+            .into_iter()
+            .map(|(seq, sealed)| api::SealedEvent {
+                seq,
+                sealed: api::encode(sealed.as_bytes()),
+            })
+            .collect();
+        blobs.extend(store.blob_ids(id)?);
+        reports.push(api::ReportResponse {
+            report: api::ReportSummary {
+                id: id.to_string(),
+                reporter: record.reporter,
+                events: record.events,
+                last_day: record.last_day,
+            },
+            events,
+        });
+    }
+    let index = BundleIndex {
+        format: FORMAT.into(),
+        created: created.into(),
+        team: api::TeamResponse {
+            members: keys
+                .members()
+                .iter()
+                .map(|m| api::TeamMember {
+                    name: m.name().to_string(),
+                    recipient: m.recipient_text().to_string(),
+                })
+                .collect(),
+            acknowledge_hours,
+            embargo_days,
+        },
+        reports,
+    };
+    let json = serde_json::to_vec(&index).map_err(|e| io_err(out, "cannot encode", e))?;
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .map_err(|e| io_err(out, "cannot create", e))?;
+    let mut tar = tar::Builder::new(file);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(json.len() as u64);
+    header.set_mode(0o600);
+    header.set_cksum();
+    tar.append_data(&mut header, INDEX, &json[..])
+        .map_err(|e| io_err(out, "cannot write", e))?;
+    for blob in &blobs {
+        let mut file = store.blob_file(*blob)?;
+        let len = file
+            .metadata()
+            .map_err(|e| io_err(out, "cannot read", e))?
+            .len();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(len);
+        header.set_mode(0o600);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("attachments/{blob}"), &mut file)
+            .map_err(|e| io_err(out, "cannot write", e))?;
+    }
+    let file = tar
+        .into_inner()
+        .map_err(|e| io_err(out, "cannot write", e))?;
+    file.sync_all()
+        .map_err(|e| io_err(out, "cannot write", e))?;
+    Ok((index.reports.len(), blobs.len()))
+}
+
+/// A bundle opened for reading.
+pub struct Bundle {
+    path: PathBuf,
+    /// Its index.
+    pub index: BundleIndex,
+}
+
+impl Bundle {
+    /// Opens a bundle and reads its index.
+    pub fn open(path: &Path) -> Result<Self, TeamError> {
+        let not_bundle = |detail: String| {
+            TeamError::Io(format!(
+                "{} is not an agedrop bundle ({detail}); make one with `agedrop export`",
+                path.display()
+            ))
+        };
+        let file = File::open(path).map_err(|e| io_err(path, "cannot open", e))?;
+        let mut archive = tar::Archive::new(BufReader::new(file));
+        let mut entries = archive.entries().map_err(|e| not_bundle(e.to_string()))?;
+        let mut first = entries
+            .next()
+            .ok_or_else(|| not_bundle("it is empty".into()))?
+            .map_err(|e| not_bundle(e.to_string()))?;
+        let name = first
+            .path()
+            .map_err(|e| not_bundle(e.to_string()))?
+            .to_string_lossy()
+            .to_string();
+        if name != INDEX {
+            return Err(not_bundle(format!("it starts with {name}")));
+        }
+        let mut json = Vec::new();
+        first
+            .read_to_end(&mut json)
+            .map_err(|e| not_bundle(e.to_string()))?;
+        let index: BundleIndex =
+            serde_json::from_slice(&json).map_err(|e| not_bundle(e.to_string()))?;
+        if index.format != FORMAT {
+            return Err(not_bundle(format!("unknown format {}", index.format)));
+        }
+        Ok(Bundle {
+            path: path.to_path_buf(),
+            index,
+        })
+    }
+
+    /// Runs `f` with a reader over one attachment's ciphertext.
+    pub fn with_attachment<T>(
+        &self,
+        blob: &str,
+        f: impl FnOnce(&mut dyn Read, u64) -> Result<T, TeamError>,
+    ) -> Result<T, TeamError> {
+        let wanted = format!("attachments/{blob}");
+        let file = File::open(&self.path).map_err(|e| io_err(&self.path, "cannot open", e))?;
+        let mut archive = tar::Archive::new(BufReader::with_capacity(256 * 1024, file));
+        let entries = archive
+            .entries()
+            .map_err(|e| io_err(&self.path, "cannot read", e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| io_err(&self.path, "cannot read", e))?;
+            let is_it = entry
+                .path()
+                .map(|p| p.to_string_lossy() == wanted)
+                .unwrap_or(false);
+            if is_it {
+                let size = entry.size();
+                return f(&mut entry, size);
+            }
+        }
+        Err(TeamError::UnknownReport(format!(
+            "attachment {blob} is not in the bundle {}",
+            self.path.display()
+        )))
+    }
+}
