@@ -448,7 +448,9 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
     let (desk, _) = team(&server).await;
     let id = desk.reports().await.unwrap()[0].id.clone();
     let roster = desk.roster().await.unwrap();
-    let recipient = crypto::parse_recipient(&roster.members()[0].recipient).unwrap();
+    let recipient = crypto::parse_recipient(&roster.members()[0].recipient)
+        .unwrap()
+        .recipient;
     let big = crypto::seal(&[recipient.as_ref()], &vec![0u8; 8 * 1024]).unwrap();
     let small = crypto::seal(&[recipient.as_ref()], b"ok").unwrap();
 
