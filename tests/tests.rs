@@ -17,6 +17,8 @@ mod conversation;
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
 mod storage;
+// The command line as data (trycmd cases over a fixed bundle).
+mod cli_cases;
 // The command line: keygen, and serve refusing bad settings; TLS.
 mod cli;
 // The reporter's path in headless Chromium with JavaScript off.

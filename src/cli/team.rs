@@ -150,6 +150,7 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 let text = compose(&text, "reply to the reporter")?;
                 let client = desk.client()?;
                 let seq = client.reply(&client.roster().await?, &id, &text).await?;
+                desk.mark_own(&id, seq)?;
                 done(args.json, &id, seq, "Reply sent")
             }
             TeamCommand::Note { id, text } => {
@@ -157,6 +158,7 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 let text = compose(&text, "internal note (the reporter never sees it)")?;
                 let client = desk.client()?;
                 let seq = client.note(&client.roster().await?, &id, &text).await?;
+                desk.mark_own(&id, seq)?;
                 done(args.json, &id, seq, "Note added")
             }
             TeamCommand::Status {

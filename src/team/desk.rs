@@ -228,7 +228,12 @@ impl Desk {
                 .map(|at| at + hours * 3600);
             items.push(ListItem {
                 title: thread.title().to_string(),
-                status: status.as_str(),
+                // Nothing readable: the status is unknown, not "received".
+                status: if thread.submission().is_some() {
+                    status.as_str()
+                } else {
+                    "unknown"
+                },
                 received: thread.received(),
                 last_activity: thread.last_activity(),
                 unread: summary.events.saturating_sub(self.seen.get(&summary.id)),
@@ -249,9 +254,13 @@ impl Desk {
         Ok(thread)
     }
 
-    /// Marks a report read up to `events` (after the member wrote to it).
-    pub fn mark_read(&mut self, id: &str, events: u32) -> Result<(), TeamError> {
-        self.seen.mark(id, events)
+    /// After the member added event `seq`: if they had read everything before it, their
+    /// own event does not count as unread.
+    pub fn mark_own(&mut self, id: &str, seq: u32) -> Result<(), TeamError> {
+        if self.seen.get(id) >= seq {
+            self.seen.mark(id, seq + 1)?;
+        }
+        Ok(())
     }
 
     /// Downloads and decrypts every attachment of a report into `out`.

@@ -37,8 +37,8 @@ pub fn print_list(items: &[ListItem]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16}  {:<20}  {:<14}  {:>4}  {:<28}  {:>5}  TITLE",
-        "ID", "RECEIVED", "STATUS", "NEW", "ACKNOWLEDGE BY", "FILES"
+        "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  TITLE",
+        "ID", "RECEIVED (UTC)", "LAST ACTIVITY", "STATUS", "NEW", "ACKNOWLEDGE BY", "FILES"
     );
     for item in items {
         let ack = match item.acknowledge_by {
@@ -48,9 +48,12 @@ pub fn print_list(items: &[ListItem]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<16}  {:<20}  {:<14}  {:>4}  {:<28}  {:>5}  {}",
+            "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  {}",
             item.id,
-            time_or_dash(item.received),
+            item.received.map(short_time).unwrap_or_else(|| "-".into()),
+            item.last_activity
+                .map(short_time)
+                .unwrap_or_else(|| "-".into()),
             item.status,
             item.unread,
             ack,

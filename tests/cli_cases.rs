@@ -1,0 +1,206 @@
+//! The command line's behaviour as data: `tests/cmd/*.trycmd` run by trycmd against a
+//! fixed offline bundle (`tests/cmd/desk.in/`), so every output is exact.
+
+use agedrop::crypto::{Receipt, TeamKeys};
+use agedrop::report::{Attachment, Event, EventBody, Status, StatusChange, Submission, Text};
+use agedrop::store::{NewEvent, Store, StoreOptions};
+
+use crate::util::bin;
+
+#[test]
+fn cli_cases() {
+    let home = tempfile::tempdir().unwrap();
+    let h = |sub: &str| home.path().join(sub).display().to_string();
+    trycmd::TestCases::new()
+        .register_bin("agedrop", std::path::Path::new(bin()))
+        // Nothing of the developer's own setup may leak in.
+        .env("HOME", h("home"))
+        .env("XDG_CONFIG_HOME", h("config"))
+        .env("XDG_STATE_HOME", h("state"))
+        .env("AGEDROP_SERVER", "")
+        .env("AGEDROP_IDENTITY", "")
+        .env("NO_COLOR", "1")
+        .case("tests/cmd/*.trycmd");
+}
+
+/// Writes `tests/cmd/desk.in/`: two identities and a bundle of three reports with fixed
+/// times. Not a test: run it by hand when the bundle format changes, then update the
+/// expected outputs (`TRYCMD=overwrite cargo test cli_cases`) and review them.
+#[tokio::test]
+#[ignore = "regenerates the committed fixture; run by hand"]
+async fn regenerate_cli_fixture() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd/desk.in");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let alice = crate::util::keygen(&dir, "alice");
+    crate::util::keygen(&dir, "stranger");
+    std::fs::rename(dir.join("alice.identity"), dir.join("alice.key")).unwrap();
+    std::fs::rename(dir.join("stranger.identity"), dir.join("stranger.key")).unwrap();
+    std::fs::write(dir.join("alice.pub"), format!("{}\n", alice.recipient)).unwrap();
+    let keys = TeamKeys::parse(&format!("# Alice Example\n{}\n", alice.recipient)).unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        data.path(),
+        &StoreOptions {
+            cache_bytes: 8 << 20,
+            reserve_bytes: 0,
+        },
+    )
+    .unwrap();
+    let day = |d: &str| {
+        time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp()
+    };
+    let team = |at: &str, body: EventBody, to_reporter: Option<&age::x25519::Recipient>| NewEvent {
+        sealed: keys
+            .seal(to_reporter, &Event::new(day(at), body).encode())
+            .unwrap(),
+        blob: None,
+    };
+
+    // A report the team has answered.
+    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
+    let r = reporter.recipient();
+    let mut s = Submission::default();
+    s.title = "SQL injection in /search".into();
+    s.product = "Example Shop".into();
+    s.versions = "2.4.1".into();
+    s.description = "The q parameter reaches the database unescaped.".into();
+    s.steps = "1. Open /search?q='\n2. See the SQL error".into();
+    s.impact = "Read any table.".into();
+    s.credit.handle = "@finder".into();
+    let mut sealer = keys
+        .blob_sealer(Some(&r), store.new_blob().unwrap())
+        .unwrap();
+    let poc = b"GET /search?q=' OR 1=1 --\n";
+    sealer.write(poc).unwrap();
+    let blob = sealer.finish().unwrap();
+    let attachment = Attachment {
+        name: "poc.txt".into(),
+        media_type: "text/plain".into(),
+        size: poc.len() as u64,
+        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(poc)),
+        blob: blob.id().to_string(),
+    };
+    let id = store
+        .create_report(
+            &lookup,
+            &r,
+            vec![
+                team("2025-01-15T10:00:00Z", EventBody::Submitted(s), Some(&r)),
+                NewEvent {
+                    blob: Some(blob),
+                    ..team(
+                        "2025-01-15T10:00:00Z",
+                        EventBody::Attachment(attachment),
+                        Some(&r),
+                    )
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            id,
+            vec![
+                team(
+                    "2025-01-16T08:00:00Z",
+                    EventBody::Reply(Text {
+                        author: "Alice Example".into(),
+                        text: "Thank you, we can reproduce it.".into(),
+                    }),
+                    Some(&r),
+                ),
+                team(
+                    "2025-01-16T08:01:00Z",
+                    EventBody::Status(StatusChange {
+                        author: "Alice Example".into(),
+                        status: Status::Acknowledged,
+                        note: "Fix planned for 2.4.2.".into(),
+                        disclosure: "2025-04-15".into(),
+                    }),
+                    Some(&r),
+                ),
+                team(
+                    "2025-01-16T08:02:00Z",
+                    EventBody::Note(Text {
+                        author: "Alice Example".into(),
+                        text: "Bob owns the search service.".into(),
+                    }),
+                    None,
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+
+    // A report nobody has acknowledged: long overdue.
+    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
+    let r = reporter.recipient();
+    let mut s = Submission::default();
+    s.title = "Open redirect after login".into();
+    s.description = "/login?next=https://evil.example is followed.".into();
+    s.credit.declined = true;
+    store
+        .create_report(
+            &lookup,
+            &r,
+            vec![team(
+                "2025-02-01T09:30:00Z",
+                EventBody::Submitted(s),
+                Some(&r),
+            )],
+        )
+        .await
+        .unwrap();
+
+    // What a hostile server could send: terminal escapes and path-like names.
+    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
+    let r = reporter.recipient();
+    let mut s = Submission::default();
+    s.title = "Escapes \u{1b}[31mred\u{1b}[0m and \u{202e}txt.exe".into();
+    s.description = "Line one\n\u{1b}]0;pwned\u{7}line two".into();
+    let mut sealer = keys
+        .blob_sealer(Some(&r), store.new_blob().unwrap())
+        .unwrap();
+    sealer.write(b"dotfile").unwrap();
+    let blob = sealer.finish().unwrap();
+    let hostile = Attachment {
+        name: "../../.bashrc".into(),
+        media_type: "text/plain".into(),
+        size: 7,
+        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"dotfile")),
+        blob: blob.id().to_string(),
+    };
+    store
+        .create_report(
+            &lookup,
+            &r,
+            vec![
+                team("2025-02-10T12:00:00Z", EventBody::Submitted(s), Some(&r)),
+                NewEvent {
+                    blob: Some(blob),
+                    ..team(
+                        "2025-02-10T12:00:00Z",
+                        EventBody::Attachment(hostile),
+                        Some(&r),
+                    )
+                },
+            ],
+        )
+        .await
+        .unwrap();
+
+    agedrop::team::export(
+        &store,
+        &keys,
+        72,
+        90,
+        "2025-03-01T00:00:00Z",
+        &dir.join("desk.bundle"),
+    )
+    .unwrap();
+}
