@@ -13,6 +13,8 @@ mod receipt;
 mod bad_input;
 // Reporter and team talk under the receipt: sessions, the team API, purging.
 mod conversation;
+// agedrop team against a real server: two members, hostile names, bundles.
+mod desk;
 // Security headers on every route, error pages included; nothing personal in logs.
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
