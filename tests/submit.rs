@@ -163,6 +163,7 @@ async fn open_command_lists_shows_and_writes_attachments() {
     // The server is still running: `open` reads a private copy of the locked folder.
     let run = |args: &[&str]| {
         let out = std::process::Command::new(bin())
+            .env("XDG_STATE_HOME", server.dir.path().join("state"))
             .arg("open")
             .arg("--data")
             .arg(server.data())
@@ -193,7 +194,7 @@ async fn open_command_lists_shows_and_writes_attachments() {
     assert!(shown.contains("no credit"), "{shown}");
     let out = server.dir.path().join("out");
     let written = run(&["attachments", &id, "--out", out.to_str().unwrap()]);
-    assert!(written.contains("sha256 ok"), "{written}");
+    assert!(written.ends_with(" ok\n"), "{written}");
     let path = out.join("report.txt");
     assert_eq!(std::fs::read(&path).unwrap(), b"one");
     use std::os::unix::fs::PermissionsExt;
@@ -203,6 +204,7 @@ async fn open_command_lists_shows_and_writes_attachments() {
     );
     // Without --force nothing is overwritten.
     let again = std::process::Command::new(bin())
+        .env("XDG_STATE_HOME", server.dir.path().join("state"))
         .arg("open")
         .arg("--data")
         .arg(server.data())
