@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Download benchmark: `agedrop team attachments` fetching and decrypting a 1 GiB
+# attachment from the server (end to end, fsynced), against `rage -d` on the same
+# ciphertext followed by `sync`, in the same run.
+#
+#   deploy/bench/download.sh          (needs curl; installs rage with cargo if absent)
+#
+# Prints every timing, the medians, and the ratio rage time / agedrop time (goal >= 0.9).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${RUNS:-5}
+size_mib=${SIZE_MIB:-1024}
+
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/agedrop"
+rage=$(command -v rage || true)
+if [ -z "$rage" ]; then
+  rage="$root/target/bench-tools/bin/rage"
+  [ -x "$rage" ] || cargo install --quiet --locked rage --root "$root/target/bench-tools"
+fi
+
+work=$(mktemp -d /var/tmp/agedrop-bench.XXXXXX)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+recipient=$("$bin" keygen --out "$work/identity.txt" 2>/dev/null)
+printf '# Bench\n%s\n' "$recipient" > "$work/keys.txt"
+cat > "$work/agedrop.toml" <<TOML
+[server]
+listen = "127.0.0.1:0"
+data = "$work/data"
+keys = "$work/keys.txt"
+[limits]
+max_upload_mib = 2048
+max_file_mib = 2048
+storage_reserve_mib = 0
+TOML
+"$bin" serve --config "$work/agedrop.toml" > "$work/server.out" 2> "$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do grep -q '^Listening on' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^Listening on \([^ ]*\).*/\1/p' "$work/server.out")
+
+head -c $((size_mib << 20)) /dev/urandom > "$work/plain"
+curl -sf -o /dev/null -F title=bench -F description=bench -F "files=@$work/plain" "${url}submit"
+rm "$work/plain"
+ciphertext=$(ls "$work"/data/attachments/*)
+export HOME="$work/home" XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
+export AGEDROP_SERVER="${url%/}" AGEDROP_IDENTITY="$work/identity.txt"
+id=$("$bin" team list --json | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p' | head -1)
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
+echo "disk:    $(df -T "$work" | awk 'NR==2 {print $2, $1}')"
+echo "file:    ${size_mib} MiB attachment, $(stat -c %s "$ciphertext") bytes of ciphertext"
+echo
+
+secs() { echo "$2 - $1" | bc -l; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+a=(); r=()
+for i in $(seq "$runs"); do
+  rm -rf "$work/out"; sync; sleep 0.5
+  t0=$(date +%s.%N)
+  "$bin" team attachments "$id" --out "$work/out" > /dev/null
+  t1=$(date +%s.%N)
+  a+=("$(secs "$t0" "$t1")")
+  rm -f "$work/rage.out"; sync; sleep 0.5
+  t0=$(date +%s.%N)
+  "$rage" -d -i "$work/identity.txt" -o "$work/rage.out" "$ciphertext"
+  sync
+  t1=$(date +%s.%N)
+  r+=("$(secs "$t0" "$t1")")
+done
+cmp -s "$work/rage.out" "$work"/out/* || { echo "outputs differ" >&2; exit 1; }
+am=$(printf '%s\n' "${a[@]}" | median)
+rm_=$(printf '%s\n' "${r[@]}" | median)
+printf 'agedrop team attachments (s): %s  median %.3f  (%.0f MiB/s)\n' "${a[*]}" "$am" "$(echo "$size_mib / $am" | bc -l)"
+printf 'rage -d + sync           (s): %s  median %.3f  (%.0f MiB/s)\n' "${r[*]}" "$rm_" "$(echo "$size_mib / $rm_" | bc -l)"
+printf 'ratio rage/agedrop (medians): %.2f   (goal >= 0.90)\n' "$(echo "$rm_ / $am" | bc -l)"
