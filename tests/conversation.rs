@@ -434,6 +434,30 @@ async fn removed_members_are_locked_out_and_failures_look_alike() {
     assert_eq!(after, unknown);
     // Alice is unaffected.
     assert!(team(&server).await.0.reports().await.is_ok());
+    // Editing the file is enough, even without SIGHUP: it is checked every few seconds.
+    std::fs::write(
+        server.keys_path(),
+        format!("# Alice Example\n{}\n# Bob\n{}\n", server.member.recipient, bob.recipient),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let bob_again = loop {
+        if let Ok(desk) = TeamClient::login(&server.url, &bob_ids).await {
+            break desk;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the edit was not noticed");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    std::fs::write(
+        server.keys_path(),
+        format!("# Alice Example\n{}\n", server.member.recipient),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    while bob_again.reports().await.is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the removal was not noticed");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     // A broken keys file is not installed: the old roster stays.
     std::fs::write(server.keys_path(), "garbage\n").unwrap();
     server.signal("HUP");

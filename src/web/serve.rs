@@ -123,6 +123,15 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
+/// How often the keys file is checked for changes (a reload without SIGHUP).
+const KEYS_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What identifies a version of the keys file on disk.
+fn keys_stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
 async fn watch_signals(
     handle: Handle<SocketAddr>,
     state: Arc<AppState>,
@@ -137,19 +146,30 @@ async fn watch_signals(
         tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
         return;
     };
+    let mut stamp = keys_stamp(&keys_path);
+    let mut poll = tokio::time::interval(KEYS_POLL);
     loop {
-        tokio::select! {
+        let reload = tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
             _ = state.failed.notified() => break,
-            _ = hup.recv() => match TeamKeys::load(&keys_path) {
+            _ = hup.recv() => true,
+            _ = poll.tick() => {
+                // Edited without a reload: removing a member must not wait for one.
+                let now = keys_stamp(&keys_path);
+                now.is_some() && now != stamp
+            }
+        };
+        if reload {
+            stamp = keys_stamp(&keys_path);
+            match TeamKeys::load(&keys_path) {
                 Ok(keys) => {
                     let members = keys.members().len();
                     state.replace_keys(keys);
                     tracing::info!(members, "team keys file reloaded");
                 }
                 Err(e) => tracing::error!("team keys file not reloaded, keeping the old one: {e}"),
-            },
+            }
         }
     }
     tracing::info!("shutting down: finishing requests in flight");
