@@ -437,7 +437,10 @@ async fn removed_members_are_locked_out_and_failures_look_alike() {
     // Editing the file is enough, even without SIGHUP: it is checked every few seconds.
     std::fs::write(
         server.keys_path(),
-        format!("# Alice Example\n{}\n# Bob\n{}\n", server.member.recipient, bob.recipient),
+        format!(
+            "# Alice Example\n{}\n# Bob\n{}\n",
+            server.member.recipient, bob.recipient
+        ),
     )
     .unwrap();
     let started = std::time::Instant::now();
@@ -445,7 +448,10 @@ async fn removed_members_are_locked_out_and_failures_look_alike() {
         if let Ok(desk) = TeamClient::login(&server.url, &bob_ids).await {
             break desk;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the edit was not noticed");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the edit was not noticed"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     std::fs::write(
@@ -455,7 +461,10 @@ async fn removed_members_are_locked_out_and_failures_look_alike() {
     .unwrap();
     let started = std::time::Instant::now();
     while bob_again.reports().await.is_ok() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the removal was not noticed");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the removal was not noticed"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // A broken keys file is not installed: the old roster stays.

@@ -487,3 +487,76 @@ async fn a_bundle_reads_the_same_as_the_server() {
         .unwrap();
     assert!(!refused.status.success());
 }
+
+#[tokio::test]
+async fn a_plugin_identity_logs_in_reads_and_replies() {
+    // The team member's identity lives in a "hardware" plugin; the server encrypts to
+    // its recipient through the same plugin, as it would for age-plugin-yubikey.
+    let path = path_with_test_plugin();
+    let server = TestServer::start_with(Options {
+        env: vec![("PATH".into(), path.clone())],
+        ..Default::default()
+    });
+    let generated = Command::new("age-plugin-agedroptest")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let identity_text = String::from_utf8(generated.stdout).unwrap();
+    let recipient = identity_text
+        .split_whitespace()
+        .find(|w| w.starts_with("age1agedroptest1"))
+        .unwrap()
+        .to_string();
+    let identity = server.dir.path().join("plugin.identity");
+    std::fs::write(&identity, &identity_text).unwrap();
+    std::fs::write(
+        server.keys_path(),
+        format!(
+            "# Alice Example\n{}\n# Hardware Harriet\n{recipient}\n",
+            server.member.recipient
+        ),
+    )
+    .unwrap();
+    server.signal("HUP");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let code = submit_simple(&server, "Sealed through a plugin").await;
+    let harriet = Desk::new(&server, &identity);
+    let run = |args: &[&str]| {
+        let out = harriet
+            .command()
+            .env("PATH", &path)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = run(&["list"]);
+    assert!(list.contains("Sealed through a plugin"), "{list}");
+    let id = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    run(&["reply", &id, "-m", "Answered with a hardware key."]);
+    let (_, _, page) = login(&server, &code).await;
+    assert!(
+        page.contains("Hardware Harriet (security team) replied"),
+        "{page}"
+    );
+    // Alice, with a plain key, reads Harriet's reply too.
+    let alice = Desk::new(&server, &server.member.identity);
+    assert!(
+        alice
+            .run(&["show", &id])
+            .contains("Reply from Hardware Harriet")
+    );
+}

@@ -15,6 +15,8 @@ pub struct Options {
     pub data: Option<PathBuf>,
     /// Extra lines for the `[server]` table.
     pub server: Vec<String>,
+    /// Extra environment for the server process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -23,6 +25,7 @@ impl Default for Options {
             limits: vec!["storage_min_free_mib = 0".into()],
             data: None,
             server: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -134,6 +137,7 @@ impl TestServer {
             .arg("--config")
             .arg(&config)
             .env("AGEDROP_LOG", "debug")
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -374,4 +378,22 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `PATH` with the test plugin `age-plugin-agedroptest` (an example target, built by
+/// `cargo test`) in front.
+pub fn path_with_test_plugin() -> String {
+    let examples = std::path::Path::new(bin())
+        .parent()
+        .unwrap()
+        .join("examples");
+    assert!(
+        examples.join("age-plugin-agedroptest").exists(),
+        "the test plugin is missing: run `cargo test` (it builds examples) or `cargo build --examples`"
+    );
+    format!(
+        "{}:{}",
+        examples.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
