@@ -560,3 +560,56 @@ async fn a_plugin_identity_logs_in_reads_and_replies() {
             .contains("Reply from Hardware Harriet")
     );
 }
+
+#[tokio::test]
+async fn openssh_keys_work_as_identities() {
+    let server = TestServer::start();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let public =
+        |name: &str| std::fs::read_to_string(fixtures.join(format!("{name}.pub"))).unwrap();
+    // Keys-file lines exactly as `ssh-keygen` writes them, comments included.
+    std::fs::write(
+        server.keys_path(),
+        format!(
+            "# Carol (ed25519)\n{}\n# Dave (ed25519, passphrase)\n{}\n# Erin (RSA)\n{}\n",
+            public("ssh-ed25519").trim(),
+            public("ssh-ed25519-protected").trim(),
+            public("ssh-rsa").trim()
+        ),
+    )
+    .unwrap();
+    server.signal("HUP");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    submit_simple(&server, "Read with SSH keys").await;
+
+    for (key, name) in [
+        ("ssh-ed25519", "Carol (ed25519)"),
+        ("ssh-rsa", "Erin (RSA)"),
+    ] {
+        let desk = Desk::new(&server, &fixtures.join(key));
+        let list = desk.run(&["list"]);
+        assert!(list.contains("Read with SSH keys"), "{key}: {list}");
+        let id = list
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        desk.run(&["note", &id, "-m", &format!("note from {key}")]);
+        assert!(
+            desk.run(&["show", &id])
+                .contains(&format!("Internal note by {name}"))
+        );
+    }
+    // A passphrase-protected SSH key asks once, on the terminal.
+    let dave = Desk::new(&server, &fixtures.join("ssh-ed25519-protected"));
+    let shown = dave.run_in_terminal(&["list"], "open sesame\n");
+    assert_eq!(shown.matches("Passphrase for").count(), 1, "{shown}");
+    assert!(shown.contains("Read with SSH keys"), "{shown}");
+    // A public key is not an identity.
+    let wrong = Desk::new(&server, &fixtures.join("ssh-ed25519.pub"));
+    let out = wrong.command().arg("list").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not the .pub"));
+}
