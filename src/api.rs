@@ -150,6 +150,36 @@ pub struct ErrorResponse {
     pub error: String,
 }
 
+impl ReportSummary {
+    /// The summary of a stored report.
+    pub fn new(id: crate::store::ReportId, record: crate::store::ReportRecord) -> Self {
+        ReportSummary {
+            id: id.to_string(),
+            reporter: record.reporter,
+            events: record.events,
+            last_day: record.last_day,
+        }
+    }
+}
+
+impl TeamResponse {
+    /// The roster of a keys file, with the programme's promises.
+    pub fn new(keys: &crate::crypto::TeamKeys, acknowledge_hours: u32, embargo_days: u32) -> Self {
+        TeamResponse {
+            members: keys
+                .members()
+                .iter()
+                .map(|m| TeamMember {
+                    name: m.name().to_string(),
+                    recipient: m.recipient_text().to_string(),
+                })
+                .collect(),
+            acknowledge_hours,
+            embargo_days,
+        }
+    }
+}
+
 /// Base64 for ciphertext in JSON.
 pub fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)

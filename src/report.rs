@@ -64,6 +64,22 @@ pub struct Submission {
     pub credit: Credit,
 }
 
+impl Submission {
+    /// The descriptive fields with their labels, in form order (title and credit apart).
+    pub fn fields(&self) -> [(&'static str, &str); 8] {
+        [
+            ("Affected product or component", &self.product),
+            ("Affected versions", &self.versions),
+            ("Description", &self.description),
+            ("Steps to reproduce", &self.steps),
+            ("Expected result", &self.expected),
+            ("Actual result", &self.actual),
+            ("Impact", &self.impact),
+            ("Contact", &self.contact),
+        ]
+    }
+}
+
 /// The finder's choice of credit.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
 pub struct Credit {

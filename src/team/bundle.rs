@@ -61,30 +61,14 @@ pub fn export(
             .collect();
         blobs.extend(store.blob_ids(id)?);
         reports.push(api::ReportResponse {
-            report: api::ReportSummary {
-                id: id.to_string(),
-                reporter: record.reporter,
-                events: record.events,
-                last_day: record.last_day,
-            },
+            report: api::ReportSummary::new(id, record),
             events,
         });
     }
     let index = BundleIndex {
         format: FORMAT.into(),
         created: created.into(),
-        team: api::TeamResponse {
-            members: keys
-                .members()
-                .iter()
-                .map(|m| api::TeamMember {
-                    name: m.name().to_string(),
-                    recipient: m.recipient_text().to_string(),
-                })
-                .collect(),
-            acknowledge_hours,
-            embargo_days,
-        },
+        team: api::TeamResponse::new(keys, acknowledge_hours, embargo_days),
         reports,
     };
     let json = serde_json::to_vec(&index).map_err(|e| io_err(out, "cannot encode", e))?;

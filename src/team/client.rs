@@ -56,6 +56,16 @@ async fn refusal(response: reqwest::Response) -> TeamError {
     }
 }
 
+/// Sends a request; an error answer becomes a [`TeamError`] saying what the server said.
+async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, TeamError> {
+    let response = request.send().await.map_err(net)?;
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(refusal(response).await)
+    }
+}
+
 /// Plain HTTP only where the transport is already private: loopback (an SSH tunnel,
 /// the demo) or an onion service.
 fn check_server_url(server: &str) -> Result<(), TeamError> {
@@ -127,18 +137,15 @@ impl TeamClient {
         identities: &Identities,
         recipient: &str,
     ) -> Result<(Zeroizing<String>, String), TeamError> {
-        let response = http
-            .post(format!("{base}/login/challenge"))
-            .json(&api::ChallengeRequest {
+        let challenge: api::Challenge = send(http.post(format!("{base}/login/challenge")).json(
+            &api::ChallengeRequest {
                 recipient: recipient.to_string(),
-            })
-            .send()
-            .await
-            .map_err(net)?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        let challenge: api::Challenge = response.json().await.map_err(net)?;
+            },
+        ))
+        .await?
+        .json()
+        .await
+        .map_err(net)?;
         let sealed = api::decode(&challenge.sealed_nonce)
             .map(Sealed::from_stored)
             .ok_or_else(|| TeamError::Server("the challenge is not base64".into()))?;
@@ -147,19 +154,15 @@ impl TeamClient {
         let nonce = crypto::open(&identities.as_refs(), &sealed)
             .map(|n| Zeroizing::new(hex::encode(&n[..])))
             .unwrap_or_default();
-        let response = http
-            .post(format!("{base}/login"))
-            .json(&api::LoginRequest {
+        let login: api::LoginResponse =
+            send(http.post(format!("{base}/login")).json(&api::LoginRequest {
                 challenge_id: challenge.challenge_id,
                 nonce: nonce.to_string(),
-            })
-            .send()
+            }))
+            .await?
+            .json()
             .await
             .map_err(net)?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        let login: api::LoginResponse = response.json().await.map_err(net)?;
         Ok((Zeroizing::new(login.token), login.name))
     }
 
@@ -168,18 +171,19 @@ impl TeamClient {
         &self.name
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, TeamError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
+    /// A request to `path` under the API, with the token.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(&*self.token)
-            .send()
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, TeamError> {
+        send(self.request(reqwest::Method::GET, path))
+            .await?
+            .json()
             .await
-            .map_err(net)?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        response.json().await.map_err(net)
+            .map_err(net)
     }
 
     /// The team roster, for sealing.
@@ -233,19 +237,12 @@ impl TeamClient {
 
     /// Adds a sealed event to a report; gives its sequence number.
     pub async fn append(&self, id: &str, sealed: &Sealed) -> Result<u32, TeamError> {
-        let response = self
-            .http
-            .post(format!("{}/reports/{id}/events", self.base))
-            .bearer_auth(&*self.token)
+        let request = self
+            .request(reqwest::Method::POST, &format!("/reports/{id}/events"))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(sealed.as_bytes().to_vec())
-            .send()
-            .await
-            .map_err(net)?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        Ok(response
+            .body(sealed.as_bytes().to_vec());
+        Ok(send(request)
+            .await?
             .json::<api::AppendResponse>()
             .await
             .map_err(net)?
@@ -322,17 +319,11 @@ impl TeamClient {
     /// Starts downloading an attachment's ciphertext; read it with
     /// [`TeamClient::read_chunk`].
     pub async fn download(&self, id: &str, blob: &str) -> Result<reqwest::Response, TeamError> {
-        let response = self
-            .http
-            .get(format!("{}/reports/{id}/attachments/{blob}", self.base))
-            .bearer_auth(&*self.token)
-            .send()
-            .await
-            .map_err(net)?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        Ok(response)
+        send(self.request(
+            reqwest::Method::GET,
+            &format!("/reports/{id}/attachments/{blob}"),
+        ))
+        .await
     }
 
     /// Downloads and decrypts a whole attachment into memory (for small files and tests;
@@ -354,16 +345,8 @@ impl TeamClient {
 
     /// Removes a report and everything of it from the server.
     pub async fn purge(&self, id: &str) -> Result<(), TeamError> {
-        let response = self
-            .http
-            .delete(format!("{}/reports/{id}", self.base))
-            .bearer_auth(&*self.token)
-            .send()
+        send(self.request(reqwest::Method::DELETE, &format!("/reports/{id}")))
             .await
-            .map_err(net)?;
-        if !response.status().is_success() {
-            return Err(refusal(response).await);
-        }
-        Ok(())
+            .map(|_| ())
     }
 }

@@ -80,12 +80,7 @@ impl LocalInbox {
             .store
             .reports()?
             .into_iter()
-            .map(|(id, record)| crate::api::ReportSummary {
-                id: id.to_string(),
-                reporter: record.reporter,
-                events: record.events,
-                last_day: record.last_day,
-            })
+            .map(|(id, record)| crate::api::ReportSummary::new(id, record))
             .collect())
     }
 

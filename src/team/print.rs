@@ -87,16 +87,7 @@ pub fn print_thread(t: &Thread) -> String {
         match &event.body {
             EventBody::Submitted(s) => {
                 let _ = writeln!(out, "\n## [{}] Report submitted, {when}", opened.seq);
-                for (label, value) in [
-                    ("Affected product", &s.product),
-                    ("Affected versions", &s.versions),
-                    ("Description", &s.description),
-                    ("Steps to reproduce", &s.steps),
-                    ("Expected result", &s.expected),
-                    ("Actual result", &s.actual),
-                    ("Impact", &s.impact),
-                    ("Contact", &s.contact),
-                ] {
+                for (label, value) in s.fields() {
                     if !value.is_empty() {
                         let _ = writeln!(out, "\n{label}:\n{}", terminal_safe(value));
                     }

@@ -20,7 +20,7 @@ use super::AppState;
 use super::auth::{AuthError, Member};
 use crate::api::{self, ErrorResponse};
 use crate::crypto::Sealed;
-use crate::store::{BlobId, NewEvent, ReportId, ReportRecord, StoreError};
+use crate::store::{BlobId, NewEvent, ReportId, StoreError};
 
 /// Largest JSON body the API accepts (logins).
 const JSON_BODY: usize = 16 * 1024;
@@ -163,28 +163,11 @@ async fn login(
 }
 
 async fn team(State(state): State<Arc<AppState>>) -> Json<api::TeamResponse> {
-    let keys = state.keys();
-    Json(api::TeamResponse {
-        members: keys
-            .members()
-            .iter()
-            .map(|m| api::TeamMember {
-                name: m.name().to_string(),
-                recipient: m.recipient_text().to_string(),
-            })
-            .collect(),
-        acknowledge_hours: state.site.acknowledge_hours,
-        embargo_days: state.site.embargo_days,
-    })
-}
-
-fn summary(id: ReportId, record: ReportRecord) -> api::ReportSummary {
-    api::ReportSummary {
-        id: id.to_string(),
-        reporter: record.reporter,
-        events: record.events,
-        last_day: record.last_day,
-    }
+    Json(api::TeamResponse::new(
+        &state.keys(),
+        state.site.acknowledge_hours,
+        state.site.embargo_days,
+    ))
 }
 
 fn report_id(text: &str) -> Result<ReportId, ApiError> {
@@ -200,7 +183,7 @@ async fn reports(
         .reports()
         .map_err(|e| state.api_storage(e))?
         .into_iter()
-        .map(|(id, record)| summary(id, record))
+        .map(|(id, record)| api::ReportSummary::new(id, record))
         .collect();
     Ok(Json(api::ReportsResponse { reports }))
 }
@@ -226,7 +209,7 @@ async fn report(
         })
         .collect();
     Ok(Json(api::ReportResponse {
-        report: summary(id, record),
+        report: api::ReportSummary::new(id, record),
         events,
     }))
 }

@@ -93,20 +93,12 @@ fn thread_page<'a>(
             EventBody::Submitted(s) => {
                 title = s.title.clone();
                 received = event.at;
-                let mut fields: Vec<(&'static str, String)> = [
-                    ("Affected product or component", &s.product),
-                    ("Affected versions", &s.versions),
-                    ("Description", &s.description),
-                    ("Steps to reproduce", &s.steps),
-                    ("Expected result", &s.expected),
-                    ("Actual result", &s.actual),
-                    ("Impact", &s.impact),
-                    ("How to reach you", &s.contact),
-                ]
-                .into_iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k, v.clone()))
-                .collect();
+                let mut fields: Vec<(&'static str, String)> = s
+                    .fields()
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k, v.to_string()))
+                    .collect();
                 fields.push(("Credit", s.credit.describe()));
                 Entry {
                     class: "reporter",
