@@ -247,10 +247,13 @@ impl Event {
         }
     }
 
-    /// The bytes to seal; wiped when dropped.
+    /// The bytes to seal; wiped when dropped. The buffer is sized exactly first, so
+    /// growing it never leaves an unwiped copy of the plaintext behind.
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(1024));
-        // Serialising owned strings and integers into a Vec cannot fail.
+        let mut counter = Counter(0);
+        // Serialising owned strings and integers cannot fail.
+        let _ = serde_json::to_writer(&mut counter, self);
+        let mut out = Zeroizing::new(Vec::with_capacity(counter.0));
         if serde_json::to_writer(&mut *out, self).is_err() {
             out.clear();
         }
@@ -264,6 +267,20 @@ impl Event {
             return Err(DecodeError::Version(event.v));
         }
         Ok(event)
+    }
+}
+
+/// Counts the bytes written to it.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -340,6 +340,55 @@ async fn sessions_need_the_cookie_and_the_token_and_end() {
     assert!(started.elapsed() >= Duration::from_millis(3500));
 }
 
+#[tokio::test]
+async fn forms_posted_from_another_site_are_refused() {
+    let server = TestServer::start();
+    let code = submit_simple(&server, "Cross-site check").await;
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = client()
+            .post(server.at("/check"))
+            .form(&[("receipt", code.as_str())]);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    // A hostile page posting its own receipt code into the victim's browser.
+    for headers in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "https://evil.example")],
+    ] {
+        let response = post(&headers).await.unwrap();
+        assert_eq!(response.status(), 403, "{headers:?}");
+        assert!(response.headers().get("set-cookie").is_none());
+    }
+    // Our own pages: same-origin, or Origin: null (they send no referrer).
+    let host = server.url.trim_start_matches("http://").to_string();
+    let origin = format!("http://{host}");
+    for headers in [
+        vec![("sec-fetch-site", "same-origin")],
+        vec![("origin", "null")],
+        vec![("origin", origin.as_str())],
+        vec![],
+    ] {
+        let response = post(&headers).await.unwrap();
+        assert_eq!(response.status(), 303, "{headers:?}");
+    }
+    // A new report from another site is refused too.
+    let response = client()
+        .post(server.at("/submit"))
+        .header("sec-fetch-site", "cross-site")
+        .multipart(form(
+            &[("title", "t".into()), ("description", "d".into())],
+            &[],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
 /// Asks for a challenge and answers it with `answer(sealed nonce)`; the raw response.
 async fn raw_login(
     server: &TestServer,

@@ -205,7 +205,12 @@ async fn a_full_disk_gives_a_clear_page_and_loses_nothing() {
     assert!(!page.contains("receipt-code"));
     let exit = server
         .wait_exit(Duration::from_secs(10))
-        .expect("server stops after a storage failure");
+        .unwrap_or_else(|| {
+            panic!(
+                "server still runs after a storage failure:\n{}",
+                server.log_text()
+            )
+        });
     assert!(!exit.success());
     assert!(server.log_text().contains("storage failed"));
 
@@ -300,4 +305,75 @@ async fn slow_uploads_that_progress_finish_and_stalled_ones_end() {
     assert!(started.elapsed() < Duration::from_secs(4), "not cut off");
     // And the server still serves.
     submit_simple(&server, "After a stalled upload").await;
+}
+
+#[tokio::test]
+async fn trickled_requests_cannot_hold_the_site() {
+    let server = TestServer::start_with(Options::limits(&[
+        "request_timeout_seconds = 2",
+        "idle_timeout_seconds = 5",
+        "max_concurrent_requests = 2",
+        "max_concurrent_uploads = 1",
+    ]));
+    // A receipt form trickled a byte a second: cut off at the request timeout, although
+    // it never pauses long enough for the idle timeout.
+    let trickle = futures_util::stream::iter((0..10).map(|_| b"x".to_vec())).then(|b| async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok::<_, std::io::Error>(b)
+    });
+    let started = std::time::Instant::now();
+    let result = client()
+        .post(server.at("/check"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", 10)
+        .body(reqwest::Body::wrap_stream(trickle))
+        .send()
+        .await;
+    if let Ok(response) = result {
+        assert_eq!(response.status(), 408);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A slow upload holds only the upload slot: pages still answer meanwhile.
+    let boundary = "agedropTestBoundary";
+    let (head, _, _) = multipart_parts(boundary, 0);
+    let slow = futures_util::stream::iter(vec![head, b"zz".to_vec()]).then(|piece| async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        Ok::<_, std::io::Error>(piece)
+    });
+    let url = server.at("/submit");
+    let upload = tokio::spawn(async move {
+        client()
+            .post(url)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("content-length", 100_000)
+            .body(reqwest::Body::wrap_stream(slow))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        let page = client().get(server.at("/")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+    }
+    // A second upload at the same time finds the upload slot taken: a clear "busy" page.
+    let busy = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[("title", "t".into()), ("description", "d".into())],
+            &[],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 503);
+    assert!(busy.text().await.unwrap().contains("busy"));
+    upload.abort();
 }

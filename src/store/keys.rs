@@ -10,6 +10,7 @@
 //! | `e`    | report id, seq u32, part u16     | a piece of one sealed event            |
 //! | `a`    | report id, blob id               | empty: the blob belongs to the report  |
 //! | `f`    | feed seq u64                     | report id, event seq u32               |
+//! | `m`    | `feed`                           | highest feed seq ever given, u64       |
 //!
 //! Integers are big-endian so that keys sort in numeric order. Attachment streams are
 //! files named by their blob id (see `blob`).
@@ -22,6 +23,13 @@ pub(super) const LOOKUP: u8 = b'k';
 pub(super) const EVENT: u8 = b'e';
 pub(super) const ATTACHED: u8 = b'a';
 pub(super) const FEED: u8 = b'f';
+pub(super) const META: u8 = b'm';
+
+/// The key of the feed's high-water mark: positions are never given twice, even after
+/// the newest entries are purged.
+pub(super) fn feed_mark() -> Vec<u8> {
+    key(META, &[b"feed"])
+}
 
 /// A report's random id, shown to the team as 16 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]

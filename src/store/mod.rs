@@ -54,13 +54,26 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether the store can no longer be trusted to write: sled stops accepting writes
-    /// after any I/O failure (a full disk above all) until it is opened again.
+    /// after any I/O failure of its own (a full disk above all) until it is opened again,
+    /// and a full or failing disk under an attachment file means the same. Errors a
+    /// visitor could provoke on purpose (too many open files, a file purged while it was
+    /// read) are not fatal.
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Engine(_) | StoreError::Io(_) | StoreError::Durability(_)
-        )
+        match self {
+            StoreError::Engine(_) | StoreError::Durability(_) => true,
+            StoreError::Io(e) => is_disk_failure(e),
+            _ => false,
+        }
     }
+}
+
+/// Out of space or quota, read-only, or an I/O error from the device.
+fn is_disk_failure(e: &std::io::Error) -> bool {
+    // ENOSPC, EDQUOT, EROFS, EIO
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
+        || e.raw_os_error() == Some(5)
 }
 
 /// How to open the store.
@@ -174,10 +187,19 @@ impl Store {
         // The directory entries sled may just have created must survive a crash too.
         std::fs::File::open(dir)?.sync_all()?;
         let tree = db.open_tree("agedrop")?;
-        let last_feed = match tree.scan_prefix([keys::FEED]).keys().next_back() {
+        let last_entry = match tree.scan_prefix([keys::FEED]).keys().next_back() {
             Some(k) => keys::parse_feed_key(&k?).ok_or(StoreError::Damaged("feed key"))?,
             None => 0,
         };
+        let mark = match tree.get(keys::feed_mark())? {
+            Some(v) => u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Damaged("feed mark"))?,
+            ),
+            None => 0,
+        };
+        let last_feed = last_entry.max(mark);
         let applied_feed = Arc::new(AtomicU64::new(last_feed));
         let durable_feed = Arc::new(AtomicU64::new(last_feed));
         let log = std::fs::OpenOptions::new()
@@ -312,6 +334,7 @@ impl Store {
             }
             record.last_day = today();
             batch.insert(keys::report(id), record.encode());
+            batch.insert(keys::feed_mark(), &feed.to_be_bytes()[..]);
             self.tree.apply_batch(batch)?;
             self.applied_feed.store(feed, Ordering::SeqCst);
             seqs
@@ -530,7 +553,12 @@ impl Store {
     pub fn used_bytes(&self) -> Result<u64, StoreError> {
         let mut used = self.db.size_on_disk()?;
         for entry in std::fs::read_dir(&self.attachments)? {
-            used += entry?.metadata()?.len();
+            // A file removed while this walk runs (an aborted upload) simply no longer counts.
+            match entry.and_then(|e| e.metadata()) {
+                Ok(meta) => used += meta.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(used)
     }
@@ -656,6 +684,47 @@ mod tests {
         let events = store.events(id).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(files(&store), 1, "the orphan's file was not swept");
+    }
+
+    #[tokio::test]
+    async fn feed_positions_are_never_reused_after_a_purge() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipient = age::x25519::Identity::generate().to_public().to_string();
+        let keys = TeamKeys::parse(&format!("{recipient}\n")).unwrap();
+        async fn new_report(store: &Store, keys: &TeamKeys) -> ReportId {
+            let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
+            let sealed = keys.seal(None, b"event").unwrap();
+            store
+                .create_report(
+                    &lookup,
+                    &reporter.recipient(),
+                    vec![NewEvent { sealed, blob: None }],
+                )
+                .await
+                .unwrap()
+        }
+        let last = {
+            let store = Store::open(dir.path(), &options()).unwrap();
+            new_report(&store, &keys).await;
+            let newest = new_report(&store, &keys).await;
+            let last = store.feed_after(0, 10).unwrap().last().unwrap().cursor;
+            store.purge(newest).await.unwrap();
+            last
+        };
+        let mut reopened = None;
+        for _ in 0..100 {
+            if let Ok(store) = Store::open(dir.path(), &options()) {
+                reopened = Some(store);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let store = reopened.expect("reopen the store");
+        new_report(&store, &keys).await;
+        // A client that had read up to `last` must still see the new report.
+        let after = store.feed_after(last, 10).unwrap();
+        assert_eq!(after.len(), 1);
+        assert!(after[0].cursor > last);
     }
 
     #[tokio::test]

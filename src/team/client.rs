@@ -47,7 +47,7 @@ async fn refusal(response: reqwest::Response) -> TeamError {
     let said = response
         .json::<api::ErrorResponse>()
         .await
-        .map(|e| e.error)
+        .map(|e| super::print::terminal_safe(&e.error.chars().take(300).collect::<String>()))
         .unwrap_or_else(|_| status.to_string());
     match status {
         StatusCode::NOT_FOUND => TeamError::UnknownReport(said),
@@ -69,23 +69,34 @@ async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Tea
 /// Plain HTTP only where the transport is already private: loopback (an SSH tunnel,
 /// the demo) or an onion service.
 fn check_server_url(server: &str) -> Result<(), TeamError> {
-    if server.starts_with("https://") {
-        return Ok(());
-    }
-    let Some(rest) = server.strip_prefix("http://") else {
-        return Err(TeamError::Server(format!(
-            "`{server}` is not a server address: expected https://host[:port]"
-        )));
+    let bad = |why: &str| {
+        TeamError::Server(format!(
+            "`{}` is not a usable server address ({why}); expected https://host[:port]",
+            super::print::terminal_safe(server)
+        ))
     };
-    let host = rest.split(['/', '?']).next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    let private = matches!(host, "127.0.0.1" | "localhost" | "[::1]") || host.ends_with(".onion");
-    if private {
-        Ok(())
-    } else {
-        Err(TeamError::Server(format!(
-            "refusing plain http:// to {host}: the token would cross the network in the clear; use https://"
-        )))
+    let url = reqwest::Url::parse(server).map_err(|_| bad("not a URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it carries a user name or password"));
+    }
+    let host = url.host_str().ok_or_else(|| bad("no host"))?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let private = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
+                || host.ends_with(".onion");
+            if private {
+                Ok(())
+            } else {
+                Err(TeamError::Server(format!(
+                    "refusing plain http:// to {host}: the token would cross the network in \
+                     the clear; use https://"
+                )))
+            }
+        }
+        _ => Err(bad(
+            "only https:// (or http:// to loopback or an onion service)",
+        )),
     }
 }
 
@@ -348,5 +359,33 @@ impl TeamClient {
         send(self.request(reqwest::Method::DELETE, &format!("/reports/{id}")))
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_server_url;
+
+    #[test]
+    fn plain_http_only_to_loopback_or_onion() {
+        for ok in [
+            "https://drop.example.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://abcdefghij234567.onion",
+        ] {
+            assert!(check_server_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://drop.example.com",
+            "http://127.0.0.1:1@evil.example/",
+            "http://evil.example#.onion",
+            "http://evil.example/?.onion",
+            "https://user:pass@drop.example.com",
+            "ftp://drop.example.com",
+            "drop.example.com",
+        ] {
+            assert!(check_server_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::api::{self, ReportSummary};
 use crate::crypto::{self, Sealed};
 use crate::report::{Event, Status};
+use crate::store::{BlobId, ReportId};
 
 use super::bundle::Bundle;
 use super::files::{safe_file_name, write_attachment};
@@ -132,7 +133,22 @@ impl Desk {
         }
     }
 
+    /// Every report's record; ids are checked, since a hostile server (or bundle) could
+    /// send ids that are paths or terminal escapes.
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {
+        let summaries = self.raw_summaries().await?;
+        for summary in &summaries {
+            if summary.id.parse::<ReportId>().is_err() {
+                return Err(TeamError::Server(format!(
+                    "the source sent a malformed report id ({:?})",
+                    super::terminal_safe(&summary.id.chars().take(40).collect::<String>())
+                )));
+            }
+        }
+        Ok(summaries)
+    }
+
+    async fn raw_summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {
         match &self.source {
             Source::Server(client) => client.reports().await,
             Source::Bundle(bundle) => Ok(bundle
@@ -275,6 +291,12 @@ impl Desk {
         let mut used = std::collections::HashSet::new();
         let mut written = Vec::new();
         for attachment in thread.attachments() {
+            // The blob id goes into a URL and a tar path: it must be just an id.
+            if attachment.blob.parse::<BlobId>().is_err() {
+                return Err(TeamError::Server(format!(
+                    "report {id}: an attachment has a malformed id; nothing more was written"
+                )));
+            }
             let name = unique(safe_file_name(&attachment.name), &mut used);
             let bar = progress.then(|| progress_bar(&name, attachment.size));
             let mut tick = |n: u64| {

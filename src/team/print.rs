@@ -49,7 +49,7 @@ pub fn print_list(items: &[ListItem]) -> String {
         let _ = writeln!(
             out,
             "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  {}",
-            item.id,
+            one_line(&item.id),
             item.received.map(short_time).unwrap_or_else(|| "-".into()),
             item.last_activity
                 .map(short_time)
@@ -74,7 +74,7 @@ fn short_time(at: i64) -> String {
 /// The whole thread as text.
 pub fn print_thread(t: &Thread) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Report {}", t.id);
+    let _ = writeln!(out, "Report {}", one_line(&t.id));
     let _ = writeln!(out, "Title:    {}", one_line(t.title()));
     let _ = writeln!(out, "Status:   {}", t.status().as_str());
     let _ = writeln!(out, "Received: {}", time_or_dash(t.received()));
@@ -102,8 +102,8 @@ pub fn print_thread(t: &Thread) -> String {
                     one_line(&a.name),
                     human_size(a.size),
                     one_line(&a.media_type),
-                    a.sha256,
-                    a.blob
+                    one_line(&a.sha256),
+                    one_line(&a.blob)
                 );
             }
             EventBody::Message(m) => {

@@ -272,10 +272,14 @@ async fn attachment(
     {
         return Err(error(StatusCode::NOT_FOUND, "no such attachment"));
     }
-    let file = state
-        .store
-        .blob_file(blob)
-        .map_err(|e| state.api_storage(e))?;
+    let file = match state.store.blob_file(blob) {
+        Ok(file) => file,
+        // Purged while this request ran.
+        Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(error(StatusCode::NOT_FOUND, "no such attachment"));
+        }
+        Err(e) => return Err(state.api_storage(e)),
+    };
     let length = file
         .metadata()
         .map_err(|e| state.api_storage(StoreError::Io(e)))?

@@ -98,7 +98,15 @@ impl TeamAuth {
         let mut challenges = lock(&self.challenges);
         challenges.retain(|_, c| c.expires > now);
         if challenges.len() >= MAX_CHALLENGES {
-            return Err(AuthError::Internal);
+            // Full (someone asking for challenges they never answer): drop the oldest,
+            // so a member answering within a second or two is never crowded out.
+            if let Some(oldest) = challenges
+                .iter()
+                .min_by_key(|(_, c)| c.expires)
+                .map(|(k, _)| *k)
+            {
+                challenges.remove(&oldest);
+            }
         }
         challenges.insert(
             id,

@@ -86,11 +86,12 @@ impl IntoResponse for PageError {
                 tracing::error!(%detail, "storage failed");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Your report could not be stored",
-                    "The server could not save your report safely, so no receipt was issued. \
-                     Please try again later."
+                    "This could not be stored",
+                    "The server could not save what you sent safely; a new report gets no \
+                     receipt. Please try again later, and check your report with your \
+                     receipt code before sending a follow-up again."
                         .into(),
-                    Some(NOT_LOST),
+                    Some("Reports sent earlier are safe."),
                 )
             }
             PageError::Forbidden => (

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -84,15 +84,82 @@ pub(super) async fn security_headers(
     response
 }
 
-/// Refuses a request when too many are in flight, instead of queueing without bound.
+/// Which pool of request slots a request draws from.
+enum Class {
+    /// New reports and follow-ups: may take long while they keep moving.
+    Upload,
+    /// The team API.
+    Api,
+    /// Everything else.
+    Page,
+}
+
+fn class(request: &Request) -> Class {
+    let path = request.uri().path();
+    if path.starts_with("/api/") {
+        Class::Api
+    } else if request.method() == Method::POST && (path == "/submit" || path == "/thread") {
+        Class::Upload
+    } else {
+        Class::Page
+    }
+}
+
+/// Refuses a request when too many of its kind are in flight, instead of queueing
+/// without bound. Uploads, pages and the team API have separate slots, so that one kind
+/// held open (slow uploads over Tor) never locks out the others; and every request but
+/// an upload must finish within the request timeout, so that a body trickled a byte at
+/// a time cannot hold a slot for ever.
 pub(super) async fn concurrency(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    match state.requests.clone().try_acquire_owned() {
-        Ok(_permit) => next.run(request).await,
-        Err(_) => PageError::Busy.into_response(),
+    let (slots, deadline) = match class(&request) {
+        Class::Upload => (&state.uploads, None),
+        Class::Api => (&state.api_requests, Some(state.limits.request_timeout)),
+        Class::Page => (&state.requests, Some(state.limits.request_timeout)),
+    };
+    let Ok(_permit) = slots.clone().try_acquire_owned() else {
+        return PageError::Busy.into_response();
+    };
+    match deadline {
+        None => next.run(request).await,
+        Some(deadline) => match tokio::time::timeout(deadline, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+        },
+    }
+}
+
+/// Refuses a form posted from another site (login CSRF: a hostile page posting its own
+/// receipt code so that the victim later writes into the attacker's report). Uses
+/// `Sec-Fetch-Site` where the browser sends it, else a non-null `Origin` that does not
+/// name this host. Our own pages send `Origin: null` (they set no-referrer), which is
+/// allowed; the team API is not a browser target and is left alone.
+pub(super) async fn same_origin_posts(request: Request, next: Next) -> Response {
+    let is_form = request.method() == Method::POST && !request.uri().path().starts_with("/api/");
+    if is_form && is_cross_site(request.headers()) {
+        return PageError::Forbidden.into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = value("sec-fetch-site") {
+        return site != "same-origin" && site != "none";
+    }
+    match (value("origin"), value("host")) {
+        (Some("null") | None, _) => false,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
     }
 }
 

@@ -46,6 +46,8 @@ pub struct AppState {
     sessions: session::Sessions,
     auth: auth::TeamAuth,
     requests: Arc<Semaphore>,
+    uploads: Arc<Semaphore>,
+    api_requests: Arc<Semaphore>,
     tls: bool,
     onion: Option<String>,
     security_txt: String,
@@ -87,6 +89,8 @@ impl AppState {
             ),
             auth: auth::TeamAuth::new(limits.team_token),
             requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            uploads: Arc::new(Semaphore::new(limits.max_concurrent_uploads)),
+            api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api)),
             tls: config.tls.is_some(),
             onion: config.onion_address.clone(),
             security_txt: pages::security_txt(config),
@@ -101,7 +105,15 @@ impl AppState {
     /// once requests in flight are answered, and frees the reserve file so that it can
     /// start again: fail-stop keeps every earlier report intact.
     pub fn storage_error(&self, e: crate::store::StoreError) -> PageError {
-        if e.is_fatal()
+        // Some layers (age's header writer) hide the OS error's kind; a failed write on
+        // a disk with (almost) nothing left is a full disk whatever it says.
+        let disk_full = matches!(e, crate::store::StoreError::Io(_))
+            && self
+                .store
+                .available_bytes()
+                .map_or(true, |free| free < 1024 * 1024);
+        let fatal = e.is_fatal() || disk_full;
+        if fatal
             && !self
                 .has_failed
                 .swap(true, std::sync::atomic::Ordering::SeqCst)
@@ -201,6 +213,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             state.clone(),
             guard::concurrency,
         ))
+        .layer(middleware::from_fn(guard::same_origin_posts))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             error::render_errors,
