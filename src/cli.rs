@@ -209,6 +209,7 @@ fn serve(config: Config, demo: Option<DemoInfo>) -> anyhow::Result<()> {
         &StoreOptions {
             cache_bytes: config.cache_bytes,
             reserve_bytes: config.limits.storage_reserve_bytes,
+            sweep: true,
         },
     )
     .with_context(|| format!("server.data: cannot open {}", config.data.display()))?;

@@ -45,6 +45,7 @@ async fn regenerate_cli_fixture() {
         &StoreOptions {
             cache_bytes: 8 << 20,
             reserve_bytes: 0,
+            sweep: false,
         },
     )
     .unwrap();

@@ -622,6 +622,7 @@ async fn purge_removes_every_trace() {
         &StoreOptions {
             cache_bytes: 8 << 20,
             reserve_bytes: 0,
+            sweep: false,
         },
     )
     .unwrap();

@@ -84,6 +84,9 @@ pub struct StoreOptions {
     /// Size of the reserve file kept in the data folder (0 for none): space held back
     /// so that sled can open again after the disk filled up.
     pub reserve_bytes: u64,
+    /// Whether to delete attachment files no report names (the server does at start-up;
+    /// a reader of a copied folder must not).
+    pub sweep: bool,
 }
 
 /// The reserve file's name in the data folder.
@@ -222,12 +225,14 @@ impl Store {
             durable_feed,
             group,
         };
-        let swept = store.sweep_orphans()?;
-        if swept > 0 {
-            tracing::info!(
-                blobs = swept,
-                "removed chunks of uploads that never committed"
-            );
+        if options.sweep {
+            let swept = store.sweep_orphans()?;
+            if swept > 0 {
+                tracing::info!(
+                    files = swept,
+                    "removed attachment files that no report names"
+                );
+            }
         }
         Ok(store)
     }
@@ -627,6 +632,7 @@ mod tests {
         StoreOptions {
             cache_bytes: 8 * 1024 * 1024,
             reserve_bytes: 0,
+            sweep: true,
         }
     }
 

@@ -34,6 +34,7 @@ impl LocalInbox {
         let options = StoreOptions {
             cache_bytes: 32 * 1024 * 1024,
             reserve_bytes: 0,
+            sweep: false,
         };
         match Store::open(dir, &options) {
             Ok(store) => Ok(LocalInbox { store, _copy: None }),
@@ -43,7 +44,7 @@ impl LocalInbox {
                     .prefix("agedrop-open-")
                     .tempdir()
                     .map_err(|e| data_err(e.to_string()))?;
-                copy_dir(dir, copy.path())
+                copy_database(dir, copy.path())
                     .map_err(|e| data_err(format!("{first}; copying: {e}")))?;
                 let store = Store::open(copy.path(), &options)
                     .map_err(|e| data_err(format!("{first}; and its copy: {e}")))?;
@@ -162,13 +163,20 @@ fn unknown(id: &str) -> TeamError {
     ))
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies sled's files; the attachment files are never rewritten once committed, so
+/// the copy points at them instead of duplicating gigabytes.
+fn copy_database(from: &Path, to: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
+        let name = entry.file_name();
+        let target = to.join(&name);
+        if name == "attachments" {
+            std::os::unix::fs::symlink(entry.path().canonicalize()?, &target)?;
+        } else if name == "reserve" {
+            continue;
+        } else if entry.file_type()?.is_dir() {
             std::fs::create_dir_all(&target)?;
-            copy_dir(&entry.path(), &target)?;
+            copy_database(&entry.path(), &target)?;
         } else {
             std::fs::copy(entry.path(), &target)?;
         }
