@@ -16,18 +16,12 @@ pub struct Member {
     name: String,
     recipient_text: String,
     recipient: Box<dyn age::Recipient + Send + Sync>,
-    is_plugin: bool,
 }
 
 impl Member {
     /// The member's name from the keys file (or a placeholder when the file gives none).
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// Whether sealing to this member runs an `age-plugin-*` program.
-    pub fn is_plugin(&self) -> bool {
-        self.is_plugin
     }
 
     /// The recipient as the keys file gives it, in canonical spelling (`age1…` in lower
@@ -125,7 +119,6 @@ impl TeamKeys {
                 name,
                 recipient_text: parsed.canonical,
                 recipient: parsed.recipient,
-                is_plugin: parsed.is_plugin,
             });
         }
         if members.is_empty() {
@@ -211,8 +204,6 @@ pub struct ParsedRecipient {
     pub recipient: Box<dyn age::Recipient + Send + Sync>,
     /// The canonical text: lower-case Bech32, or an SSH key without its comment.
     pub canonical: String,
-    /// Whether sealing to it runs an `age-plugin-*` program.
-    pub is_plugin: bool,
 }
 
 /// Parses one recipient as written in a keys file: an age X25519 recipient (`age1…`),
@@ -224,7 +215,6 @@ pub fn parse_recipient(text: &str) -> Result<ParsedRecipient, String> {
     let boxed = |r: Box<dyn age::Recipient + Send + Sync>, canonical: String| ParsedRecipient {
         recipient: r,
         canonical,
-        is_plugin: false,
     };
     if text.starts_with("AGE-SECRET-KEY-") || text.starts_with("AGE-PLUGIN-") {
         return Err(
@@ -275,7 +265,6 @@ pub fn parse_recipient(text: &str) -> Result<ParsedRecipient, String> {
     Ok(ParsedRecipient {
         recipient: Box::new(wrapped),
         canonical: lower,
-        is_plugin: true,
     })
 }
 

@@ -75,11 +75,6 @@ impl Sealed {
         &self.0
     }
 
-    /// The ciphertext, by value.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
-
     /// Length of the ciphertext in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -30,7 +30,6 @@ pub struct PendingBlob {
     dir: PathBuf,
     id: BlobId,
     file: Option<File>,
-    bytes: u64,
     committed: bool,
 }
 
@@ -45,7 +44,6 @@ impl PendingBlob {
             dir: dir.to_path_buf(),
             id,
             file: Some(file),
-            bytes: 0,
             committed: false,
         })
     }
@@ -53,11 +51,6 @@ impl PendingBlob {
     /// The blob's id.
     pub fn id(&self) -> BlobId {
         self.id
-    }
-
-    /// Ciphertext bytes written so far.
-    pub fn stored_bytes(&self) -> u64 {
-        self.bytes
     }
 
     /// Makes the file's contents durable (before any record names it).
@@ -79,9 +72,7 @@ impl ChunkSink for PendingBlob {
             .file
             .as_mut()
             .ok_or_else(|| io::Error::other("attachment already closed"))?;
-        file.write_all(chunk.as_bytes())?;
-        self.bytes += chunk.as_bytes().len() as u64;
-        Ok(())
+        file.write_all(chunk.as_bytes())
     }
 }
 
@@ -108,16 +99,6 @@ impl BlobReader {
             128 * 1024,
             File::open(path(dir, id))?,
         )))
-    }
-
-    /// Ciphertext length in bytes.
-    pub fn len(&self) -> io::Result<u64> {
-        Ok(self.0.get_ref().metadata()?.len())
-    }
-
-    /// Whether the ciphertext is empty (never for a committed blob).
-    pub fn is_empty(&self) -> io::Result<bool> {
-        Ok(self.len()? == 0)
     }
 }
 

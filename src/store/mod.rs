@@ -7,13 +7,14 @@
 //! reporter's public recipient, sequence numbers and a coarse last-activity day).
 
 mod blob;
+mod commit;
 mod durable;
 mod keys;
+mod space;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
 
@@ -21,6 +22,7 @@ pub use blob::{BlobReader, PendingBlob};
 pub use keys::{BadId, BlobId, ReportId};
 
 use durable::GroupCommit;
+use space::{RESERVE_FILE, ensure_reserve};
 
 /// Largest piece of one event value; larger events are split across keys. sled writes
 /// any page over a quarter of its 512 KiB log segment to a file of its own (which it
@@ -89,9 +91,6 @@ pub struct StoreOptions {
     pub sweep: bool,
 }
 
-/// The reserve file's name in the data folder.
-const RESERVE_FILE: &str = "reserve";
-
 /// What the server keeps in the clear about a report.
 #[derive(Clone, Debug)]
 pub struct ReportRecord {
@@ -105,6 +104,16 @@ pub struct ReportRecord {
 }
 
 impl ReportRecord {
+    /// A record for a report created now.
+    fn new(lookup: &LookupKey, reporter: &ReporterRecipient) -> Self {
+        ReportRecord {
+            lookup: *lookup.as_bytes(),
+            reporter: reporter.to_string(),
+            last_day: commit::today(),
+            events: 0,
+        }
+    }
+
     fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(41 + self.reporter.len());
         v.push(RECORD_VERSION);
@@ -245,128 +254,6 @@ impl Store {
         )?)
     }
 
-    /// Commits a new report (its lookup key, record, events and blobs) in one atomic,
-    /// durable batch. Returns only once the report would survive a power cut.
-    pub async fn create_report(
-        &self,
-        lookup: &LookupKey,
-        reporter: &ReporterRecipient,
-        events: Vec<NewEvent>,
-    ) -> Result<ReportId, StoreError> {
-        let id = ReportId(crypto::random_bytes()?);
-        let record = ReportRecord {
-            lookup: *lookup.as_bytes(),
-            reporter: reporter.to_string(),
-            last_day: today(),
-            events: 0,
-        };
-        if self.tree.contains_key(keys::report(id))? {
-            // 64 random bits colliding means the random source is broken.
-            return Err(StoreError::Damaged("random report id collided"));
-        }
-        self.commit(id, Some(record), events).await?;
-        Ok(id)
-    }
-
-    /// Appends events to an existing report, atomically and durably. Returns their
-    /// sequence numbers.
-    pub async fn append(
-        &self,
-        id: ReportId,
-        events: Vec<NewEvent>,
-    ) -> Result<Vec<u32>, StoreError> {
-        self.commit(id, None, events).await
-    }
-
-    /// Applies one batch for report `id` (a new one when `fresh` is given), then waits
-    /// for the group commit to make it durable.
-    async fn commit(
-        &self,
-        id: ReportId,
-        fresh: Option<ReportRecord>,
-        mut events: Vec<NewEvent>,
-    ) -> Result<Vec<u32>, StoreError> {
-        let is_new = fresh.is_some();
-        // Attachment files first: durable before any record names them.
-        let mut any_blob = false;
-        for event in &mut events {
-            if let Some(blob) = &mut event.blob {
-                blob.sync()?;
-                any_blob = true;
-            }
-        }
-        if any_blob {
-            std::fs::File::open(&self.attachments)?.sync_all()?;
-        }
-        let mut undo = sled::Batch::default();
-        let seqs = {
-            let _guard = self
-                .commit_lock
-                .lock()
-                .map_err(|_| StoreError::Damaged("lock"))?;
-            let mut batch = sled::Batch::default();
-            let mut record = match fresh {
-                Some(record) => {
-                    batch.insert(keys::lookup(&record.lookup), &id.0[..]);
-                    undo.remove(keys::lookup(&record.lookup));
-                    undo.remove(keys::report(id));
-                    record
-                }
-                // Read under the lock: a concurrent append may have added events.
-                None => self.report(id)?.ok_or(StoreError::NotFound)?,
-            };
-            let mut feed = self.applied_feed.load(Ordering::SeqCst);
-            let mut seqs = Vec::with_capacity(events.len());
-            for event in &events {
-                let seq = record.events;
-                record.events = seq
-                    .checked_add(1)
-                    .ok_or(StoreError::Damaged("event count"))?;
-                for (part, piece) in event.sealed.as_bytes().chunks(EVENT_PART).enumerate() {
-                    let part =
-                        u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
-                    batch.insert(keys::event_part(id, seq, part), piece);
-                    undo.remove(keys::event_part(id, seq, part));
-                }
-                if let Some(blob) = &event.blob {
-                    batch.insert(keys::attached(id, blob.id()), &[][..]);
-                    undo.remove(keys::attached(id, blob.id()));
-                }
-                feed += 1;
-                batch.insert(keys::feed(feed), keys::feed_value(id, seq));
-                undo.remove(keys::feed(feed));
-                seqs.push(seq);
-            }
-            record.last_day = today();
-            batch.insert(keys::report(id), record.encode());
-            batch.insert(keys::feed_mark(), &feed.to_be_bytes()[..]);
-            self.tree.apply_batch(batch)?;
-            self.applied_feed.store(feed, Ordering::SeqCst);
-            seqs
-        };
-        // The batch is applied, so the blobs belong to the report now, even if this
-        // future is dropped while it waits (a reporter who hangs up).
-        let mut blobs = Vec::new();
-        for event in &mut events {
-            if let Some(blob) = &mut event.blob {
-                blob.mark_committed();
-                blobs.push(blob.id());
-            }
-        }
-        let durable = self.group.wait().await;
-        if durable.is_err() && is_new {
-            // Take the new report back out: its receipt is never shown, so nothing may
-            // linger half-known. (An append cannot be undone safely; it stays.)
-            if self.tree.apply_batch(undo).is_ok() {
-                for blob in blobs {
-                    blob::delete(&self.attachments, blob);
-                }
-            }
-        }
-        durable.map_err(StoreError::Durability)?;
-        Ok(seqs)
-    }
-
     /// The report a receipt's lookup key maps to.
     pub fn find(&self, lookup: &LookupKey) -> Result<Option<ReportId>, StoreError> {
         match self.tree.get(keys::lookup(lookup.as_bytes()))? {
@@ -474,66 +361,6 @@ impl Store {
         Ok(BlobReader::open(&self.attachments, blob)?)
     }
 
-    /// Removes every record of a report (receipt mapping, events, feed entries) in one
-    /// durable batch, then its attachment files.
-    pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
-        let mut blobs = Vec::new();
-        {
-            let _guard = self
-                .commit_lock
-                .lock()
-                .map_err(|_| StoreError::Damaged("lock"))?;
-            let record = self.report(id)?.ok_or(StoreError::NotFound)?;
-            let mut batch = sled::Batch::default();
-            batch.remove(keys::report(id));
-            batch.remove(keys::lookup(&record.lookup));
-            for k in self.tree.scan_prefix(keys::event_prefix(id)).keys() {
-                batch.remove(k?);
-            }
-            for k in self.tree.scan_prefix(keys::attached_prefix(id)).keys() {
-                let k = k?;
-                blobs.push(keys::parse_attached_key(&k).ok_or(StoreError::Damaged("blob key"))?);
-                batch.remove(k);
-            }
-            for item in self.tree.scan_prefix([keys::FEED]) {
-                let (k, v) = item?;
-                if keys::parse_feed_value(&v).map(|(r, _)| r) == Some(id) {
-                    batch.remove(k);
-                }
-            }
-            self.tree.apply_batch(batch)?;
-        }
-        self.group.wait().await.map_err(StoreError::Durability)?;
-        // A crash before this leaves unowned files, which the next start-up sweeps.
-        for blob in blobs {
-            blob::delete(&self.attachments, blob);
-        }
-        Ok(())
-    }
-
-    /// Deletes attachment files that no committed report names (uploads cut off by a
-    /// crash, or purged just before one).
-    fn sweep_orphans(&self) -> Result<usize, StoreError> {
-        let mut owned = std::collections::HashSet::new();
-        for k in self.tree.scan_prefix([keys::ATTACHED]).keys() {
-            owned.insert(keys::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
-        }
-        let mut swept = 0;
-        for entry in std::fs::read_dir(&self.attachments)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let known = name
-                .to_str()
-                .and_then(|n| n.parse::<BlobId>().ok())
-                .is_some_and(|blob| owned.contains(&blob));
-            if !known {
-                std::fs::remove_file(entry.path())?;
-                swept += 1;
-            }
-        }
-        Ok(swept)
-    }
-
     /// How many records (keys or values) mention a report id, and how many attachment
     /// files exist in all: for checking that a purge left nothing behind.
     pub fn audit(&self, id: ReportId) -> Result<(usize, usize), StoreError> {
@@ -553,232 +380,7 @@ impl Store {
     pub async fn sync(&self) -> Result<(), StoreError> {
         self.group.wait().await.map_err(StoreError::Durability)
     }
-
-    /// Bytes the data folder occupies (walks its files: not free).
-    pub fn used_bytes(&self) -> Result<u64, StoreError> {
-        let mut used = self.db.size_on_disk()?;
-        for entry in std::fs::read_dir(&self.attachments)? {
-            // A file removed while this walk runs (an aborted upload) simply no longer counts.
-            match entry.and_then(|e| e.metadata()) {
-                Ok(meta) => used += meta.len(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(used)
-    }
-
-    /// Bytes free on the data folder's file system (one `statvfs`).
-    pub fn available_bytes(&self) -> Result<u64, StoreError> {
-        Ok(fs2::available_space(&self.dir)?)
-    }
-
-    /// Deletes the reserve file, giving its space back so that sled can start again
-    /// after the disk filled up. Called once storage has failed.
-    pub fn release_reserve(&self) {
-        let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
-    }
-}
-
-/// Creates the reserve file if it is missing and the disk has room for it twice over.
-fn ensure_reserve(path: &Path, bytes: u64) {
-    use std::io::Write;
-    if bytes == 0 || path.exists() {
-        return;
-    }
-    let room = path
-        .parent()
-        .and_then(|d| fs2::available_space(d).ok())
-        .unwrap_or(0);
-    if room < bytes.saturating_mul(2) {
-        tracing::warn!(
-            "not enough free disk space for the reserve file (limits.storage_reserve_mib)"
-        );
-        return;
-    }
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(path)?;
-        // Real zeros, not a sparse file: the blocks must be allocated to be given back.
-        let zeros = vec![0u8; 1024 * 1024];
-        let mut left = bytes;
-        while left > 0 {
-            let n = left.min(zeros.len() as u64) as usize;
-            file.write_all(&zeros[..n])?;
-            left -= n as u64;
-        }
-        file.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(path);
-        tracing::warn!("could not create the reserve file: {e}");
-    }
-}
-
-/// Whole days since the Unix epoch, the only time the server keeps in the clear.
-fn today() -> u32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    u32::try_from(secs / 86_400).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crypto::{Receipt, TeamKeys};
-
-    fn options() -> StoreOptions {
-        StoreOptions {
-            cache_bytes: 8 * 1024 * 1024,
-            reserve_bytes: 0,
-            sweep: true,
-        }
-    }
-
-    fn files(store: &Store) -> usize {
-        std::fs::read_dir(&store.attachments).unwrap().count()
-    }
-
-    #[tokio::test]
-    async fn orphan_chunks_are_swept_and_committed_ones_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let recipient = age::x25519::Identity::generate().to_public().to_string();
-        let keys = TeamKeys::parse(&format!("{recipient}\n")).unwrap();
-        {
-            let store = Store::open(dir.path(), &options()).unwrap();
-            // An upload that committed.
-            let receipt = Receipt::generate().unwrap();
-            let (lookup, reporter) = receipt.derive().unwrap();
-            let mut sealer = keys
-                .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
-                .unwrap();
-            sealer.write(&[7u8; 100_000]).unwrap();
-            let blob = sealer.finish().unwrap();
-            let event = keys.seal(None, b"event").unwrap();
-            store
-                .create_report(
-                    &lookup,
-                    &reporter.recipient(),
-                    vec![NewEvent {
-                        sealed: event,
-                        blob: Some(blob),
-                    }],
-                )
-                .await
-                .unwrap();
-            assert_eq!(files(&store), 1);
-            // An upload cut off by a crash: its writer never ran its clean-up.
-            std::fs::write(blob::path(&store.attachments, BlobId([9; 16])), b"x").unwrap();
-            assert_eq!(files(&store), 2);
-            store.sync().await.unwrap();
-        }
-        // sled frees its file lock lazily (epoch-based reclamation): retry a while.
-        let mut reopened = None;
-        for _ in 0..100 {
-            match Store::open(dir.path(), &options()) {
-                Ok(store) => {
-                    reopened = Some(store);
-                    break;
-                }
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-            }
-        }
-        let store = reopened.expect("reopen the store");
-        assert_eq!(store.reports().unwrap().len(), 1);
-        let (id, _) = store.reports().unwrap()[0].clone();
-        let events = store.events(id).unwrap();
-        assert_eq!(events.len(), 1);
-        assert_eq!(files(&store), 1, "the orphan's file was not swept");
-    }
-
-    #[tokio::test]
-    async fn feed_positions_are_never_reused_after_a_purge() {
-        let dir = tempfile::tempdir().unwrap();
-        let recipient = age::x25519::Identity::generate().to_public().to_string();
-        let keys = TeamKeys::parse(&format!("{recipient}\n")).unwrap();
-        async fn new_report(store: &Store, keys: &TeamKeys) -> ReportId {
-            let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
-            let sealed = keys.seal(None, b"event").unwrap();
-            store
-                .create_report(
-                    &lookup,
-                    &reporter.recipient(),
-                    vec![NewEvent { sealed, blob: None }],
-                )
-                .await
-                .unwrap()
-        }
-        let last = {
-            let store = Store::open(dir.path(), &options()).unwrap();
-            new_report(&store, &keys).await;
-            let newest = new_report(&store, &keys).await;
-            let last = store.feed_after(0, 10).unwrap().last().unwrap().cursor;
-            store.purge(newest).await.unwrap();
-            last
-        };
-        let mut reopened = None;
-        for _ in 0..100 {
-            if let Ok(store) = Store::open(dir.path(), &options()) {
-                reopened = Some(store);
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let store = reopened.expect("reopen the store");
-        new_report(&store, &keys).await;
-        // A client that had read up to `last` must still see the new report.
-        let after = store.feed_after(last, 10).unwrap();
-        assert_eq!(after.len(), 1);
-        assert!(after[0].cursor > last);
-    }
-
-    #[tokio::test]
-    async fn purge_removes_every_key_of_a_report() {
-        let dir = tempfile::tempdir().unwrap();
-        let recipient = age::x25519::Identity::generate().to_public().to_string();
-        let keys = TeamKeys::parse(&format!("{recipient}\n")).unwrap();
-        let store = Store::open(dir.path(), &options()).unwrap();
-        let mut ids = Vec::new();
-        for _ in 0..2 {
-            let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
-            let mut sealer = keys
-                .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
-                .unwrap();
-            sealer.write(&[1u8; 50_000]).unwrap();
-            let blob = sealer.finish().unwrap();
-            let big_event = keys.seal(None, &vec![2u8; 100_000]).unwrap();
-            let id = store
-                .create_report(
-                    &lookup,
-                    &reporter.recipient(),
-                    vec![NewEvent {
-                        sealed: big_event,
-                        blob: Some(blob),
-                    }],
-                )
-                .await
-                .unwrap();
-            ids.push(id);
-        }
-        let before = store.tree.len();
-        store.purge(ids[0]).await.unwrap();
-        let left: Vec<Vec<u8>> = store
-            .tree
-            .iter()
-            .keys()
-            .map(|k| k.unwrap().to_vec())
-            .collect();
-        assert!(left.len() < before);
-        for key in &left {
-            assert!(
-                !key.windows(8).any(|w| w == ids[0].as_bytes()),
-                "key {key:?} of the purged report remains"
-            );
-        }
-        assert_eq!(store.reports().unwrap().len(), 1);
-        assert_eq!(store.events(ids[1]).unwrap().len(), 1);
-        assert_eq!(files(&store), 1);
-        assert_eq!(store.feed_after(0, 100).unwrap().len(), 1);
-    }
-}
+mod tests;

@@ -1,0 +1,196 @@
+//! Writing: new reports and appended events in one atomic, durable batch each; purging
+//! a report; sweeping attachment files that no report names.
+
+use std::sync::atomic::Ordering;
+
+use crate::crypto::{self, LookupKey, ReporterRecipient};
+
+use super::{BlobId, EVENT_PART, NewEvent, ReportId, ReportRecord, Store, StoreError, blob, keys};
+
+impl Store {
+    /// Commits a new report (its lookup key, record, events and blobs) in one atomic,
+    /// durable batch. Returns only once the report would survive a power cut.
+    pub async fn create_report(
+        &self,
+        lookup: &LookupKey,
+        reporter: &ReporterRecipient,
+        events: Vec<NewEvent>,
+    ) -> Result<ReportId, StoreError> {
+        let id = ReportId(crypto::random_bytes()?);
+        let record = ReportRecord::new(lookup, reporter);
+        if self.tree.contains_key(keys::report(id))? {
+            // 64 random bits colliding means the random source is broken.
+            return Err(StoreError::Damaged("random report id collided"));
+        }
+        self.commit(id, Some(record), events).await?;
+        Ok(id)
+    }
+
+    /// Appends events to an existing report, atomically and durably. Returns their
+    /// sequence numbers.
+    pub async fn append(
+        &self,
+        id: ReportId,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u32>, StoreError> {
+        self.commit(id, None, events).await
+    }
+
+    /// Applies one batch for report `id` (a new one when `fresh` is given), then waits
+    /// for the group commit to make it durable.
+    async fn commit(
+        &self,
+        id: ReportId,
+        fresh: Option<ReportRecord>,
+        mut events: Vec<NewEvent>,
+    ) -> Result<Vec<u32>, StoreError> {
+        let is_new = fresh.is_some();
+        // Attachment files first: durable before any record names them.
+        let mut any_blob = false;
+        for event in &mut events {
+            if let Some(blob) = &mut event.blob {
+                blob.sync()?;
+                any_blob = true;
+            }
+        }
+        if any_blob {
+            std::fs::File::open(&self.attachments)?.sync_all()?;
+        }
+        let mut undo = sled::Batch::default();
+        let seqs = {
+            let _guard = self
+                .commit_lock
+                .lock()
+                .map_err(|_| StoreError::Damaged("lock"))?;
+            let mut batch = sled::Batch::default();
+            let mut record = match fresh {
+                Some(record) => {
+                    batch.insert(keys::lookup(&record.lookup), &id.0[..]);
+                    undo.remove(keys::lookup(&record.lookup));
+                    undo.remove(keys::report(id));
+                    record
+                }
+                // Read under the lock: a concurrent append may have added events.
+                None => self.report(id)?.ok_or(StoreError::NotFound)?,
+            };
+            let mut feed = self.applied_feed.load(Ordering::SeqCst);
+            let mut seqs = Vec::with_capacity(events.len());
+            for event in &events {
+                let seq = record.events;
+                record.events = seq
+                    .checked_add(1)
+                    .ok_or(StoreError::Damaged("event count"))?;
+                for (part, piece) in event.sealed.as_bytes().chunks(EVENT_PART).enumerate() {
+                    let part =
+                        u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
+                    batch.insert(keys::event_part(id, seq, part), piece);
+                    undo.remove(keys::event_part(id, seq, part));
+                }
+                if let Some(blob) = &event.blob {
+                    batch.insert(keys::attached(id, blob.id()), &[][..]);
+                    undo.remove(keys::attached(id, blob.id()));
+                }
+                feed += 1;
+                batch.insert(keys::feed(feed), keys::feed_value(id, seq));
+                undo.remove(keys::feed(feed));
+                seqs.push(seq);
+            }
+            record.last_day = today();
+            batch.insert(keys::report(id), record.encode());
+            batch.insert(keys::feed_mark(), &feed.to_be_bytes()[..]);
+            self.tree.apply_batch(batch)?;
+            self.applied_feed.store(feed, Ordering::SeqCst);
+            seqs
+        };
+        // The batch is applied, so the blobs belong to the report now, even if this
+        // future is dropped while it waits (a reporter who hangs up).
+        let mut blobs = Vec::new();
+        for event in &mut events {
+            if let Some(blob) = &mut event.blob {
+                blob.mark_committed();
+                blobs.push(blob.id());
+            }
+        }
+        let durable = self.group.wait().await;
+        if durable.is_err() && is_new {
+            // Take the new report back out: its receipt is never shown, so nothing may
+            // linger half-known. (An append cannot be undone safely; it stays.)
+            if self.tree.apply_batch(undo).is_ok() {
+                for blob in blobs {
+                    blob::delete(&self.attachments, blob);
+                }
+            }
+        }
+        durable.map_err(StoreError::Durability)?;
+        Ok(seqs)
+    }
+
+    /// Removes every record of a report (receipt mapping, events, feed entries) in one
+    /// durable batch, then its attachment files.
+    pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
+        let mut blobs = Vec::new();
+        {
+            let _guard = self
+                .commit_lock
+                .lock()
+                .map_err(|_| StoreError::Damaged("lock"))?;
+            let record = self.report(id)?.ok_or(StoreError::NotFound)?;
+            let mut batch = sled::Batch::default();
+            batch.remove(keys::report(id));
+            batch.remove(keys::lookup(&record.lookup));
+            for k in self.tree.scan_prefix(keys::event_prefix(id)).keys() {
+                batch.remove(k?);
+            }
+            for k in self.tree.scan_prefix(keys::attached_prefix(id)).keys() {
+                let k = k?;
+                blobs.push(keys::parse_attached_key(&k).ok_or(StoreError::Damaged("blob key"))?);
+                batch.remove(k);
+            }
+            for item in self.tree.scan_prefix([keys::FEED]) {
+                let (k, v) = item?;
+                if keys::parse_feed_value(&v).map(|(r, _)| r) == Some(id) {
+                    batch.remove(k);
+                }
+            }
+            self.tree.apply_batch(batch)?;
+        }
+        self.group.wait().await.map_err(StoreError::Durability)?;
+        // A crash before this leaves unowned files, which the next start-up sweeps.
+        for blob in blobs {
+            blob::delete(&self.attachments, blob);
+        }
+        Ok(())
+    }
+
+    /// Deletes attachment files that no committed report names (uploads cut off by a
+    /// crash, or purged just before one).
+    pub(super) fn sweep_orphans(&self) -> Result<usize, StoreError> {
+        let mut owned = std::collections::HashSet::new();
+        for k in self.tree.scan_prefix([keys::ATTACHED]).keys() {
+            owned.insert(keys::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
+        }
+        let mut swept = 0;
+        for entry in std::fs::read_dir(&self.attachments)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let known = name
+                .to_str()
+                .and_then(|n| n.parse::<BlobId>().ok())
+                .is_some_and(|blob| owned.contains(&blob));
+            if !known {
+                std::fs::remove_file(entry.path())?;
+                swept += 1;
+            }
+        }
+        Ok(swept)
+    }
+}
+
+/// Whole days since the Unix epoch, the only time the server keeps in the clear.
+pub(super) fn today() -> u32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    u32::try_from(secs / 86_400).unwrap_or(u32::MAX)
+}
