@@ -59,8 +59,16 @@ impl Desk {
         serde_json::from_str(&self.run(&all)).unwrap()
     }
 
-    /// Runs in a pseudo-terminal (`script`) with `input` typed in: for passphrases.
+    /// Runs in a pseudo-terminal (`script`) with `input` typed in (passphrases,
+    /// confirmations), expecting success; what the terminal showed.
     fn run_in_terminal(&self, args: &[&str], input: &str) -> String {
+        let (ok, shown) = self.try_in_terminal(args, input);
+        assert!(ok, "in a terminal, {args:?} failed: {shown}");
+        shown
+    }
+
+    /// As [`Desk::run_in_terminal`], but reports failure instead of asserting.
+    fn try_in_terminal(&self, args: &[&str], input: &str) -> (bool, String) {
         let mut line = format!("{} team", bin());
         for arg in args {
             line.push_str(&format!(" '{}'", arg.replace('\'', "'\\''")));
@@ -84,12 +92,8 @@ impl Desk {
             .write_all(input.as_bytes())
             .unwrap();
         let out: Output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-        assert!(
-            out.status.success(),
-            "in a terminal, {args:?} failed: {stdout}"
-        );
-        stdout
+        let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        (out.status.success(), shown)
     }
 }
 
@@ -277,7 +281,12 @@ async fn two_members_run_the_desk_and_sign_their_words() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
     assert_eq!(alice.json(&["list"]).as_array().unwrap().len(), 1);
-    alice.run(&["purge", &id, "--yes"]);
+    // On a terminal it asks for the id; anything else keeps the report.
+    let (ok, kept) = alice.try_in_terminal(&["purge", &id[..8]], "nope\n");
+    assert!(!ok && kept.contains("not confirmed"), "{kept}");
+    assert_eq!(alice.json(&["list"]).as_array().unwrap().len(), 1);
+    let gone = alice.run_in_terminal(&["purge", &id[..8]], &format!("{id}\n"));
+    assert!(gone.contains("removed from the server"), "{gone}");
     assert_eq!(alice.json(&["list"]).as_array().unwrap().len(), 0);
     assert_eq!(check(&server, &code).await.0, 404);
 }
