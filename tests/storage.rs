@@ -377,3 +377,44 @@ async fn trickled_requests_cannot_hold_the_site() {
     assert!(busy.text().await.unwrap().contains("busy"));
     upload.abort();
 }
+
+#[tokio::test]
+async fn shutdown_lets_an_upload_in_flight_finish() {
+    let mut server = TestServer::start();
+    let boundary = "agedropTestBoundary";
+    let (head, file, tail) = multipart_parts(boundary, 4 * 1024);
+    let mut pieces: Vec<Vec<u8>> = vec![head];
+    pieces.extend(file.chunks(1024).map(|c| c.to_vec()));
+    pieces.push(tail);
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    let slow = futures_util::stream::iter(pieces).then(|piece| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok::<_, std::io::Error>(piece)
+    });
+    let url = server.at("/submit");
+    let upload = tokio::spawn(async move {
+        client()
+            .post(url)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("content-length", total)
+            .body(reqwest::Body::wrap_stream(slow))
+            .send()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    server.signal("TERM");
+    // The upload still gets its receipt; then the server exits by itself.
+    let response = upload.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let code = receipt_code(&response.text().await.unwrap());
+    let exit = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("server exits");
+    assert!(exit.success());
+    server.launch();
+    assert_eq!(check(&server, &code).await.0, 200);
+}
