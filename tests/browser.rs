@@ -102,115 +102,74 @@ async fn a_reporter_without_javascript_submits_and_checks() {
         ("description", "The profile name is not escaped."),
         ("steps", "1. Set the name\n2. Open the profile"),
         ("credit_handle", "@finder"),
+        ("files", attachment.to_str().unwrap()),
     ] {
-        b.find(Locator::Id(id))
-            .await
-            .unwrap()
-            .send_keys(text)
-            .await
-            .unwrap();
+        type_into(&b, id, text).await;
     }
-    b.find(Locator::Id("files"))
-        .await
-        .unwrap()
-        .send_keys(attachment.to_str().unwrap())
-        .await
-        .unwrap();
-    b.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "button[type=submit]").await;
 
-    let code = b
-        .wait()
-        .for_element(Locator::Id("receipt-code"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let code = wait_text(&b, Locator::Id("receipt-code")).await;
     assert_eq!(code.len(), 34, "{code}");
-    let page = b.source().await.unwrap();
-    assert!(page.contains("cannot be recovered"));
+    assert!(b.source().await.unwrap().contains("cannot be recovered"));
 
     // Typed back sloppily, the code opens the report.
     b.goto(&server.at("/check")).await.unwrap();
-    let sloppy = code.to_lowercase().replace('-', " ");
-    b.find(Locator::Id("receipt"))
-        .await
-        .unwrap()
-        .send_keys(&sloppy)
-        .await
-        .unwrap();
-    b.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let status = b
-        .wait()
-        .for_element(Locator::Id("status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    type_into(&b, "receipt", &code.to_lowercase().replace('-', " ")).await;
+    click(&b, "button[type=submit]").await;
+    let status = wait_text(&b, Locator::Id("status")).await;
     assert_eq!(status.to_lowercase(), "received");
-    let heading = b
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(heading, "Stored XSS in <b>profile</b>");
-    let timeline = b
-        .find(Locator::Id("timeline"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(
+        wait_text(&b, Locator::Css("h1")).await,
+        "Stored XSS in <b>profile</b>"
+    );
+    let timeline = wait_text(&b, Locator::Id("timeline")).await;
     assert!(timeline.contains("proof of concept.txt"), "{timeline}");
     assert!(timeline.contains("@finder"), "{timeline}");
 
     // A follow-up, still without JavaScript.
-    b.find(Locator::Id("message"))
-        .await
-        .unwrap()
-        .send_keys("Also affects the API.")
-        .await
-        .unwrap();
-    b.find(Locator::Css("form[action='/thread'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait().for_element(Locator::Css(".notice")).await.unwrap();
-    let timeline = b
-        .find(Locator::Id("timeline"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    type_into(&b, "message", "Also affects the API.").await;
+    click(&b, "form[action='/thread'] button[type=submit]").await;
+    wait_text(&b, Locator::Css(".notice")).await;
+    let timeline = wait_text(&b, Locator::Id("timeline")).await;
     assert!(timeline.contains("Also affects the API."), "{timeline}");
 
     // Logging out ends the session: the thread is gone until the code is typed again.
-    b.find(Locator::Css("form.logout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.wait().for_element(Locator::Id("receipt")).await.unwrap();
+    click(&b, "form.logout button").await;
+    wait_text(&b, Locator::Id("receipt")).await;
     b.goto(&server.at("/thread")).await.unwrap();
     let page = b.source().await.unwrap();
     assert!(page.contains("session has ended"), "{page}");
     assert!(!page.contains("Also affects the API."));
     b.close().await.unwrap();
+}
+
+/// Types into the field with this id (a file input takes a path).
+async fn type_into(b: &fantoccini::Client, id: &str, text: &str) {
+    b.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Clicks the element matching a CSS selector: the only way to submit without script.
+async fn click(b: &fantoccini::Client, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for an element and gives its text.
+async fn wait_text(b: &fantoccini::Client, locator: Locator<'_>) -> String {
+    b.wait()
+        .for_element(locator)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }

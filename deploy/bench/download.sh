@@ -7,39 +7,9 @@
 #
 # Prints every timing, the medians, and the ratio rage time / agedrop time (goal >= 0.9).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${RUNS:-5}
 size_mib=${SIZE_MIB:-1024}
-
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/agedrop"
-rage=$(command -v rage || true)
-if [ -z "$rage" ]; then
-  rage="$root/target/bench-tools/bin/rage"
-  [ -x "$rage" ] || cargo install --quiet --locked rage --root "$root/target/bench-tools"
-fi
-
-work=$(mktemp -d /var/tmp/agedrop-bench.XXXXXX)
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-recipient=$("$bin" keygen --out "$work/identity.txt" 2>/dev/null)
-printf '# Bench\n%s\n' "$recipient" > "$work/keys.txt"
-cat > "$work/agedrop.toml" <<TOML
-[server]
-listen = "127.0.0.1:0"
-data = "$work/data"
-keys = "$work/keys.txt"
-[limits]
-max_upload_mib = 2048
-max_file_mib = 2048
-storage_reserve_mib = 0
-TOML
-"$bin" serve --config "$work/agedrop.toml" > "$work/server.out" 2> "$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do grep -q '^Listening on' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/^Listening on \([^ ]*\).*/\1/p' "$work/server.out")
+source "$(dirname "$0")/common.sh"
 
 head -c $((size_mib << 20)) /dev/urandom > "$work/plain"
 curl -sf -o /dev/null -F title=bench -F description=bench -F "files=@$work/plain" "${url}submit"
@@ -49,13 +19,11 @@ export HOME="$work/home" XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/con
 export AGEDROP_SERVER="${url%/}" AGEDROP_IDENTITY="$work/identity.txt"
 id=$("$bin" team list --json | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p' | head -1)
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
-echo "disk:    $(df -T "$work" | awk 'NR==2 {print $2, $1}')"
+machine
 echo "file:    ${size_mib} MiB attachment, $(stat -c %s "$ciphertext") bytes of ciphertext"
 echo
 
 secs() { echo "$2 - $1" | bc -l; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 a=(); r=()
 for i in $(seq "$runs"); do
   rm -rf "$work/out"; sync; sleep 0.5
