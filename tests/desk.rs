@@ -538,23 +538,11 @@ async fn a_plugin_identity_logs_in_reads_and_replies() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(out, args)
     };
     let list = run(&["list"]);
     assert!(list.contains("Sealed through a plugin"), "{list}");
-    let id = list
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let id = first_id(&list);
     run(&["reply", &id, "-m", "Answered with a hardware key."]);
     let (_, _, page) = login(&server, &code).await;
     assert!(
@@ -598,14 +586,7 @@ async fn openssh_keys_work_as_identities() {
         let desk = Desk::new(&server, &fixtures.join(key));
         let list = desk.run(&["list"]);
         assert!(list.contains("Read with SSH keys"), "{key}: {list}");
-        let id = list
-            .lines()
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_string();
+        let id = first_id(&list);
         desk.run(&["note", &id, "-m", &format!("note from {key}")]);
         assert!(
             desk.run(&["show", &id])

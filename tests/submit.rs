@@ -172,23 +172,11 @@ async fn open_command_lists_shows_and_writes_attachments() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(out, args)
     };
     let list = run(&["list"]);
     assert!(list.contains("Open command check"), "{list}");
-    let id = list
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let id = first_id(&list);
     let shown = run(&["show", &id[..6]]);
     assert!(shown.contains("body text"), "{shown}");
     assert!(shown.contains("no credit"), "{shown}");

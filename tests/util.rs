@@ -397,3 +397,19 @@ pub fn path_with_test_plugin() -> String {
         std::env::var("PATH").unwrap_or_default()
     )
 }
+
+/// The report id on the first row of `agedrop … list` output.
+pub fn first_id(list: &str) -> String {
+    let row = list.lines().nth(1).expect("a report in the list");
+    row.split_whitespace().next().unwrap().to_string()
+}
+
+/// The standard output of a command that must have succeeded.
+pub fn succeeded(out: std::process::Output, what: &[&str]) -> String {
+    assert!(
+        out.status.success(),
+        "{what:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
