@@ -27,22 +27,29 @@ pub struct ChallengeRequest {
     pub recipient: String,
 }
 
-/// A random nonce sealed to the recipient; decrypt it and send it back.
+/// A login challenge: `agedrop-login-v1`, the server's origin and 32 random bytes,
+/// sealed to the recipient (see `crypto::challenge_text`).
 #[derive(Serialize, Deserialize, Debug)]
 pub struct Challenge {
-    /// Names this challenge in the login request.
+    /// Names this challenge in the login request (32 hex digits).
     pub challenge_id: String,
-    /// The nonce, sealed with age to the recipient, base64.
-    pub sealed_nonce: String,
+    /// The challenge, sealed with age to the recipient, base64.
+    pub sealed: String,
 }
 
-/// Answer a challenge.
-#[derive(Serialize, Deserialize)]
+/// Answer a challenge: with `answer` for a recipient the server sealed to, or with
+/// `signature` for a plugin recipient (whose challenge is sealed to no one).
+#[derive(Serialize, Deserialize, Default)]
 pub struct LoginRequest {
     /// From [`Challenge::challenge_id`].
     pub challenge_id: String,
-    /// The decrypted nonce, hex.
-    pub nonce: String,
+    /// SHA-256 of the answer label and the opened challenge, hex
+    /// (`crypto::challenge_answer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The member's signature over the server's origin and the challenge id, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// A bearer token, held in the server's memory only.
@@ -57,12 +64,15 @@ pub struct LoginResponse {
 }
 
 /// One team member.
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct TeamMember {
     /// Name from the keys file.
     pub name: String,
     /// Recipient from the keys file.
     pub recipient: String,
+    /// Public signing key from the keys file (`agedropsig1…`), if listed.
+    #[serde(default)]
+    pub signing_key: Option<String>,
 }
 
 /// The team roster: who every team event must be sealed to.
@@ -172,6 +182,7 @@ impl TeamResponse {
                 .map(|m| TeamMember {
                     name: m.name().to_string(),
                     recipient: m.recipient_text().to_string(),
+                    signing_key: m.signing_key().map(|k| k.to_string()),
                 })
                 .collect(),
             acknowledge_hours,

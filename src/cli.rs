@@ -27,7 +27,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a new age identity for a team member (keep it on your own machine).
+    /// Create a new age identity for a team member (keep it on your own machine); it
+    /// prints the member's line for the team keys file.
     Keygen {
         /// Write the identity to this file (mode 0600; never overwritten) instead of stdout.
         #[arg(long, short)]
@@ -35,6 +36,10 @@ enum Command {
         /// Protect the file with a passphrase (asked for twice on the terminal).
         #[arg(long, requires = "out")]
         passphrase: bool,
+        /// Make a signing key of your own instead, for an identity that cannot give one
+        /// (an SSH key, a hardware plugin); pass it to the desk with --signing-key.
+        #[arg(long, requires = "out")]
+        signing_key: bool,
     },
     /// Run the drop-box server.
     Serve(ServeArgs),
@@ -73,6 +78,10 @@ enum Command {
         /// Your age identity file or SSH private key.
         #[arg(long, short)]
         identity: PathBuf,
+        /// The team keys file whose signing keys team events are checked against (a data
+        /// folder holds no roster; without it every team event shows as unverified).
+        #[arg(long, value_name = "FILE")]
+        keys: Option<PathBuf>,
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
@@ -109,7 +118,11 @@ struct ServeArgs {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Keygen { out, passphrase } => keygen(out.as_deref(), passphrase),
+        Command::Keygen {
+            out,
+            passphrase,
+            signing_key,
+        } => keygen(out.as_deref(), passphrase, signing_key),
         Command::Serve(args) => {
             let overrides = Overrides {
                 listen: args.listen,
@@ -133,11 +146,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Open {
             data,
             identity,
+            keys,
             json,
             what,
         } => team::open(
             &data,
             &identity,
+            keys.as_deref(),
             what.unwrap_or(team::ReadCommand::List {
                 statuses: Vec::new(),
             }),
@@ -146,13 +161,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn keygen(out: Option<&Path>, passphrase: bool) -> anyhow::Result<()> {
-    let (text, recipient) = crypto::generate_identity(&now_rfc3339());
+fn keygen(out: Option<&Path>, passphrase: bool, signing_key: bool) -> anyhow::Result<()> {
+    let (text, line) = if signing_key {
+        let key = crypto::SigningKey::generate()?;
+        (key.to_file_text(&now_rfc3339()), key.public().to_string())
+    } else {
+        crypto::generate_identity(&now_rfc3339())
+    };
+    let what = if signing_key {
+        "signing key"
+    } else {
+        "identity"
+    };
     match out {
         Some(path) => {
             if passphrase {
                 let first = zeroize::Zeroizing::new(
-                    rpassword::prompt_password("Passphrase for the new identity: ")
+                    rpassword::prompt_password(format!("Passphrase for the new {what}: "))
                         .map_err(|e| anyhow!("cannot ask for a passphrase: {e}"))?,
                 );
                 let again = zeroize::Zeroizing::new(
@@ -167,12 +192,20 @@ fn keygen(out: Option<&Path>, passphrase: bool) -> anyhow::Result<()> {
             } else {
                 write_private(path, text.as_bytes())?;
             }
-            eprintln!("Wrote the identity to {} (mode 0600).", path.display());
-            eprintln!("Give the team's operator this public recipient for the keys file:");
-            println!("{recipient}");
+            eprintln!("Wrote the {what} to {} (mode 0600).", path.display());
+            if signing_key {
+                eprintln!(
+                    "Pass it to the desk with --signing-key (or AGEDROP_SIGNING_KEY), and give \
+                     the operator this public signing key, to put after your recipient on \
+                     your line of the team keys file:"
+                );
+            } else {
+                eprintln!("Give the team's operator this line for the team keys file:");
+            }
+            println!("{line}");
         }
         None => {
-            eprintln!("Public key: {recipient}");
+            eprintln!("Keys-file line: {line}");
             print!("{}", &*text);
         }
     }
@@ -214,6 +247,9 @@ fn serve(config: Config, demo: Option<DemoInfo>) -> anyhow::Result<()> {
     )
     .with_context(|| format!("server.data: cannot open {}", config.data.display()))?;
     let members = keys.members().len();
+    for advice in keys.advice() {
+        tracing::warn!("{advice}");
+    }
     let programme = config.programme.name.clone();
     let limit = human_size(config.limits.max_upload_bytes);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -306,13 +342,19 @@ fn export(
     let keys = TeamKeys::load(&config.keys)
         .map_err(|e| anyhow!("server.keys ({}): {e}", config.keys.display()))?;
     let inbox = LocalInbox::open(&config.data)?;
-    let (reports, files) = inbox.export(
-        &keys,
-        config.programme.acknowledge_hours,
-        config.programme.embargo_days,
-        &now_rfc3339(),
-        out,
-    )?;
+    let origin = match (&config.public_url, &config.onion_address) {
+        (Some(url), _) => url::Url::parse(url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization()),
+        (None, Some(onion)) => Some(format!("http://{onion}")),
+        (None, None) => None,
+    };
+    let promises = agedrop::team::Promises {
+        origin,
+        acknowledge_hours: config.programme.acknowledge_hours,
+        embargo_days: config.programme.embargo_days,
+    };
+    let (reports, files) = inbox.export(&keys, &promises, &now_rfc3339(), out)?;
     eprintln!(
         "Wrote {} with {reports} report(s) and {files} attachment(s), ciphertext only.",
         out.display()
@@ -320,7 +362,7 @@ fn export(
     Ok(())
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()

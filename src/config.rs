@@ -112,7 +112,10 @@ pub struct RawLimits {
     pub max_concurrent_uploads: usize,
     pub max_concurrent_api: usize,
     pub request_timeout_seconds: u64,
+    pub min_upload_bytes_per_second: u64,
+    pub upload_rate_window_seconds: u64,
     pub submissions_per_minute: u32,
+    pub follow_ups_per_minute: u32,
     pub receipt_attempts_per_minute: u32,
     pub storage_max_mib: u64,
     pub storage_min_free_mib: u64,
@@ -122,6 +125,7 @@ pub struct RawLimits {
     pub max_sessions: usize,
     pub team_token_seconds: u64,
     pub team_logins_per_minute: u32,
+    pub stranger_logins_per_minute: u32,
     pub max_event_kib: usize,
 }
 
@@ -139,7 +143,10 @@ impl Default for RawLimits {
             max_concurrent_uploads: 32,
             max_concurrent_api: 32,
             request_timeout_seconds: 60,
+            min_upload_bytes_per_second: 2048,
+            upload_rate_window_seconds: 60,
             submissions_per_minute: 20,
+            follow_ups_per_minute: 30,
             receipt_attempts_per_minute: 60,
             storage_max_mib: 0,
             storage_min_free_mib: 1024,
@@ -149,6 +156,7 @@ impl Default for RawLimits {
             max_sessions: 10_000,
             team_token_seconds: 60 * 60,
             team_logins_per_minute: 300,
+            stranger_logins_per_minute: 60,
             max_event_kib: 1024,
         }
     }
@@ -198,7 +206,10 @@ pub struct Limits {
     pub max_concurrent_uploads: usize,
     pub max_concurrent_api: usize,
     pub request_timeout: Duration,
+    pub min_upload_bytes_per_second: u64,
+    pub upload_rate_window: Duration,
     pub submissions_per_minute: u32,
+    pub follow_ups_per_minute: u32,
     pub receipt_attempts_per_minute: u32,
     pub storage_max_bytes: u64,
     pub storage_min_free_bytes: u64,
@@ -208,6 +219,7 @@ pub struct Limits {
     pub max_sessions: usize,
     pub team_token: Duration,
     pub team_logins_per_minute: u32,
+    pub stranger_logins_per_minute: u32,
     pub max_event_bytes: usize,
 }
 
@@ -336,6 +348,16 @@ impl Config {
         if let Some(url) = &public_url {
             check_url("server.public_url", url)?;
         }
+        if public_url.is_none() && !listen.ip().is_loopback() {
+            return Err(err(
+                "server.public_url",
+                format!(
+                    "{listen} is not a loopback address, so set the address reporters and the \
+                     team reach this server at, e.g. public_url = \"https://security.example.com\": \
+                     team logins are bound to it"
+                ),
+            ));
+        }
         if !programme.policy_url.is_empty() {
             check_url("programme.policy_url", &programme.policy_url)?;
         }
@@ -382,10 +404,12 @@ impl Config {
 }
 
 fn check_url(setting: &str, url: &str) -> Result<(), ConfigError> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && !url
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
+    let parsed = url::Url::parse(url).ok();
+    let ok = parsed.as_ref().is_some_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.username().is_empty()
+    }) && !url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
     if ok {
         Ok(())
     } else {
@@ -415,6 +439,18 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         (
             "limits.receipt_attempts_per_minute",
             u64::from(l.receipt_attempts_per_minute),
+        ),
+        (
+            "limits.follow_ups_per_minute",
+            u64::from(l.follow_ups_per_minute),
+        ),
+        (
+            "limits.stranger_logins_per_minute",
+            u64::from(l.stranger_logins_per_minute),
+        ),
+        (
+            "limits.upload_rate_window_seconds",
+            l.upload_rate_window_seconds,
         ),
         (
             "limits.max_concurrent_uploads",
@@ -473,7 +509,10 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         max_concurrent_uploads: l.max_concurrent_uploads,
         max_concurrent_api: l.max_concurrent_api,
         request_timeout: Duration::from_secs(l.request_timeout_seconds),
+        min_upload_bytes_per_second: l.min_upload_bytes_per_second,
+        upload_rate_window: Duration::from_secs(l.upload_rate_window_seconds),
         submissions_per_minute: l.submissions_per_minute,
+        follow_ups_per_minute: l.follow_ups_per_minute,
         receipt_attempts_per_minute: l.receipt_attempts_per_minute,
         storage_max_bytes: l.storage_max_mib * MIB,
         storage_min_free_bytes: l.storage_min_free_mib * MIB,
@@ -483,6 +522,7 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         max_sessions: l.max_sessions,
         team_token: Duration::from_secs(l.team_token_seconds),
         team_logins_per_minute: l.team_logins_per_minute,
+        stranger_logins_per_minute: l.stranger_logins_per_minute,
         max_event_bytes: l.max_event_kib * 1024,
     })
 }
@@ -510,7 +550,12 @@ mod tests {
             allow_plain_http: true,
             ..o
         };
-        assert!(Config::validate(RawConfig::default(), &o).is_ok());
+        // A public address also needs the name it is reached at (logins are bound to it).
+        let e = Config::validate(RawConfig::default(), &o).err().unwrap();
+        assert_eq!(e.setting, "server.public_url");
+        let mut raw = RawConfig::default();
+        raw.server.public_url = Some("https://security.example.com".into());
+        assert!(Config::validate(raw, &o).is_ok());
     }
 
     #[test]
@@ -555,6 +600,22 @@ mod tests {
         assert_eq!(
             raw.limits.receipt_attempts_per_minute,
             defaults.limits.receipt_attempts_per_minute
+        );
+        assert_eq!(
+            raw.limits.follow_ups_per_minute,
+            defaults.limits.follow_ups_per_minute
+        );
+        assert_eq!(
+            raw.limits.stranger_logins_per_minute,
+            defaults.limits.stranger_logins_per_minute
+        );
+        assert_eq!(
+            raw.limits.min_upload_bytes_per_second,
+            defaults.limits.min_upload_bytes_per_second
+        );
+        assert_eq!(
+            raw.limits.upload_rate_window_seconds,
+            defaults.limits.upload_rate_window_seconds
         );
     }
 

@@ -15,4 +15,5 @@ pub mod crypto;
 pub mod report;
 pub mod store;
 pub mod team;
+pub mod text;
 pub mod web;

@@ -10,6 +10,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A crash must not write memory to disk: the server holds sessions' keys and
+    // plaintext on its way to being sealed, the desk holds decrypted reports.
+    let cores_off = rlimit::setrlimit(rlimit::Resource::CORE, 0, 0);
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -19,12 +22,20 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,agedrop=info")),
         )
         .init();
+    if let Err(e) = cores_off {
+        tracing::warn!("could not disable core dumps ({e}); set LimitCORE=0 or ulimit -c 0");
+    }
     // One TLS provider for the whole process (ring: far cheaper to build than aws-lc-rs).
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("agedrop: {e:#}");
+            // Errors can quote a server, a bundle or a file: never let them drive the
+            // terminal.
+            eprintln!(
+                "agedrop: {}",
+                agedrop::text::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::from(1)
         }
     }

@@ -9,15 +9,21 @@ use clap::Subcommand;
 
 use agedrop::report::{Status, human_size};
 use agedrop::team::{
-    self, Bundle, Desk, Identities, LocalInbox, Seen, Shown, ShownEvent, Source, TeamClient,
+    self, Bundle, Desk, Identities, LocalInbox, Pins, Posted, Roster, RosterNews, Seen, Shown,
+    Source, TeamClient,
 };
+use agedrop::text::{one_line, terminal_safe};
 
 /// The team's desk: read and answer reports, decrypting on this machine.
 #[derive(clap::Args)]
 #[command(
-    after_help = "The server and identity may also come from AGEDROP_SERVER and \
-AGEDROP_IDENTITY, or from `server = \"…\"` and `identity = \"…\"` in \
-~/.config/agedrop/team.toml."
+    after_help = "The server, identity and signing key may also come from AGEDROP_SERVER, \
+AGEDROP_IDENTITY and AGEDROP_SIGNING_KEY, or from `server = \"…\"`, `identity = \"…\"` and \
+`signing_key = \"…\"` in ~/.config/agedrop/team.toml.\n\nThe first time the desk meets a \
+server it pins the server's team roster on this machine and says so; from then on it seals \
+only to that roster, checks every team event's signature against it, and stops before \
+sealing anything if the server's roster changes, until you accept the change with \
+`agedrop team trust`."
 )]
 pub struct TeamArgs {
     /// Server address, e.g. https://security.example.com [env: AGEDROP_SERVER]
@@ -26,6 +32,10 @@ pub struct TeamArgs {
     /// Your age identity file or SSH private key [env: AGEDROP_IDENTITY]
     #[arg(long, short, global = true)]
     identity: Option<PathBuf>,
+    /// Your signing key file, if your identity cannot give one (SSH keys, hardware
+    /// plugins); made by `agedrop keygen --signing-key` [env: AGEDROP_SIGNING_KEY]
+    #[arg(long, global = true, value_name = "FILE")]
+    signing_key: Option<PathBuf>,
     /// Read an offline bundle made by `agedrop export` instead of a server
     #[arg(long, global = true, conflicts_with = "server")]
     bundle: Option<PathBuf>,
@@ -103,6 +113,19 @@ enum TeamCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Review the server's team roster and pin it: the members the desk seals to and
+    /// whose signatures it accepts.
+    Trust {
+        /// Pin the roster of this keys file instead (one you got from the operator)
+        #[arg(long, value_name = "FILE")]
+        keys: Option<PathBuf>,
+        /// Accept without asking
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print the line that lists you in the team keys file (your recipient and signing
+    /// key), for whoever keeps it. Needs no server.
+    Whoami,
 }
 
 /// Where a message's text comes from; with neither, `$EDITOR` opens.
@@ -118,8 +141,14 @@ struct TextArgs {
 
 /// Runs `agedrop team …`.
 pub fn run(args: TeamArgs) -> anyhow::Result<()> {
-    let resolved = team::resolve(args.server, args.identity)?;
-    let identities = Identities::load(&resolved.identity)?;
+    let resolved = team::resolve(args.server, args.identity, args.signing_key)?;
+    let mut identities = Identities::load(&resolved.identity)?;
+    if let Some(path) = &resolved.signing_key {
+        identities.use_signing_key_file(path)?;
+    }
+    if let TeamCommand::Whoami = args.command {
+        return whoami(&identities, args.json);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -143,23 +172,28 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             ),
         };
         let mut desk = Desk::new(source, identities, Seen::load(&key));
+        let mut pins = Pins::load()?;
+        if let TeamCommand::Trust { keys, yes } = args.command {
+            return trust(&mut desk, &mut pins, keys.as_deref(), yes, args.json).await;
+        }
+        let writes = !matches!(args.command, TeamCommand::Read(_));
+        let news = desk
+            .check_roster(&mut pins, &crate::cli::now_rfc3339())
+            .await?;
+        announce(&desk, &news, writes);
         match args.command {
             TeamCommand::Read(command) => read(&mut desk, command, args.json).await,
             TeamCommand::Reply { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "reply to the reporter")?;
-                let client = desk.client()?;
-                let seq = client.reply(&client.roster().await?, &id, &text).await?;
-                desk.mark_own(&id, seq)?;
-                done(args.json, &id, seq, "Reply sent")
+                let posted = desk.reply(&id, &text).await?;
+                done(&mut desk, args.json, &id, posted, "Reply sent")
             }
             TeamCommand::Note { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "internal note (the reporter never sees it)")?;
-                let client = desk.client()?;
-                let seq = client.note(&client.roster().await?, &id, &text).await?;
-                desk.mark_own(&id, seq)?;
-                done(args.json, &id, seq, "Note added")
+                let posted = desk.note(&id, &text).await?;
+                done(&mut desk, args.json, &id, posted, "Note added")
             }
             TeamCommand::Status {
                 id,
@@ -170,22 +204,16 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 let status = parse_status(&status)?;
                 let disclosure = disclosure.map(|d| parse_date(&d)).transpose()?;
                 let id = desk.resolve(&id).await?;
-                let client = desk.client()?;
-                let seq = client
+                let posted = desk
                     .set_status(
-                        &client.roster().await?,
                         &id,
                         status,
                         message.as_deref().unwrap_or_default(),
                         disclosure.as_deref().unwrap_or_default(),
                     )
                     .await?;
-                done(
-                    args.json,
-                    &id,
-                    seq,
-                    &format!("Status set to {}", status.as_str()),
-                )
+                let what = format!("Status set to {}", status.as_str());
+                done(&mut desk, args.json, &id, posted, &what)
             }
             TeamCommand::Purge { id, yes } => {
                 let id = desk.resolve(&id).await?;
@@ -201,16 +229,196 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            TeamCommand::Trust { .. } | TeamCommand::Whoami => Ok(()),
         }
     })
 }
 
-/// Runs `agedrop open --data DIR …`: the reading commands over a data folder.
-pub fn open(data: &Path, identity: &Path, command: ReadCommand, json: bool) -> anyhow::Result<()> {
+/// Tells the member, on standard error, what the roster check found.
+fn announce(desk: &Desk, news: &RosterNews, writes: bool) {
+    let source = one_line(desk.roster_key());
+    match news {
+        RosterNews::FirstUse => {
+            if let Some(roster) = desk.roster() {
+                eprintln!(
+                    "First use of {source}: pinned its team roster on this machine ({} \
+                     member(s)):",
+                    roster.members().len()
+                );
+                for m in roster.members() {
+                    eprintln!("  {}", team::describe_member(m));
+                }
+                eprintln!(
+                    "Check it with a teammate. From now on the desk seals only to these \
+                     members, checks their signatures, and stops if the list changes \
+                     (`agedrop team trust` reviews a change)."
+                );
+            }
+        }
+        RosterNews::Changed if !writes => {
+            if let Some((_, change)) = desk.pending() {
+                eprintln!(
+                    "Warning: the team roster {source} lists differs from the one you \
+                     pinned:\n{}Signatures are checked against your pinned roster, and \
+                     nothing will be sealed until you review the change with `agedrop team \
+                     trust`.",
+                    change.describe()
+                );
+            }
+        }
+        RosterNews::Changed | RosterNews::Same | RosterNews::Missing => {}
+    }
+}
+
+/// `agedrop team trust`: shows the roster and how it differs from the pinned one, asks,
+/// and pins it.
+async fn trust(
+    desk: &mut Desk,
+    pins: &mut Pins,
+    keys: Option<&Path>,
+    yes: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let now = crate::cli::now_rfc3339();
+    let source = desk.roster_key().to_string();
+    let (candidate, pinned_before) = match keys {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let roster = Roster::from_keys_file(&text)?;
+            let before = pins.get(&source).transpose()?;
+            (roster, before)
+        }
+        None => {
+            let before = pins.get(&source).transpose()?;
+            match desk.check_roster(pins, &now).await? {
+                RosterNews::Changed => {
+                    let roster = desk
+                        .pending()
+                        .map(|(roster, _)| roster.clone())
+                        .ok_or_else(|| anyhow!("the roster changed while it was read"))?;
+                    (roster, before)
+                }
+                _ => {
+                    let roster = desk.roster().cloned().ok_or_else(|| {
+                        anyhow!("this source has no team roster; pass --keys FILE")
+                    })?;
+                    (roster, before)
+                }
+            }
+        }
+    };
+    let change = team::Change::between(
+        pinned_before
+            .as_ref()
+            .map(|r| r.members())
+            .unwrap_or_default(),
+        candidate.members(),
+    );
+    if !json {
+        eprintln!("Team roster for {}:", one_line(&source));
+        for m in candidate.members() {
+            eprintln!("  {}", team::describe_member(m));
+        }
+        match &pinned_before {
+            None => eprintln!("(nothing was pinned for it before)"),
+            Some(_) if change.is_empty() => eprintln!("This is the roster you pinned."),
+            Some(_) => eprintln!(
+                "Compared with the roster you pinned:\n{}",
+                change.describe()
+            ),
+        }
+    }
+    let needs_answer = pinned_before.is_some() && !change.is_empty();
+    if needs_answer && !yes {
+        confirm("Seal to these members from now on, and accept their signatures?")?;
+    }
+    pins.pin(&source, &candidate, &now)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "source": source,
+                "pinned": true,
+                "members": candidate.members(),
+                "change": change,
+            }))?
+        );
+    } else {
+        eprintln!("Pinned.");
+    }
+    Ok(())
+}
+
+/// Asks a yes/no question on the terminal; anything but yes is an error.
+fn confirm(question: &str) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to change the pinned roster without confirmation: run it on a terminal, or pass --yes"
+        );
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        bail!("not confirmed; the pinned roster is unchanged");
+    }
+    Ok(())
+}
+
+/// `agedrop team whoami`: the keys-file line for this member.
+fn whoami(identities: &Identities, json: bool) -> anyhow::Result<()> {
+    let signing = identities.signing_key().map(|k| k.public().to_string());
+    let lines: Vec<String> = identities
+        .recipients()
+        .iter()
+        .map(|r| match &signing {
+            Some(key) => format!("{r} {key}"),
+            None => r.clone(),
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "recipients": identities.recipients(),
+                "signing_key": signing,
+                "lines": lines,
+            }))?
+        );
+    } else {
+        for line in &lines {
+            println!("{line}");
+        }
+        if signing.is_none() {
+            eprintln!(
+                "{}",
+                terminal_safe(&identities.no_signing_key().to_string())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `agedrop open --data DIR …`: the reading commands over a data folder, team
+/// events checked against the keys file given (a data folder holds no roster).
+pub fn open(
+    data: &Path,
+    identity: &Path,
+    keys: Option<&Path>,
+    command: ReadCommand,
+    json: bool,
+) -> anyhow::Result<()> {
     let identities = Identities::load(identity)?;
     let inbox = LocalInbox::open(data)?;
     let key = format!("data:{}", data.canonicalize()?.display());
     let mut desk = Desk::new(Source::Local(inbox), identities, Seen::load(&key));
+    if let Some(path) = keys {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        desk.use_roster(Roster::from_keys_file(&text)?);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -236,19 +444,7 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
             let id = desk.resolve(&id).await?;
             let thread = desk.show(&id).await?;
             if json {
-                let shown = Shown {
-                    id: &thread.id,
-                    title: thread.title(),
-                    status: thread.status().as_str(),
-                    events: thread
-                        .events
-                        .iter()
-                        .map(|e| ShownEvent {
-                            seq: e.seq,
-                            event: e.event.as_ref(),
-                        })
-                        .collect(),
-                };
+                let shown = Shown::new(&thread);
                 writeln!(stdout, "{}", serde_json::to_string_pretty(&shown)?)?;
             } else {
                 write!(stdout, "{}", team::print_thread(&thread))?;
@@ -284,11 +480,19 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-fn done(json: bool, id: &str, seq: u32, what: &str) -> anyhow::Result<()> {
+fn done(desk: &mut Desk, json: bool, id: &str, posted: Posted, what: &str) -> anyhow::Result<()> {
+    desk.mark_own(id, posted.seq)?;
+    for warning in &posted.warnings {
+        eprintln!("Warning: {}", terminal_safe(warning));
+    }
+    let seq = posted.seq;
     if json {
-        println!("{}", serde_json::json!({ "id": id, "seq": seq }));
+        println!(
+            "{}",
+            serde_json::json!({ "id": id, "seq": seq, "warnings": posted.warnings })
+        );
     } else {
-        println!("{what} (report {id}, event {seq}).");
+        println!("{what} (report {id}, event {seq}), signed and sealed on this machine.");
     }
     Ok(())
 }

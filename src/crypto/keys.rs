@@ -1,12 +1,18 @@
 //! The team keys file: the roster of who is encrypted to and who may log in.
 //!
-//! One age recipient a line; a `# name` comment line names the member on the line
-//! below it. Blank lines and other comments are ignored.
+//! One age recipient a line, optionally followed by the member's public signing key
+//! (`age1… agedropsig1…`); a `# name` comment line names the member on the line below
+//! it. Blank lines and other comments are ignored. Lines without a signing key (files
+//! written before agedrop signed team events) still load: that member's words show as
+//! unverified on the desk.
 
 use std::path::Path;
 use std::str::FromStr;
 
-use super::{BlobSealer, ChunkSink, CryptoError, ReporterRecipient, Sealed, seal};
+use super::{
+    BlobSealer, ChunkSink, CryptoError, ReporterRecipient, Sealed, VerifyingKey,
+    looks_like_signing_key, seal,
+};
 
 /// Longest member name kept from a comment line.
 const MAX_NAME: usize = 80;
@@ -16,6 +22,7 @@ pub struct Member {
     name: String,
     recipient_text: String,
     recipient: Box<dyn age::Recipient + Send + Sync>,
+    signing: Option<VerifyingKey>,
 }
 
 impl Member {
@@ -33,6 +40,11 @@ impl Member {
     /// The recipient, for sealing.
     pub fn recipient(&self) -> &dyn age::Recipient {
         self.recipient.as_ref()
+    }
+
+    /// The member's public signing key, if the keys file lists one.
+    pub fn signing_key(&self) -> Option<&VerifyingKey> {
+        self.signing.as_ref()
     }
 }
 
@@ -77,54 +89,44 @@ impl TeamKeys {
         Self::parse(&text)
     }
 
-    /// Parses the text of a keys file.
+    /// Parses the text of a keys file and makes each line a recipient to seal to.
     pub fn parse(text: &str) -> Result<Self, KeysError> {
-        let mut members: Vec<Member> = Vec::new();
-        let mut pending_name: Option<String> = None;
-        for (index, raw) in text.lines().enumerate() {
-            let line = index + 1;
-            let trimmed = raw.trim();
-            if trimmed.is_empty() {
-                pending_name = None;
-                continue;
-            }
-            if let Some(comment) = trimmed.strip_prefix('#') {
-                let name: String = comment
-                    .trim()
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(MAX_NAME)
-                    .collect();
-                pending_name = (!name.is_empty()).then_some(name);
-                continue;
-            }
-            let parsed =
-                parse_recipient(trimmed).map_err(|message| KeysError::Line { line, message })?;
-            if let Some(earlier) = members
-                .iter()
-                .position(|m| m.recipient_text == parsed.canonical)
-            {
-                return Err(KeysError::Line {
-                    line,
-                    message: format!(
-                        "this recipient is already listed for `{}`; remove one of the two lines",
-                        members[earlier].name
-                    ),
-                });
-            }
-            let name = pending_name
-                .take()
-                .unwrap_or_else(|| format!("member {}", members.len() + 1));
+        let mut members = Vec::new();
+        for line in read_keys_file(text)? {
+            let parsed = parse_recipient(&line.recipient).map_err(|message| KeysError::Line {
+                line: line.line,
+                message,
+            })?;
             members.push(Member {
-                name,
+                name: line.name,
                 recipient_text: parsed.canonical,
                 recipient: parsed.recipient,
+                signing: line.signing,
             });
         }
-        if members.is_empty() {
-            return Err(KeysError::Empty);
-        }
         Ok(TeamKeys { members })
+    }
+
+    /// What the operator should hear about this roster: members without a signing key
+    /// (their words show as unverified; with a plugin recipient they cannot log in).
+    pub fn advice(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| m.signing.is_none())
+            .map(|m| {
+                let plugin = matches!(parse_for_challenge(&m.recipient_text), Ok(None));
+                format!(
+                    "keys file: `{}` has no signing key (agedropsig1… after the recipient): \
+                     {}; they run `agedrop team whoami` for their line",
+                    m.name,
+                    if plugin {
+                        "with a plugin recipient they cannot log in to the team API until they have one"
+                    } else {
+                        "the desk shows their words as unverified"
+                    }
+                )
+            })
+            .collect()
     }
 
     /// Every member, in file order.
@@ -169,32 +171,118 @@ impl TeamKeys {
     }
 }
 
-/// Parses a recipient without ever starting a plugin program: native kinds as they
-/// are, and a plugin recipient as a throwaway X25519 key (for answers that must look
-/// like a member's without doing a member's work).
-pub fn parse_native_recipient(text: &str) -> Result<Box<dyn age::Recipient + Send + Sync>, String> {
-    let text = text.trim();
-    let lower = text.to_ascii_lowercase();
-    let is_native = text.starts_with("ssh-")
-        || lower.starts_with("age1tag1")
-        || age::x25519::Recipient::from_str(&lower).is_ok();
-    if is_native {
-        return parse_recipient(text).map(|p| p.recipient);
-    }
-    age::plugin::Recipient::from_str(&lower).map_err(|_| "not an age recipient".to_string())?;
-    Ok(Box::new(age::x25519::Identity::generate().to_public()))
+/// One member's line of a keys file: checked, its recipient in canonical spelling, but
+/// not made into something to seal to (a plugin recipient would need its program).
+pub struct KeysLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// The name from the comment above, or `member N`.
+    pub name: String,
+    /// The recipient, canonical: lower-case Bech32, or an SSH key without its comment.
+    pub recipient: String,
+    /// The member's public signing key, if listed.
+    pub signing: Option<VerifyingKey>,
 }
 
-/// The canonical spelling of a recipient, without building it (so no plugin runs).
-fn canonical(text: &str) -> Option<String> {
-    let text = text.trim();
-    if text.starts_with("ssh-") {
-        return age::ssh::Recipient::from_str(text)
-            .ok()
-            .map(|r| r.to_string());
+/// Reads a keys file's lines without running any plugin: what the server seals to and
+/// what a desk pins (`agedrop team trust --keys FILE`) come from this one reading.
+pub fn read_keys_file(text: &str) -> Result<Vec<KeysLine>, KeysError> {
+    let mut members: Vec<KeysLine> = Vec::new();
+    let mut pending_name: Option<String> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            pending_name = None;
+            continue;
+        }
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            let name: String = comment
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_NAME)
+                .collect();
+            pending_name = (!name.is_empty()).then_some(name);
+            continue;
+        }
+        let fail = |message: String| KeysError::Line { line, message };
+        let (recipient_text, signing) = split_signing_key(trimmed).map_err(fail)?;
+        let recipient = check_recipient(recipient_text).map_err(fail)?.canonical();
+        if let Some(key) = &signing
+            && let Some(earlier) = members.iter().find(|m| m.signing.as_ref() == Some(key))
+        {
+            return Err(fail(format!(
+                "this signing key is already listed for `{}`: every member needs their own",
+                earlier.name
+            )));
+        }
+        if let Some(earlier) = members.iter().find(|m| m.recipient == recipient) {
+            return Err(fail(format!(
+                "this recipient is already listed for `{}`; remove one of the two lines",
+                earlier.name
+            )));
+        }
+        let name = pending_name
+            .take()
+            .unwrap_or_else(|| format!("member {}", members.len() + 1));
+        members.push(KeysLine {
+            line,
+            name,
+            recipient,
+            signing,
+        });
     }
-    let lower = text.to_ascii_lowercase();
-    lower.starts_with("age1").then_some(lower)
+    if members.is_empty() {
+        return Err(KeysError::Empty);
+    }
+    Ok(members)
+}
+
+/// Splits a keys-file line into the recipient and the signing key at its end, if any.
+pub fn split_signing_key(line: &str) -> Result<(&str, Option<VerifyingKey>), String> {
+    let line = line.trim();
+    match line.rsplit_once(char::is_whitespace) {
+        Some((rest, last)) if looks_like_signing_key(last) => {
+            let key = last.parse::<VerifyingKey>()?;
+            Ok((rest.trim_end(), Some(key)))
+        }
+        _ if looks_like_signing_key(line) => Err(
+            "a signing key alone: put it on the same line as the member's recipient, after it \
+             (`age1… agedropsig1…`)"
+                .to_string(),
+        ),
+        _ => Ok((line, None)),
+    }
+}
+
+/// Parses a recipient for a login challenge without ever starting a plugin program:
+/// native kinds (X25519, `age1tag1…`, SSH) as they are, and `None` for a plugin
+/// recipient, which only its program could seal to. An error for anything else.
+#[allow(clippy::type_complexity)]
+pub fn parse_for_challenge(
+    text: &str,
+) -> Result<Option<Box<dyn age::Recipient + Send + Sync>>, String> {
+    match check_recipient(text)? {
+        Checked::Native(recipient, _) => Ok(Some(recipient)),
+        Checked::Plugin(..) => Ok(None),
+    }
+}
+
+/// The canonical spelling of a recipient, checked, without running any plugin.
+pub fn canonical_recipient(text: &str) -> Result<String, String> {
+    check_recipient(text).map(Checked::canonical)
+}
+
+/// A fresh X25519 recipient whose identity is thrown away at once: what a challenge for
+/// a plugin recipient is sealed to, members' and strangers' alike.
+pub fn throwaway_recipient() -> age::x25519::Recipient {
+    age::x25519::Identity::generate().to_public()
+}
+
+/// The canonical spelling of a recipient, or `None` if it is not one.
+fn canonical(text: &str) -> Option<String> {
+    canonical_recipient(text).ok()
 }
 
 /// A recipient parsed from text, with its canonical spelling (what the keys file
@@ -206,16 +294,25 @@ pub struct ParsedRecipient {
     pub canonical: String,
 }
 
-/// Parses one recipient as written in a keys file: an age X25519 recipient (`age1…`),
-/// a hardware "tag" recipient (`age1tag1…`), an OpenSSH public key (`ssh-ed25519 …`,
-/// `ssh-rsa …`), or a plugin recipient (`age1yubikey1…`, whose `age-plugin-yubikey`
-/// must then be installed here). The error says what was expected.
-pub fn parse_recipient(text: &str) -> Result<ParsedRecipient, String> {
+/// A recipient checked without running anything.
+enum Checked {
+    /// Ready to seal to, with its canonical text.
+    Native(Box<dyn age::Recipient + Send + Sync>, String),
+    /// Needs its plugin program to seal to.
+    Plugin(age::plugin::Recipient, String),
+}
+
+impl Checked {
+    fn canonical(self) -> String {
+        match self {
+            Checked::Native(_, c) | Checked::Plugin(_, c) => c,
+        }
+    }
+}
+
+/// Checks one recipient as written in a keys file; the error says what was expected.
+fn check_recipient(text: &str) -> Result<Checked, String> {
     let text = text.trim();
-    let boxed = |r: Box<dyn age::Recipient + Send + Sync>, canonical: String| ParsedRecipient {
-        recipient: r,
-        canonical,
-    };
     if text.starts_with("AGE-SECRET-KEY-") || text.starts_with("AGE-PLUGIN-") {
         return Err(
             "this is a secret key: the keys file holds only public recipients (`age1…`); \
@@ -228,13 +325,16 @@ pub fn parse_recipient(text: &str) -> Result<ParsedRecipient, String> {
             format!("not an SSH public key age can use ({e:?}); expected ssh-ed25519 or ssh-rsa")
         })?;
         let canonical = recipient.to_string();
-        return Ok(boxed(Box::new(recipient), canonical));
+        return Ok(Checked::Native(Box::new(recipient), canonical));
     }
     let lower = text.to_ascii_lowercase();
     if !lower.starts_with("age1") {
         return Err(format!(
             "expected an age recipient (`age1…`) or an SSH public key, found `{}`",
-            text.chars().take(16).collect::<String>()
+            text.chars()
+                .filter(|c| !c.is_control())
+                .take(16)
+                .collect::<String>()
         ));
     }
     if lower.starts_with("age1tagpq1") {
@@ -247,25 +347,43 @@ pub fn parse_recipient(text: &str) -> Result<ParsedRecipient, String> {
     if lower.starts_with("age1tag1") {
         let recipient = age::tag::Recipient::from_str(&lower)
             .map_err(|e| format!("not a valid age tag recipient ({e})"))?;
-        return Ok(boxed(Box::new(recipient), lower));
+        return Ok(Checked::Native(Box::new(recipient), lower));
     }
     if let Ok(recipient) = age::x25519::Recipient::from_str(&lower) {
-        return Ok(boxed(Box::new(recipient), lower));
+        return Ok(Checked::Native(Box::new(recipient), lower));
     }
     let plugin = age::plugin::Recipient::from_str(&lower)
         .map_err(|_| "not a valid age recipient (bad Bech32 or unknown type)".to_string())?;
-    let name = plugin.plugin().to_string();
-    let wrapped = age::plugin::RecipientPluginV1::new(&name, &[plugin], &[], age::NoCallbacks)
-        .map_err(|_| {
-            format!(
-                "this recipient needs the program `age-plugin-{name}`, which is not installed \
-                 on this machine (install it, or use the member's age1tag1… recipient)"
-            )
-        })?;
-    Ok(ParsedRecipient {
-        recipient: Box::new(wrapped),
-        canonical: lower,
-    })
+    Ok(Checked::Plugin(plugin, lower))
+}
+
+/// Parses one recipient as written in a keys file, ready to seal to: an age X25519
+/// recipient (`age1…`), a hardware "tag" recipient (`age1tag1…`), an OpenSSH public key
+/// (`ssh-ed25519 …`, `ssh-rsa …`), or a plugin recipient (`age1yubikey1…`, whose
+/// `age-plugin-yubikey` must then be installed here). The error says what was expected.
+pub fn parse_recipient(text: &str) -> Result<ParsedRecipient, String> {
+    match check_recipient(text)? {
+        Checked::Native(recipient, canonical) => Ok(ParsedRecipient {
+            recipient,
+            canonical,
+        }),
+        Checked::Plugin(plugin, canonical) => {
+            let name = plugin.plugin().to_string();
+            let wrapped =
+                age::plugin::RecipientPluginV1::new(&name, &[plugin], &[], age::NoCallbacks)
+                    .map_err(|_| {
+                        format!(
+                            "this recipient needs the program `age-plugin-{name}`, which is not \
+                             installed on this machine (install it, or use the member's \
+                             age1tag1… recipient)"
+                        )
+                    })?;
+            Ok(ParsedRecipient {
+                recipient: Box::new(wrapped),
+                canonical,
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +400,33 @@ mod tests {
         assert_eq!(keys.members()[0].name(), "Alice");
         assert_eq!(keys.members()[1].name(), "member 2");
         assert!(keys.find(&b).is_some());
+    }
+
+    #[test]
+    fn signing_keys_follow_the_recipient() {
+        let a = age::x25519::Identity::generate().to_public().to_string();
+        let sig = crate::crypto::SigningKey::generate().unwrap().public();
+        let ssh = include_str!("../../tests/fixtures/ssh-ed25519.pub").trim();
+        let keys = TeamKeys::parse(&format!("# A\n{a} {sig}\n# S\n{ssh}\n")).unwrap();
+        assert_eq!(keys.members()[0].signing_key(), Some(&sig));
+        assert!(keys.members()[1].signing_key().is_none());
+        let keys = TeamKeys::parse(&format!("{ssh} {sig}\n")).unwrap();
+        assert_eq!(keys.members()[0].signing_key(), Some(&sig));
+        let b = age::x25519::Identity::generate().to_public().to_string();
+        let err = TeamKeys::parse(&format!("{a} {sig}\n{b} {sig}\n"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("line 2:") && err.contains("signing key"),
+            "{err}"
+        );
+        let err = TeamKeys::parse(&format!("{a} agedropsig1qqqq\n"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not a signing key"), "{err}");
+        assert!(TeamKeys::parse(&format!("{sig}\n")).is_err());
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The only place that calls `age`: sealed payloads, the team keys file, streaming
-//! attachment encryption and receipt codes.
+//! attachment encryption, receipt codes, members' signing keys and the login
+//! challenge's one exact form.
 //!
 //! Everything the server stores is a [`Sealed`] value or a [`SealedChunk`] of an
 //! attachment stream; both can only be made here, by sealing, or by the store when it
 //! reads back what it wrote.
 
 mod keys;
+mod login;
 mod receipt;
+mod sign;
 mod stream;
 
 use std::io::{Read, Write};
@@ -15,9 +18,12 @@ use std::str::FromStr;
 use zeroize::Zeroizing;
 
 pub use keys::{
-    KeysError, Member, ParsedRecipient, TeamKeys, parse_native_recipient, parse_recipient,
+    KeysError, KeysLine, Member, ParsedRecipient, TeamKeys, canonical_recipient,
+    parse_for_challenge, parse_recipient, read_keys_file, split_signing_key, throwaway_recipient,
 };
+pub use login::{MAX_SEALED_CHALLENGE, challenge_answer, challenge_text, is_challenge};
 pub use receipt::{LookupKey, Receipt, ReceiptError, ReporterKey};
+pub use sign::{Purpose, Signature, SigningKey, VerifyingKey, looks_like_signing_key};
 pub use stream::{BlobSealer, ChunkSink, PlainDigest, SealedChunk, open_stream};
 
 /// A reporter's public recipient, the one part of their key the server stores.
@@ -113,6 +119,16 @@ pub fn open(
     Ok(out)
 }
 
+/// Parses a reporter's recipient: only ever a native X25519 one (derived from a receipt
+/// code), so that text from a server can never make the desk start a plugin program.
+pub fn parse_reporter_recipient(text: &str) -> Result<ReporterRecipient, String> {
+    let text = text.trim();
+    if !text.starts_with("age1") || text.starts_with("age1tag") {
+        return Err("not a reporter's recipient (age1…)".into());
+    }
+    ReporterRecipient::from_str(text).map_err(|_| "not a reporter's recipient (age1…)".into())
+}
+
 /// Opens a sealed value with a reporter's key.
 pub fn open_as_reporter(
     key: &ReporterKey,
@@ -121,18 +137,33 @@ pub fn open_as_reporter(
     open(&[key.identity() as &dyn age::Identity], sealed)
 }
 
-/// A new team identity: the text of an identity file (wiped on drop) and its public
-/// recipient.
+/// A new team identity: the text of an identity file (wiped on drop), and the line for
+/// the team keys file (its recipient and the public signing key derived from it).
 pub fn generate_identity(created: &str) -> (Zeroizing<String>, String) {
     use age::secrecy::ExposeSecret;
     let identity = age::x25519::Identity::generate();
     let recipient = identity.to_public().to_string();
+    let line = match SigningKey::from_age_identity(&identity) {
+        Some(key) => format!("{recipient} {}", key.public()),
+        None => recipient.clone(),
+    };
     let secret = identity.to_string();
     let text = Zeroizing::new(format!(
-        "# created: {created}\n# public key: {recipient}\n{}\n",
+        "# created: {created}\n# public key: {recipient}\n# keys-file line: {line}\n{}\n",
         secret.expose_secret()
     ));
-    (text, recipient)
+    (text, line)
+}
+
+/// The signing key derived from the first native identity (`AGE-SECRET-KEY-1…`) in an
+/// identity file's text, if it has one.
+pub fn native_signing_key(identity_file: &str) -> Option<SigningKey> {
+    identity_file
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .find_map(|l| age::x25519::Identity::from_str(l).ok())
+        .and_then(|i| SigningKey::from_age_identity(&i))
 }
 
 /// The recipients (`age1…`) of the native identities in an identity file's text.

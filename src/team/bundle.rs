@@ -21,6 +21,8 @@ use super::TeamError;
 
 const INDEX: &str = "agedrop-bundle.json";
 const FORMAT: &str = "agedrop-bundle/1";
+/// Largest index read (every report's events, base64).
+const MAX_INDEX: u64 = 1 << 30;
 
 /// The bundle's index.
 #[derive(Serialize, Deserialize)]
@@ -28,10 +30,24 @@ pub struct BundleIndex {
     format: String,
     /// When it was written (RFC 3339).
     pub created: String,
+    /// The server's origin (its public address), which names the roster a desk pins for
+    /// it: the same as the server's own when the member reads both.
+    #[serde(default)]
+    pub origin: Option<String>,
     /// The roster and the programme's promises.
     pub team: api::TeamResponse,
     /// Every report with its sealed events.
     pub reports: Vec<api::ReportResponse>,
+}
+
+/// What an export records about the server besides the reports.
+pub struct Promises {
+    /// The server's public origin, if it has one.
+    pub origin: Option<String>,
+    /// Hours within which the programme promises to acknowledge.
+    pub acknowledge_hours: u32,
+    /// Days of embargo the programme asks for.
+    pub embargo_days: u32,
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> TeamError {
@@ -43,8 +59,7 @@ fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> TeamError {
 pub fn export(
     store: &Store,
     keys: &TeamKeys,
-    acknowledge_hours: u32,
-    embargo_days: u32,
+    programme: &Promises,
     created: &str,
     out: &Path,
 ) -> Result<(usize, usize), TeamError> {
@@ -68,7 +83,8 @@ pub fn export(
     let index = BundleIndex {
         format: FORMAT.into(),
         created: created.into(),
-        team: api::TeamResponse::new(keys, acknowledge_hours, embargo_days),
+        origin: programme.origin.clone(),
+        team: api::TeamResponse::new(keys, programme.acknowledge_hours, programme.embargo_days),
         reports,
     };
     let json = serde_json::to_vec(&index).map_err(|e| io_err(out, "cannot encode", e))?;
@@ -135,16 +151,28 @@ impl Bundle {
             .to_string_lossy()
             .to_string();
         if name != INDEX {
-            return Err(not_bundle(format!("it starts with {name}")));
+            return Err(not_bundle(format!(
+                "it starts with \"{}\"",
+                crate::text::excerpt(&name, 80)
+            )));
+        }
+        if first.size() > MAX_INDEX {
+            return Err(not_bundle(
+                "its index is larger than a bundle's can be".into(),
+            ));
         }
         let mut json = Vec::new();
-        first
+        (&mut first)
+            .take(MAX_INDEX)
             .read_to_end(&mut json)
             .map_err(|e| not_bundle(e.to_string()))?;
-        let index: BundleIndex =
-            serde_json::from_slice(&json).map_err(|e| not_bundle(e.to_string()))?;
+        let index: BundleIndex = serde_json::from_slice(&json)
+            .map_err(|e| not_bundle(crate::text::excerpt(&e.to_string(), 200)))?;
         if index.format != FORMAT {
-            return Err(not_bundle(format!("unknown format {}", index.format)));
+            return Err(not_bundle(format!(
+                "unknown format \"{}\"",
+                crate::text::excerpt(&index.format, 40)
+            )));
         }
         Ok(Bundle {
             path: path.to_path_buf(),

@@ -1,53 +1,91 @@
-//! The team API client: logs in with the member's identity, syncs sealed events, and
-//! seals replies, status changes and notes on this machine before they are sent.
-
-use std::io::Read;
+//! The team API client. Everything a server sends is hostile until checked: bodies are
+//! read up to a cap, ids must be the ones asked for, and the login challenge is opened
+//! only to check that it is exactly a challenge for this server, never to send back
+//! what it held. Sealing and signing happen in the desk ([`super::Desk`]); this client
+//! only moves ciphertext.
 
 use reqwest::StatusCode;
 use zeroize::Zeroizing;
 
 use crate::api::{self, ReportSummary};
-use crate::crypto::{self, Sealed};
-use crate::report::{Event, EventBody, Status, StatusChange, Text, now};
+use crate::crypto::{self, Purpose, Sealed};
+use crate::store::ReportId;
+use crate::text::excerpt;
 
-use super::{Identities, TeamError, Thread};
+use super::{Identities, TeamError};
+
+/// Caps on what the desk reads from a server, by kind of answer.
+const SMALL_BODY: u64 = 256 * 1024;
+const ROSTER_BODY: u64 = 2 * 1024 * 1024;
+const LIST_BODY: u64 = 16 * 1024 * 1024;
+const REPORT_BODY: u64 = 64 * 1024 * 1024;
 
 /// A logged-in connection to an agedrop server.
 pub struct TeamClient {
     http: reqwest::Client,
     base: String,
+    origin: String,
     token: Zeroizing<String>,
     name: String,
 }
 
-/// Who team events are sealed to: the roster from the server, parsed.
-pub struct Roster {
-    members: Vec<api::TeamMember>,
-    recipients: Vec<Box<dyn age::Recipient + Send + Sync>>,
-    /// Hours within which the programme promises to acknowledge.
-    pub acknowledge_hours: u32,
-    /// Days of embargo the programme asks for.
-    pub embargo_days: u32,
-}
-
-impl Roster {
-    /// Every member, as the server's keys file lists them.
-    pub fn members(&self) -> &[api::TeamMember] {
-        &self.members
-    }
-}
-
 fn net(e: reqwest::Error) -> TeamError {
-    TeamError::Server(format!("cannot reach the server: {e}"))
+    TeamError::Server(format!(
+        "cannot reach the server: {}",
+        excerpt(&e.to_string(), 300)
+    ))
 }
 
-/// Turns an error answer into a message that says what the server said.
+/// What the desk says when the server sends something no honest server would.
+pub(super) fn hostile(what: &str) -> TeamError {
+    TeamError::Hostile(format!(
+        "{what}. The server may be compromised (or something between you and it); nothing \
+         was sent back. Tell the rest of the team and the server's operator before you use \
+         it again."
+    ))
+}
+
+/// Reads a body of at most `cap` bytes; a longer one is refused as soon as it is seen.
+async fn read_capped(mut response: reqwest::Response, cap: u64) -> Result<Vec<u8>, TeamError> {
+    let too_big = || {
+        TeamError::Server(format!(
+            "the server's answer is larger than the {} the desk accepts for it; refused",
+            crate::report::human_size(cap)
+        ))
+    };
+    if response.content_length().is_some_and(|n| n > cap) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(net)? {
+        if body.len() as u64 + chunk.len() as u64 > cap {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Reads a JSON body of at most `cap` bytes.
+async fn json_capped<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+    cap: u64,
+) -> Result<T, TeamError> {
+    let body = read_capped(response, cap).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        TeamError::Server(format!(
+            "the server's answer is not what the API sends ({})",
+            excerpt(&e.to_string(), 200)
+        ))
+    })
+}
+
+/// Turns an error answer into a message that says what the server said (made safe).
 async fn refusal(response: reqwest::Response) -> TeamError {
     let status = response.status();
-    let said = response
-        .json::<api::ErrorResponse>()
+    let said = json_capped::<api::ErrorResponse>(response, SMALL_BODY)
         .await
-        .map(|e| super::print::terminal_safe(&e.error.chars().take(300).collect::<String>()))
+        .map(|e| excerpt(&e.error, 300))
         .unwrap_or_else(|_| status.to_string());
     match status {
         StatusCode::NOT_FOUND => TeamError::UnknownReport(said),
@@ -66,13 +104,14 @@ async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Tea
     }
 }
 
-/// Plain HTTP only where the transport is already private: loopback (an SSH tunnel,
-/// the demo) or an onion service.
-fn check_server_url(server: &str) -> Result<(), TeamError> {
+/// The server's origin (`https://host[:port]`), after checking that the address is
+/// usable: plain HTTP only where the transport is already private (loopback: an SSH
+/// tunnel, the demo; or an onion service).
+pub fn server_origin(server: &str) -> Result<String, TeamError> {
     let bad = |why: &str| {
         TeamError::Server(format!(
             "`{}` is not a usable server address ({why}); expected https://host[:port]",
-            super::print::terminal_safe(server)
+            excerpt(server, 100)
         ))
     };
     let url = reqwest::Url::parse(server).map_err(|_| bad("not a URL"))?;
@@ -81,22 +120,36 @@ fn check_server_url(server: &str) -> Result<(), TeamError> {
     }
     let host = url.host_str().ok_or_else(|| bad("no host"))?;
     match url.scheme() {
-        "https" => Ok(()),
+        "https" => {}
         "http" => {
             let private = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
                 || host.ends_with(".onion");
-            if private {
-                Ok(())
-            } else {
-                Err(TeamError::Server(format!(
-                    "refusing plain http:// to {host}: the token would cross the network in \
-                     the clear; use https://"
-                )))
+            if !private {
+                return Err(TeamError::Server(format!(
+                    "refusing plain http:// to {}: the token would cross the network in the \
+                     clear; use https://",
+                    excerpt(host, 100)
+                )));
             }
         }
-        _ => Err(bad(
-            "only https:// (or http:// to loopback or an onion service)",
-        )),
+        _ => {
+            return Err(bad(
+                "only https:// (or http:// to loopback or an onion service)",
+            ));
+        }
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Whether an id the server sent is a report id (16 hex digits, nothing else).
+fn check_report_id(id: &str) -> Result<(), TeamError> {
+    if id.parse::<ReportId>().is_ok() {
+        Ok(())
+    } else {
+        Err(TeamError::Server(format!(
+            "the server sent a malformed report id (\"{}\")",
+            excerpt(id, 40)
+        )))
     }
 }
 
@@ -115,8 +168,11 @@ impl TeamClient {
     ) -> Result<Self, TeamError> {
         // The process may not have chosen a TLS provider yet; agedrop uses ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        check_server_url(server)?;
-        let http = builder.build().map_err(net)?;
+        let origin = server_origin(server)?;
+        let http = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(net)?;
         let base = format!("{}/api/v1", server.trim_end_matches('/'));
         if identities.recipients().is_empty() {
             return Err(TeamError::Identity(format!(
@@ -126,13 +182,14 @@ impl TeamClient {
         }
         let mut last = None;
         for recipient in identities.recipients() {
-            match Self::try_login(&http, &base, identities, recipient).await {
+            match Self::try_login(&http, &base, &origin, identities, recipient).await {
                 Ok((token, name)) => {
                     return Ok(TeamClient {
                         http,
                         base,
+                        origin,
                         token,
-                        name,
+                        name: name.chars().take(200).collect(),
                     });
                 }
                 Err(e @ TeamError::Login(_)) => last = Some(e),
@@ -142,44 +199,71 @@ impl TeamClient {
         Err(last.unwrap_or_else(|| TeamError::Login("login failed".into())))
     }
 
+    /// One login attempt with one recipient. A recipient the server seals to: open the
+    /// challenge, check it is exactly one for this origin, answer with its hash. A
+    /// plugin recipient (whose challenge the server seals to no one): sign instead.
     async fn try_login(
         http: &reqwest::Client,
         base: &str,
+        origin: &str,
         identities: &Identities,
         recipient: &str,
     ) -> Result<(Zeroizing<String>, String), TeamError> {
-        let challenge: api::Challenge = send(http.post(format!("{base}/login/challenge")).json(
+        let response = send(http.post(format!("{base}/login/challenge")).json(
             &api::ChallengeRequest {
                 recipient: recipient.to_string(),
             },
         ))
-        .await?
-        .json()
-        .await
-        .map_err(net)?;
-        let sealed = api::decode(&challenge.sealed_nonce)
-            .map(Sealed::from_stored)
-            .ok_or_else(|| TeamError::Server("the challenge is not base64".into()))?;
-        // A challenge this identity cannot open means the server sealed it to someone
-        // else: answer anyway (with nothing), so the server decides.
-        let nonce = crypto::open(&identities.as_refs(), &sealed)
-            .map(|n| Zeroizing::new(hex::encode(&n[..])))
-            .unwrap_or_default();
-        let login: api::LoginResponse =
-            send(http.post(format!("{base}/login")).json(&api::LoginRequest {
-                challenge_id: challenge.challenge_id,
-                nonce: nonce.to_string(),
-            }))
-            .await?
-            .json()
-            .await
-            .map_err(net)?;
+        .await?;
+        let challenge: api::Challenge = json_capped(response, SMALL_BODY).await?;
+        let id = &challenge.challenge_id;
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(hostile(
+                "the server sent a login challenge with a malformed id",
+            ));
+        }
+        let mut request = api::LoginRequest {
+            challenge_id: challenge.challenge_id.clone(),
+            ..Default::default()
+        };
+        if matches!(crypto::parse_for_challenge(recipient), Ok(None)) {
+            let key = identities
+                .signing_key()
+                .ok_or_else(|| identities.no_signing_key())?;
+            let signature = key.sign(Purpose::Login, &[origin.as_bytes(), id.as_bytes()]);
+            request.signature = Some(api::encode(&signature));
+        } else {
+            let sealed = api::decode(&challenge.sealed)
+                .filter(|b| b.len() <= crypto::MAX_SEALED_CHALLENGE)
+                .ok_or_else(|| hostile("the server sent a login challenge that is not one"))?;
+            let plaintext = crypto::open(&identities.as_refs(), &Sealed::from_stored(sealed))
+                .map_err(|_| {
+                    hostile(
+                        "the server sent a login challenge that is not sealed to your \
+                         identity",
+                    )
+                })?;
+            if !crypto::is_challenge(&plaintext, origin) {
+                return Err(hostile(&format!(
+                    "the server sent a login challenge that is not one for {origin} (it \
+                     opens to something else)"
+                )));
+            }
+            request.answer = Some(hex::encode(crypto::challenge_answer(&plaintext)));
+        }
+        let response = send(http.post(format!("{base}/login")).json(&request)).await?;
+        let login: api::LoginResponse = json_capped(response, SMALL_BODY).await?;
         Ok((Zeroizing::new(login.token), login.name))
     }
 
     /// The member's name from the server's keys file.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The server's origin, as the desk checked it.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// A request to `path` under the API, with the token.
@@ -189,147 +273,76 @@ impl TeamClient {
             .bearer_auth(&*self.token)
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, TeamError> {
-        send(self.request(reqwest::Method::GET, path))
-            .await?
-            .json()
-            .await
-            .map_err(net)
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        cap: u64,
+    ) -> Result<T, TeamError> {
+        json_capped(send(self.request(reqwest::Method::GET, path)).await?, cap).await
     }
 
-    /// The team roster, for sealing.
-    pub async fn roster(&self) -> Result<Roster, TeamError> {
-        let team: api::TeamResponse = self.get("/team").await?;
-        let recipients = team
-            .members
-            .iter()
-            .map(|m| {
-                crypto::parse_recipient(&m.recipient)
-                    .map(|p| p.recipient)
-                    .map_err(|e| {
-                        TeamError::Server(format!("the server's roster has a bad recipient: {e}"))
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Roster {
-            members: team.members,
-            recipients,
-            acknowledge_hours: team.acknowledge_hours,
-            embargo_days: team.embargo_days,
-        })
+    /// The server's team roster and the programme's promises, unchecked (the desk
+    /// compares it with the roster it pinned).
+    pub async fn team(&self) -> Result<api::TeamResponse, TeamError> {
+        self.get("/team", ROSTER_BODY).await
     }
 
-    /// Every report's clear-text record.
+    /// Every report's clear-text record; every id checked.
     pub async fn reports(&self) -> Result<Vec<ReportSummary>, TeamError> {
-        Ok(self.get::<api::ReportsResponse>("/reports").await?.reports)
-    }
-
-    /// One report's record and sealed events.
-    pub async fn report(&self, id: &str) -> Result<api::ReportResponse, TeamError> {
-        self.get(&format!("/reports/{id}")).await
-    }
-
-    /// One report, opened on this machine.
-    pub async fn thread(&self, id: &str, identities: &Identities) -> Result<Thread, TeamError> {
-        let report = self.report(id).await?;
-        let mut sealed = Vec::with_capacity(report.events.len());
-        for event in report.events {
-            let bytes = api::decode(&event.sealed)
-                .ok_or_else(|| TeamError::Server("an event is not base64".into()))?;
-            sealed.push((event.seq, Sealed::from_stored(bytes)));
+        let reports = self
+            .get::<api::ReportsResponse>("/reports", LIST_BODY)
+            .await?
+            .reports;
+        for report in &reports {
+            check_report_id(&report.id)?;
         }
-        Thread::open(report.report.id, report.report.reporter, sealed, identities)
+        Ok(reports)
     }
 
-    /// Feed entries after `cursor`.
+    /// One report's record and sealed events: the id must be the one asked for, and the
+    /// events in order.
+    pub async fn report(&self, id: &str) -> Result<api::ReportResponse, TeamError> {
+        check_report_id(id)?;
+        let report: api::ReportResponse = self.get(&format!("/reports/{id}"), REPORT_BODY).await?;
+        if report.report.id != id {
+            return Err(TeamError::Server(format!(
+                "asked for report {id}, the server sent \"{}\"",
+                excerpt(&report.report.id, 40)
+            )));
+        }
+        if report.events.windows(2).any(|w| w[0].seq >= w[1].seq) {
+            return Err(TeamError::Server(format!(
+                "the server sent report {id}'s events out of order"
+            )));
+        }
+        Ok(report)
+    }
+
+    /// Feed entries after `cursor`; every report id checked.
     pub async fn feed(&self, cursor: u64) -> Result<api::FeedResponse, TeamError> {
-        self.get(&format!("/feed?after={cursor}")).await
+        let feed: api::FeedResponse = self
+            .get(&format!("/feed?after={cursor}"), REPORT_BODY)
+            .await?;
+        for item in &feed.items {
+            check_report_id(&item.report)?;
+        }
+        Ok(feed)
     }
 
     /// Adds a sealed event to a report; gives its sequence number.
     pub async fn append(&self, id: &str, sealed: &Sealed) -> Result<u32, TeamError> {
+        check_report_id(id)?;
         let request = self
             .request(reqwest::Method::POST, &format!("/reports/{id}/events"))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(sealed.as_bytes().to_vec());
-        Ok(send(request)
-            .await?
-            .json::<api::AppendResponse>()
-            .await
-            .map_err(net)?
-            .seq)
+        let answer: api::AppendResponse = json_capped(send(request).await?, SMALL_BODY).await?;
+        Ok(answer.seq)
     }
 
-    /// Seals `event` on this machine to the team and, unless it is team-only, the
-    /// report's reporter; then appends it.
-    async fn seal_and_append(
-        &self,
-        roster: &Roster,
-        id: &str,
-        event: Event,
-        team_only: bool,
-    ) -> Result<u32, TeamError> {
-        let report = self.report(id).await?;
-        let reporter = crypto::parse_recipient(&report.report.reporter)
-            .map_err(|e| TeamError::Server(format!("the report's recipient is bad: {e}")))?;
-        let mut to: Vec<&dyn age::Recipient> =
-            roster.recipients.iter().map(|r| r.as_ref() as _).collect();
-        if !team_only {
-            to.push(reporter.recipient.as_ref());
-        }
-        let sealed = crypto::seal(&to, &event.encode())?;
-        drop(event);
-        self.append(&report.report.id, &sealed).await
-    }
-
-    /// A reply the reporter will read.
-    pub async fn reply(&self, roster: &Roster, id: &str, text: &str) -> Result<u32, TeamError> {
-        let event = Event::new(
-            now(),
-            EventBody::Reply(Text {
-                author: self.name.clone(),
-                text: text.to_string(),
-            }),
-        );
-        self.seal_and_append(roster, id, event, false).await
-    }
-
-    /// A status change, with an optional note and disclosure date, shown to the reporter.
-    pub async fn set_status(
-        &self,
-        roster: &Roster,
-        id: &str,
-        status: Status,
-        note: &str,
-        disclosure: &str,
-    ) -> Result<u32, TeamError> {
-        let event = Event::new(
-            now(),
-            EventBody::Status(StatusChange {
-                author: self.name.clone(),
-                status,
-                note: note.to_string(),
-                disclosure: disclosure.to_string(),
-            }),
-        );
-        self.seal_and_append(roster, id, event, false).await
-    }
-
-    /// An internal note, sealed to the team only.
-    pub async fn note(&self, roster: &Roster, id: &str, text: &str) -> Result<u32, TeamError> {
-        let event = Event::new(
-            now(),
-            EventBody::Note(Text {
-                author: self.name.clone(),
-                text: text.to_string(),
-            }),
-        );
-        self.seal_and_append(roster, id, event, true).await
-    }
-
-    /// Starts downloading an attachment's ciphertext; read it with
-    /// [`TeamClient::read_chunk`].
+    /// Starts downloading an attachment's ciphertext (the caller bounds what it reads).
     pub async fn download(&self, id: &str, blob: &str) -> Result<reqwest::Response, TeamError> {
+        check_report_id(id)?;
         send(self.request(
             reqwest::Method::GET,
             &format!("/reports/{id}/attachments/{blob}"),
@@ -337,25 +350,9 @@ impl TeamClient {
         .await
     }
 
-    /// Downloads and decrypts a whole attachment into memory (for small files and tests;
-    /// the desk streams to disk instead).
-    pub async fn attachment_bytes(
-        &self,
-        id: &str,
-        blob: &str,
-        identities: &Identities,
-    ) -> Result<Zeroizing<Vec<u8>>, TeamError> {
-        let ciphertext = self.download(id, blob).await?.bytes().await.map_err(net)?;
-        let mut reader = crypto::open_stream(&identities.as_refs(), &ciphertext[..])?;
-        let mut plain = Zeroizing::new(Vec::new());
-        reader
-            .read_to_end(&mut plain)
-            .map_err(|_| TeamError::Crypto(crypto::CryptoError::Open))?;
-        Ok(plain)
-    }
-
     /// Removes a report and everything of it from the server.
     pub async fn purge(&self, id: &str) -> Result<(), TeamError> {
+        check_report_id(id)?;
         send(self.request(reqwest::Method::DELETE, &format!("/reports/{id}")))
             .await
             .map(|_| ())
@@ -364,17 +361,21 @@ impl TeamClient {
 
 #[cfg(test)]
 mod tests {
-    use super::check_server_url;
+    use super::server_origin;
 
     #[test]
     fn plain_http_only_to_loopback_or_onion() {
-        for ok in [
-            "https://drop.example.com",
-            "http://127.0.0.1:8080",
-            "http://localhost:8080/",
-            "http://abcdefghij234567.onion",
+        for (ok, origin) in [
+            ("https://drop.example.com", "https://drop.example.com"),
+            ("https://Drop.Example.com:443/", "https://drop.example.com"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://localhost:8080/", "http://localhost:8080"),
+            (
+                "http://abcdefghij234567.onion",
+                "http://abcdefghij234567.onion",
+            ),
         ] {
-            assert!(check_server_url(ok).is_ok(), "{ok}");
+            assert_eq!(server_origin(ok).unwrap(), origin, "{ok}");
         }
         for bad in [
             "http://drop.example.com",
@@ -385,7 +386,7 @@ mod tests {
             "ftp://drop.example.com",
             "drop.example.com",
         ] {
-            assert!(check_server_url(bad).is_err(), "{bad}");
+            assert!(server_origin(bad).is_err(), "{bad}");
         }
     }
 }

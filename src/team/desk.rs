@@ -1,20 +1,21 @@
 //! The team's desk: the same reading commands over a server, an offline bundle or a
 //! local data folder, with everything decrypted here and written to disk only where
-//! the member asks (attachments into `--out`).
+//! the member asks (attachments into `--out`). Every team event is checked against the
+//! roster the member pinned for the source.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::api::{self, ReportSummary};
-use crate::crypto::{self, Sealed};
+use crate::crypto::Sealed;
 use crate::report::{Event, Status};
-use crate::store::{BlobId, ReportId};
+use crate::store::ReportId;
+use crate::text::excerpt;
 
 use super::bundle::Bundle;
-use super::files::{safe_file_name, write_attachment};
+use super::inbox::EventState;
+use super::roster::{Change, Pins, Roster};
 use super::settings::Seen;
 use super::{Identities, LocalInbox, TeamClient, TeamError, Thread};
 
@@ -35,7 +36,7 @@ pub struct ListItem {
     pub id: String,
     /// Its title, or a note that this identity cannot read it.
     pub title: String,
-    /// Latest status.
+    /// Latest status set by a verified member.
     pub status: &'static str,
     /// When it arrived (Unix seconds; RFC 3339 in JSON).
     #[serde(serialize_with = "as_rfc3339")]
@@ -52,6 +53,8 @@ pub struct ListItem {
     pub overdue: bool,
     /// Number of attachments.
     pub attachments: usize,
+    /// Events that opened but could not be read.
+    pub unreadable: usize,
 }
 
 /// One event of `show --json`.
@@ -59,7 +62,16 @@ pub struct ListItem {
 pub struct ShownEvent<'a> {
     /// Position in the thread.
     pub seq: u32,
-    /// The opened event, or null when not sealed to this identity.
+    /// `opened`, `not-sealed-to-you` or `unreadable`.
+    pub state: EventState,
+    /// Whether a member of the pinned roster verifiably wrote it (reporter events, which
+    /// the server writes, are never signed: always false, with the reason).
+    pub verified: bool,
+    /// The pinned name of the member who signed it, when verified.
+    pub signed_by: Option<&'a str>,
+    /// Why it is or is not verified.
+    pub verification: &'a str,
+    /// The opened event, or null.
     pub event: Option<&'a Event>,
 }
 
@@ -70,30 +82,59 @@ pub struct Shown<'a> {
     pub id: &'a str,
     /// Title.
     pub title: &'a str,
-    /// Latest status.
+    /// Latest status set by a verified member.
     pub status: &'static str,
     /// Every event, oldest first.
     pub events: Vec<ShownEvent<'a>>,
 }
 
-/// One file written by `attachments`.
-#[derive(Serialize)]
-pub struct Written {
-    /// Where it was written.
-    pub path: PathBuf,
-    /// The name the reporter gave it.
-    pub name: String,
-    /// Plaintext size.
-    pub size: u64,
-    /// Its SHA-256, checked.
-    pub sha256: String,
+impl<'a> Shown<'a> {
+    /// The JSON view of a thread.
+    pub fn new(thread: &'a Thread) -> Self {
+        Shown {
+            id: &thread.id,
+            title: thread.title(),
+            status: thread.status().as_str(),
+            events: thread
+                .events
+                .iter()
+                .map(|e| ShownEvent {
+                    seq: e.seq,
+                    state: e.state,
+                    verified: e.verified(),
+                    signed_by: e.signer.as_deref(),
+                    verification: &e.verification,
+                    event: e.event.as_ref(),
+                })
+                .collect(),
+        }
+    }
 }
 
-/// The desk: a source, the member's identities, and what they have read.
+/// What [`Desk::check_roster`] found.
+pub enum RosterNews {
+    /// No roster was pinned for this source: this one is now (trust on first use).
+    FirstUse,
+    /// The source lists exactly the pinned roster.
+    Same,
+    /// The source lists another roster: nothing is sealed until `agedrop team trust`.
+    Changed,
+    /// The source has no roster (a data folder read without `--keys`).
+    Missing,
+}
+
+/// The desk: a source, the member's identities, what they have read, and the roster
+/// they trust.
 pub struct Desk {
-    source: Source,
-    identities: Arc<Identities>,
+    pub(super) source: Source,
+    pub(super) identities: Arc<Identities>,
     seen: Seen,
+    /// The pinned roster: whose signatures count, and whom to seal to.
+    pub(super) roster: Option<Roster>,
+    /// The source's roster, when it differs from the pinned one.
+    pending: Option<(Roster, Change)>,
+    /// Which pinned roster this source uses.
+    roster_key: String,
 }
 
 fn as_rfc3339<S: serde::Serializer>(at: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -113,14 +154,122 @@ pub fn rfc3339(at: i64) -> Option<String> {
         })
 }
 
+/// Decodes the sealed events of a report from a server or a bundle, in order.
+fn sealed_events(id: &str, events: &[api::SealedEvent]) -> Result<Vec<(u32, Sealed)>, TeamError> {
+    if events.windows(2).any(|w| w[0].seq >= w[1].seq) {
+        return Err(TeamError::Server(format!(
+            "report {id}: its events are out of order"
+        )));
+    }
+    events
+        .iter()
+        .map(|e| {
+            api::decode(&e.sealed)
+                .map(|bytes| (e.seq, Sealed::from_stored(bytes)))
+                .ok_or_else(|| TeamError::Server(format!("report {id}: an event is not base64")))
+        })
+        .collect()
+}
+
 impl Desk {
-    /// A desk over `source`.
+    /// A desk over `source`; call [`Desk::check_roster`] before anything that reads or
+    /// writes team events.
     pub fn new(source: Source, identities: Identities, seen: Seen) -> Self {
+        let roster_key = match &source {
+            Source::Server(client) => client.origin().to_string(),
+            Source::Bundle(bundle) => bundle
+                .index
+                .origin
+                .clone()
+                .unwrap_or_else(|| "bundle".into()),
+            Source::Local(_) => "data".into(),
+        };
         Desk {
             source,
             identities: Arc::new(identities),
             seen,
+            roster: None,
+            pending: None,
+            roster_key,
         }
+    }
+
+    /// The source's own roster (a server's `/team`, a bundle's index).
+    async fn source_roster(&self) -> Result<Option<Roster>, TeamError> {
+        let members = match &self.source {
+            Source::Server(client) => client.team().await?.members,
+            Source::Bundle(bundle) => bundle.index.team.members.clone(),
+            Source::Local(_) => return Ok(None),
+        };
+        Roster::check(members).map(Some)
+    }
+
+    /// Compares the source's roster with the one pinned for it: pins it on first use,
+    /// and remembers a difference (then nothing is sealed until it is trusted).
+    pub async fn check_roster(
+        &mut self,
+        pins: &mut Pins,
+        now: &str,
+    ) -> Result<RosterNews, TeamError> {
+        let Some(current) = self.source_roster().await? else {
+            return Ok(RosterNews::Missing);
+        };
+        match pins.get(&self.roster_key).transpose()? {
+            None => {
+                pins.pin(&self.roster_key, &current, now)?;
+                self.roster = Some(current);
+                Ok(RosterNews::FirstUse)
+            }
+            Some(pinned) => {
+                let change = Change::between(pinned.members(), current.members());
+                self.roster = Some(pinned);
+                if change.is_empty() {
+                    Ok(RosterNews::Same)
+                } else {
+                    self.pending = Some((current, change));
+                    Ok(RosterNews::Changed)
+                }
+            }
+        }
+    }
+
+    /// Uses `roster` (from a keys file the member named) as the trusted one.
+    pub fn use_roster(&mut self, roster: Roster) {
+        self.roster = Some(roster);
+        self.pending = None;
+    }
+
+    /// The pinned roster, if any.
+    pub fn roster(&self) -> Option<&Roster> {
+        self.roster.as_ref()
+    }
+
+    /// The source's roster and how it differs, when it is not the pinned one.
+    pub fn pending(&self) -> Option<&(Roster, Change)> {
+        self.pending.as_ref()
+    }
+
+    /// Which pinned roster this source uses (a server's origin).
+    pub fn roster_key(&self) -> &str {
+        &self.roster_key
+    }
+
+    /// The roster to seal to: the pinned one, and only if the source still lists
+    /// exactly it.
+    pub(super) fn sealing_roster(&self) -> Result<&Roster, TeamError> {
+        if let Some((_, change)) = &self.pending {
+            return Err(TeamError::RosterChanged(format!(
+                "the team roster the server lists differs from the one you pinned:\n{}\
+                 Nothing was sealed or sent. If you expected this change (someone joined, \
+                 left or has a new key), check it with them and run `agedrop team trust`.",
+                change.describe()
+            )));
+        }
+        self.roster.as_ref().ok_or_else(|| {
+            TeamError::RosterChanged(
+                "there is no pinned team roster to seal to; run `agedrop team trust`".into(),
+            )
+        })
     }
 
     /// The logged-in client, for commands that change the server.
@@ -136,35 +285,31 @@ impl Desk {
     /// Every report's record; ids are checked, since a hostile server (or bundle) could
     /// send ids that are paths or terminal escapes.
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {
-        let summaries = self.raw_summaries().await?;
+        let summaries = match &self.source {
+            Source::Server(client) => client.reports().await?,
+            Source::Bundle(bundle) => bundle
+                .index
+                .reports
+                .iter()
+                .map(|r| r.report.clone())
+                .collect(),
+            Source::Local(inbox) => inbox.summaries()?,
+        };
         for summary in &summaries {
             if summary.id.parse::<ReportId>().is_err() {
                 return Err(TeamError::Server(format!(
-                    "the source sent a malformed report id ({:?})",
-                    super::terminal_safe(&summary.id.chars().take(40).collect::<String>())
+                    "the source sent a malformed report id (\"{}\")",
+                    excerpt(&summary.id, 40)
                 )));
             }
         }
         Ok(summaries)
     }
 
-    async fn raw_summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {
-        match &self.source {
-            Source::Server(client) => client.reports().await,
-            Source::Bundle(bundle) => Ok(bundle
-                .index
-                .reports
-                .iter()
-                .map(|r| r.report.clone())
-                .collect()),
-            Source::Local(inbox) => inbox.summaries(),
-        }
-    }
-
     /// Hours within which the programme promises to acknowledge.
     async fn acknowledge_hours(&self) -> Result<u32, TeamError> {
         match &self.source {
-            Source::Server(client) => Ok(client.roster().await?.acknowledge_hours),
+            Source::Server(client) => Ok(client.team().await?.acknowledge_hours),
             Source::Bundle(bundle) => Ok(bundle.index.team.acknowledge_hours),
             Source::Local(_) => Ok(crate::config::RawProgramme::default().acknowledge_hours),
         }
@@ -175,7 +320,8 @@ impl Desk {
         let prefix = prefix.trim().to_ascii_lowercase();
         let unknown = || {
             TeamError::UnknownReport(format!(
-                "no report with id `{prefix}`; `list` shows the ids (give at least 4 hex digits)"
+                "no report with id `{}`; `list` shows the ids (give at least 4 hex digits)",
+                excerpt(&prefix, 40)
             ))
         };
         if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -198,10 +344,21 @@ impl Desk {
         }
     }
 
-    /// One report's thread, opened here.
+    /// One report's thread, opened here, signatures checked against the pinned roster.
     pub async fn thread(&self, id: &str) -> Result<Thread, TeamError> {
+        let roster = self.roster.as_ref();
         match &self.source {
-            Source::Server(client) => client.thread(id, &self.identities).await,
+            Source::Server(client) => {
+                let report = client.report(id).await?;
+                let sealed = sealed_events(id, &report.events)?;
+                Thread::open(
+                    report.report.id,
+                    report.report.reporter,
+                    sealed,
+                    &self.identities,
+                    roster,
+                )
+            }
             Source::Bundle(bundle) => {
                 let report = bundle
                     .index
@@ -209,21 +366,25 @@ impl Desk {
                     .iter()
                     .find(|r| r.report.id == id)
                     .ok_or_else(|| TeamError::UnknownReport(format!("no report {id}")))?;
-                let mut sealed = Vec::with_capacity(report.events.len());
-                for event in &report.events {
-                    let bytes = api::decode(&event.sealed).ok_or_else(|| {
-                        TeamError::Io(format!("report {id}: an event is not base64"))
-                    })?;
-                    sealed.push((event.seq, Sealed::from_stored(bytes)));
-                }
+                let sealed = sealed_events(id, &report.events)?;
                 Thread::open(
                     id.into(),
                     report.report.reporter.clone(),
                     sealed,
                     &self.identities,
+                    roster,
                 )
             }
-            Source::Local(inbox) => inbox.thread(id, &self.identities),
+            Source::Local(inbox) => {
+                let report = inbox.sealed(id)?;
+                Thread::open(
+                    report.id,
+                    report.reporter,
+                    report.events,
+                    &self.identities,
+                    roster,
+                )
+            }
         }
     }
 
@@ -256,6 +417,7 @@ impl Desk {
                 acknowledge_by: deadline,
                 overdue: deadline.is_some_and(|d| now > d),
                 attachments: thread.attachments().len(),
+                unreadable: thread.unreadable(),
                 id: summary.id,
             });
         }
@@ -277,170 +439,5 @@ impl Desk {
             self.seen.mark(id, seq + 1)?;
         }
         Ok(())
-    }
-
-    /// Downloads and decrypts every attachment of a report into `out`.
-    pub async fn attachments(
-        &self,
-        id: &str,
-        out: &Path,
-        force: bool,
-        progress: bool,
-    ) -> Result<Vec<Written>, TeamError> {
-        let thread = self.thread(id).await?;
-        let mut used = std::collections::HashSet::new();
-        let mut written = Vec::new();
-        for attachment in thread.attachments() {
-            // The blob id goes into a URL and a tar path: it must be just an id.
-            if attachment.blob.parse::<BlobId>().is_err() {
-                return Err(TeamError::Server(format!(
-                    "report {id}: an attachment has a malformed id; nothing more was written"
-                )));
-            }
-            let name = unique(safe_file_name(&attachment.name), &mut used);
-            let bar = progress.then(|| progress_bar(&name, attachment.size));
-            let mut tick = |n: u64| {
-                if let Some(bar) = &bar {
-                    bar.inc(n);
-                }
-            };
-            let path = match &self.source {
-                Source::Server(client) => {
-                    let response = client.download(id, &attachment.blob).await?;
-                    stream_to_file(
-                        response,
-                        self.identities.clone(),
-                        out.to_path_buf(),
-                        name.clone(),
-                        force,
-                        attachment.sha256.clone(),
-                        bar.clone(),
-                    )
-                    .await?
-                }
-                Source::Bundle(bundle) => {
-                    bundle.with_attachment(&attachment.blob, |reader, _| {
-                        let mut plain = crypto::open_stream(&self.identities.as_refs(), reader)?;
-                        write_attachment(
-                            out,
-                            &name,
-                            force,
-                            &mut plain,
-                            &attachment.sha256,
-                            &mut tick,
-                        )
-                    })?
-                }
-                Source::Local(inbox) => {
-                    let mut plain = inbox.attachment(id, &attachment.blob, &self.identities)?;
-                    write_attachment(out, &name, force, &mut plain, &attachment.sha256, &mut tick)?
-                }
-            };
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            written.push(Written {
-                path,
-                name: attachment.name.clone(),
-                size: attachment.size,
-                sha256: attachment.sha256.clone(),
-            });
-        }
-        Ok(written)
-    }
-}
-
-fn progress_bar(name: &str, size: u64) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(size);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_message(super::print::terminal_safe(name));
-    bar
-}
-
-/// `name`, or `name (2)`, `name (3)`… if an earlier file of this run took it.
-fn unique(name: String, used: &mut std::collections::HashSet<String>) -> String {
-    let mut candidate = name.clone();
-    let mut n = 2;
-    while !used.insert(candidate.clone()) {
-        candidate = match name.rsplit_once('.') {
-            Some((stem, ext)) if !stem.is_empty() => format!("{stem} ({n}).{ext}"),
-            _ => format!("{name} ({n})"),
-        };
-        n += 1;
-    }
-    candidate
-}
-
-/// Reads the pieces a download task sends, as one stream.
-struct ChannelReader {
-    rx: std::sync::mpsc::Receiver<bytes::Bytes>,
-    current: bytes::Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.recv() {
-                Ok(next) => self.current = next,
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
-        Ok(n)
-    }
-}
-
-/// Downloads on this task while a thread decrypts and writes, so both cores work.
-async fn stream_to_file(
-    mut response: reqwest::Response,
-    identities: Arc<Identities>,
-    out: PathBuf,
-    name: String,
-    force: bool,
-    sha256: String,
-    bar: Option<indicatif::ProgressBar>,
-) -> Result<PathBuf, TeamError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(32);
-    let worker = std::thread::spawn(move || {
-        let reader = ChannelReader {
-            rx,
-            current: bytes::Bytes::new(),
-        };
-        let mut plain = crypto::open_stream(&identities.as_refs(), reader)?;
-        write_attachment(&out, &name, force, &mut plain, &sha256, &mut |n| {
-            if let Some(bar) = &bar {
-                bar.inc(n);
-            }
-        })
-    });
-    let mut failed = None;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if tx.send(chunk).is_err() {
-                    break; // the thread stopped on an error; it says which below
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                failed = Some(TeamError::Server(format!("the download broke off: {e}")));
-                break;
-            }
-        }
-    }
-    drop(tx);
-    let result = worker
-        .join()
-        .map_err(|_| TeamError::Io("the decryption thread failed".into()))?;
-    match failed {
-        // A broken download also makes the stream fail to decrypt; say why.
-        Some(e) if result.is_err() => Err(e),
-        _ => result,
     }
 }

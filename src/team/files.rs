@@ -19,12 +19,7 @@ pub fn safe_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
-        .filter(|&c| {
-            !c.is_control()
-                && !matches!(c,
-                    '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}'
-                    | '\u{061C}' | '\u{FEFF}')
-        })
+        .filter(|&c| !crate::text::is_hidden(c))
         .collect();
     let trimmed = cleaned
         .trim_start_matches(['.', ' '])
@@ -43,13 +38,15 @@ pub fn safe_file_name(name: &str) -> String {
     }
 }
 
-/// Streams `plaintext` into `dir/name` (0600), verifying its SHA-256 against
+/// Streams `plaintext` into `dir/name` (0600), verifying its size against
+/// `expected_size` (stopping as soon as it is exceeded) and its SHA-256 against
 /// `expected_sha256` (hex). A mismatch removes the file and is an error.
 pub fn write_attachment(
     dir: &Path,
     name: &str,
     force: bool,
     plaintext: &mut dyn Read,
+    expected_size: u64,
     expected_sha256: &str,
     progress: &mut dyn FnMut(u64),
 ) -> Result<PathBuf, TeamError> {
@@ -76,6 +73,7 @@ pub fn write_attachment(
         })?;
     let mut hash = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
+    let mut written: u64 = 0;
     let result = (|| -> Result<(), TeamError> {
         loop {
             let n = plaintext
@@ -84,13 +82,19 @@ pub fn write_attachment(
             if n == 0 {
                 break;
             }
+            written += n as u64;
+            if written > expected_size {
+                return Err(TeamError::Mismatch {
+                    name: path.display().to_string(),
+                });
+            }
             hash.update(&buf[..n]);
             file.write_all(&buf[..n])
                 .map_err(|e| io("cannot write", e))?;
             progress(n as u64);
         }
         file.sync_all().map_err(|e| io("cannot write", e))?;
-        if hex::encode(hash.finalize()) != expected_sha256 {
+        if written != expected_size || hex::encode(hash.finalize()) != expected_sha256 {
             return Err(TeamError::Mismatch {
                 name: path.display().to_string(),
             });

@@ -1,7 +1,9 @@
 //! Loading a team member's identities, whatever kind they already use: an age identity
 //! file, a passphrase-protected one (asked for on the terminal, once), an OpenSSH
 //! ed25519 or RSA key (its passphrase asked for once, too), or plugin identities such
-//! as `age-plugin-yubikey`'s, which run their plugin when used.
+//! as `age-plugin-yubikey`'s, which run their plugin when used. And the member's signing
+//! key: derived from a native age identity, or read from a signing key file of its own
+//! (`--signing-key`) for identities that cannot give one.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use age::secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use super::TeamError;
+use crate::crypto::{self, SigningKey};
 
 /// Passphrase attempts before giving up.
 const ATTEMPTS: usize = 3;
@@ -19,6 +22,7 @@ pub struct Identities {
     path: PathBuf,
     list: Vec<Box<dyn age::Identity + Send + Sync>>,
     recipients: Vec<String>,
+    signing: Option<SigningKey>,
 }
 
 /// Talks to the member on the terminal (`/dev/tty`), for passphrases and for plugins
@@ -66,11 +70,10 @@ impl Identities {
                      --identity, or set AGEDROP_IDENTITY"
                 ))
             })?;
-        let (list, recipients) = if bytes.starts_with(b"age-encryption.org/")
-            || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
-        {
+        let (list, recipients, signing) = if is_age_file(&bytes) {
             let inner = decrypt_protected(&bytes, &shown)?;
-            parse_text(&inner, &shown)?
+            let (list, recipients) = parse_text(&inner, &shown)?;
+            (list, recipients, crypto::native_signing_key(&inner))
         } else {
             let text = std::str::from_utf8(&bytes).map_err(|_| {
                 identity_error(format!(
@@ -81,16 +84,63 @@ impl Identities {
             if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
                 || text.contains("-----BEGIN RSA PRIVATE KEY-----")
             {
-                ssh_identity(text, &shown)?
+                let (list, recipients) = ssh_identity(text, &shown)?;
+                (list, recipients, None)
             } else {
-                parse_text(text, &shown)?
+                let (list, recipients) = parse_text(text, &shown)?;
+                (list, recipients, crypto::native_signing_key(text))
             }
         };
         Ok(Identities {
             path: path.to_path_buf(),
             list,
             recipients,
+            signing,
         })
+    }
+
+    /// Uses the signing key in `path` (made by `agedrop keygen --signing-key`, perhaps
+    /// behind a passphrase) instead of one derived from the identity.
+    pub fn use_signing_key_file(&mut self, path: &Path) -> Result<(), TeamError> {
+        let shown = path.display().to_string();
+        let mut bytes = Zeroizing::new(Vec::new());
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| {
+                identity_error(format!(
+                    "cannot read the signing key file {shown}: {e}. Make one with `agedrop \
+                     keygen --signing-key --out FILE`"
+                ))
+            })?;
+        let text = if is_age_file(&bytes) {
+            decrypt_protected(&bytes, &shown)?
+        } else {
+            Zeroizing::new(String::from_utf8(bytes.to_vec()).map_err(|_| {
+                identity_error(format!(
+                    "{shown} is not a signing key file (it is not text)"
+                ))
+            })?)
+        };
+        let key =
+            SigningKey::parse_secret(&text).map_err(|e| identity_error(format!("{shown}: {e}")))?;
+        self.signing = Some(key);
+        Ok(())
+    }
+
+    /// The member's signing key, if the identity gives one or a file was named.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.signing.as_ref()
+    }
+
+    /// What to do when a command needs a signing key and there is none.
+    pub fn no_signing_key(&self) -> TeamError {
+        identity_error(format!(
+            "{} cannot sign (it is an SSH key or a plugin identity), and team events must be \
+             signed: make a signing key with `agedrop keygen --signing-key --out FILE`, pass \
+             it with --signing-key FILE (or AGEDROP_SIGNING_KEY), and give its agedropsig1… \
+             line to whoever keeps the team keys file",
+            self.path.display()
+        ))
     }
 
     /// The identities, for decryption.
@@ -113,6 +163,12 @@ impl Identities {
 }
 
 type Loaded = (Vec<Box<dyn age::Identity + Send + Sync>>, Vec<String>);
+
+/// Whether the bytes are an age file (binary or armored): a passphrase-protected file.
+fn is_age_file(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"age-encryption.org/")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+}
 
 /// An age identity file's text: native and plugin identities.
 fn parse_text(text: &str, shown: &str) -> Result<Loaded, TeamError> {

@@ -6,10 +6,21 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::crypto;
+use crate::crypto::{self, Sealed};
 use crate::store::{BlobId, ReportId, Store, StoreOptions};
 
+use super::roster::Roster;
 use super::{Identities, TeamError, Thread};
+
+/// One report as stored: its id, the reporter's recipient and every sealed event.
+pub struct SealedReport {
+    /// The full report id.
+    pub id: String,
+    /// The reporter's recipient, as the server keeps it.
+    pub reporter: String,
+    /// Every event, in order.
+    pub events: Vec<(u32, Sealed)>,
+}
 
 /// A data folder opened for reading.
 pub struct LocalInbox {
@@ -60,19 +71,11 @@ impl LocalInbox {
     pub fn export(
         &self,
         keys: &crate::crypto::TeamKeys,
-        acknowledge_hours: u32,
-        embargo_days: u32,
+        promises: &super::Promises,
         created: &str,
         out: &Path,
     ) -> Result<(usize, usize), TeamError> {
-        super::export(
-            &self.store,
-            keys,
-            acknowledge_hours,
-            embargo_days,
-            created,
-            out,
-        )
+        super::export(&self.store, keys, promises, created, out)
     }
 
     /// Every report's clear-text record, as the API gives it.
@@ -85,8 +88,13 @@ impl LocalInbox {
             .collect())
     }
 
-    /// Every report, opened with `identities`, oldest id first.
-    pub fn threads(&self, identities: &Identities) -> Result<Vec<Thread>, TeamError> {
+    /// Every report, opened with `identities` (signatures checked against `roster`),
+    /// oldest first.
+    pub fn threads(
+        &self,
+        identities: &Identities,
+        roster: Option<&Roster>,
+    ) -> Result<Vec<Thread>, TeamError> {
         let mut out = Vec::new();
         for (id, record) in self.store.reports()? {
             out.push(Thread::open(
@@ -94,22 +102,22 @@ impl LocalInbox {
                 record.reporter,
                 self.store.events(id)?,
                 identities,
+                roster,
             )?);
         }
         out.sort_by_key(|t| t.received().unwrap_or(i64::MAX));
         Ok(out)
     }
 
-    /// One report by id or unique id prefix.
-    pub fn thread(&self, id: &str, identities: &Identities) -> Result<Thread, TeamError> {
+    /// One report by id or unique id prefix, sealed.
+    pub fn sealed(&self, id: &str) -> Result<SealedReport, TeamError> {
         let report = self.resolve(id)?;
         let record = self.store.report(report)?.ok_or_else(|| unknown(id))?;
-        Thread::open(
-            report.to_string(),
-            record.reporter,
-            self.store.events(report)?,
-            identities,
-        )
+        Ok(SealedReport {
+            id: report.to_string(),
+            reporter: record.reporter,
+            events: self.store.events(report)?,
+        })
     }
 
     /// A decrypting reader over one attachment of a report.

@@ -1,24 +1,32 @@
-//! The team's side: identities, opening threads locally, writing attachments safely,
-//! and the local reader behind `agedrop open`. Team identities exist only here.
+//! The team's side: identities and signing keys, the pinned roster, opening and
+//! verifying threads locally, writing and signing team events, writing attachments
+//! safely, and the local reader behind `agedrop open`. Team identities exist only here.
 
 mod bundle;
 mod client;
 mod desk;
+mod download;
 mod files;
 mod identity;
 mod inbox;
 mod local;
+mod post;
 mod print;
+mod roster;
 mod settings;
 
-pub use bundle::{Bundle, BundleIndex, export};
-pub use client::{Roster, TeamClient};
-pub use desk::{Desk, ListItem, Shown, ShownEvent, Source, Written, rfc3339};
+pub use crate::text::terminal_safe;
+pub use bundle::{Bundle, BundleIndex, Promises, export};
+pub use client::{TeamClient, server_origin};
+pub use desk::{Desk, ListItem, RosterNews, Shown, ShownEvent, Source, rfc3339};
+pub use download::{Written, max_ciphertext};
 pub use files::{safe_file_name, write_attachment};
 pub use identity::{Identities, Terminal};
-pub use inbox::{OpenedEvent, Thread};
+pub use inbox::{EventState, OpenedEvent, Thread};
 pub use local::LocalInbox;
-pub use print::{print_list, print_thread, terminal_safe};
+pub use post::Posted;
+pub use print::{print_list, print_thread};
+pub use roster::{Change, Pins, Roster, describe as describe_member};
 pub use settings::{Resolved, Seen, config_path, resolve};
 
 /// What can go wrong on the team's side. Messages say which file or id, and what was
@@ -54,10 +62,19 @@ pub enum TeamError {
     /// Writing a file failed.
     #[error("{0}")]
     Io(String),
-    /// An attachment's bytes do not match the SHA-256 in its sealed metadata.
-    #[error("{name}: the decrypted file does not match its recorded SHA-256; it was removed")]
+    /// An attachment's bytes do not match the size and SHA-256 in its sealed metadata.
+    #[error(
+        "{name}: the decrypted file does not match its sealed size and SHA-256; it was removed"
+    )]
     Mismatch {
         /// The file written.
         name: String,
     },
+    /// The server sent what no honest server sends (a login challenge that is not one,
+    /// a reporter key that is not the one sealed in the report).
+    #[error("{0}")]
+    Hostile(String),
+    /// The source's team roster is not the one pinned; nothing was sealed.
+    #[error("{0}")]
+    RosterChanged(String),
 }

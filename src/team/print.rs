@@ -1,32 +1,13 @@
-//! Text output of threads for a terminal. Everything a reporter wrote passes through
-//! [`terminal_safe`], so a report cannot move the cursor, recolour or rewrite the
-//! member's terminal.
+//! Text output of threads for a terminal. Everything a reporter, a server or a bundle
+//! wrote passes through [`terminal_safe`], so a report cannot move the cursor, recolour
+//! or rewrite the member's terminal.
 
 use std::fmt::Write;
 
 use crate::report::{EventBody, human_size, human_time};
 
-use super::{ListItem, Thread};
-
-/// Replaces control characters (other than newline and tab) and text-direction
-/// overrides with visible escapes.
-pub fn terminal_safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let hidden = (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
-        if hidden {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn one_line(text: &str) -> String {
-    terminal_safe(text).replace(['\n', '\t'], " ")
-}
+use super::{EventState, ListItem, OpenedEvent, Thread};
+use crate::text::{one_line, terminal_safe};
 
 fn time_or_dash(at: Option<i64>) -> String {
     at.map(human_time).unwrap_or_else(|| "-".into())
@@ -71,6 +52,19 @@ fn short_time(at: i64) -> String {
     human_time(at).trim_end_matches(" UTC").to_string()
 }
 
+/// "Reply from Alice", or, for words no pinned member verifiably wrote,
+/// "Reply claimed to be from Alice, UNVERIFIED (why)".
+fn team_heading(what: &str, claimed: &str, opened: &OpenedEvent) -> String {
+    match &opened.signer {
+        Some(name) => format!("{what} {}", one_line(name)),
+        None => format!(
+            "{what} {} — UNVERIFIED ({})",
+            one_line(claimed),
+            one_line(&opened.verification)
+        ),
+    }
+}
+
 /// The whole thread as text.
 pub fn print_thread(t: &Thread) -> String {
     let mut out = String::new();
@@ -80,13 +74,28 @@ pub fn print_thread(t: &Thread) -> String {
     let _ = writeln!(out, "Received: {}", time_or_dash(t.received()));
     for opened in &t.events {
         let Some(event) = &opened.event else {
-            let _ = writeln!(out, "\n## [{}] (not sealed to this identity)", opened.seq);
+            let what = match opened.state {
+                EventState::Unreadable => {
+                    "(unreadable event: it opens, but is not one this agedrop can read)"
+                }
+                _ => "(not sealed to this identity)",
+            };
+            let _ = writeln!(out, "\n## [{}] {what}", opened.seq);
             continue;
         };
         let when = human_time(event.at);
+        // A reporter's event someone signed (a member re-sharing it) says who.
+        let signed = match &opened.signer {
+            Some(name) => format!(" (signed by {})", one_line(name)),
+            None => String::new(),
+        };
         match &event.body {
             EventBody::Submitted(s) => {
-                let _ = writeln!(out, "\n## [{}] Report submitted, {when}", opened.seq);
+                let _ = writeln!(
+                    out,
+                    "\n## [{}] Report submitted, {when}{signed}",
+                    opened.seq
+                );
                 for (label, value) in s.fields() {
                     if !value.is_empty() {
                         let _ = writeln!(out, "\n{label}:\n{}", terminal_safe(value));
@@ -97,7 +106,7 @@ pub fn print_thread(t: &Thread) -> String {
             EventBody::Attachment(a) => {
                 let _ = writeln!(
                     out,
-                    "\n## [{}] Attachment, {when}\n{}  ({}, {})\nsha256 {}  id {}",
+                    "\n## [{}] Attachment, {when}{signed}\n{}  ({}, {})\nsha256 {}  id {}",
                     opened.seq,
                     one_line(&a.name),
                     human_size(a.size),
@@ -109,7 +118,7 @@ pub fn print_thread(t: &Thread) -> String {
             EventBody::Message(m) => {
                 let _ = writeln!(
                     out,
-                    "\n## [{}] Message from the reporter, {when}\n{}",
+                    "\n## [{}] Message from the reporter, {when}{signed}\n{}",
                     opened.seq,
                     terminal_safe(&m.text)
                 );
@@ -117,9 +126,9 @@ pub fn print_thread(t: &Thread) -> String {
             EventBody::Reply(m) => {
                 let _ = writeln!(
                     out,
-                    "\n## [{}] Reply from {}, {when}\n{}",
+                    "\n## [{}] {}, {when}\n{}",
                     opened.seq,
-                    one_line(&m.author),
+                    team_heading("Reply from", &m.author, opened),
                     terminal_safe(&m.text)
                 );
             }
@@ -129,8 +138,11 @@ pub fn print_thread(t: &Thread) -> String {
                     "\n## [{}] Status set to {} by {}, {when}",
                     opened.seq,
                     s.status.as_str(),
-                    one_line(&s.author)
+                    team_heading("", &s.author, opened).trim_start()
                 );
+                if !opened.verified() {
+                    let _ = writeln!(out, "(an unverified change: the status above ignores it)");
+                }
                 if !s.disclosure.is_empty() {
                     let _ = writeln!(out, "Disclosure date: {}", one_line(&s.disclosure));
                 }
@@ -143,22 +155,11 @@ pub fn print_thread(t: &Thread) -> String {
                     out,
                     "\n## [{}] Internal note by {} (team only), {when}\n{}",
                     opened.seq,
-                    one_line(&m.author),
+                    team_heading("", &m.author, opened).trim_start(),
                     terminal_safe(&m.text)
                 );
             }
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_terminal_controls() {
-        assert_eq!(terminal_safe("a\x1b[31mb"), "a\\u{1b}[31mb");
-        assert_eq!(terminal_safe("x\u{202E}y\nz"), "x\\u{202e}y\nz");
-    }
 }

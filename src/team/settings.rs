@@ -1,7 +1,8 @@
-//! Where the desk finds its server and identity (flags, then `AGEDROP_SERVER` and
-//! `AGEDROP_IDENTITY`, then `~/.config/agedrop/team.toml`), and the little it keeps
-//! between runs: how many events of each report the member has read (ids and counts,
-//! never content).
+//! Where the desk finds its server, identity and signing key (flags, then
+//! `AGEDROP_SERVER`, `AGEDROP_IDENTITY` and `AGEDROP_SIGNING_KEY`, then
+//! `~/.config/agedrop/team.toml`), and the little it keeps between runs: how many events
+//! of each report the member has read (ids and counts, never content), and the rosters
+//! it pinned (public keys).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -18,14 +19,18 @@ use super::TeamError;
 struct TeamFile {
     server: Option<String>,
     identity: Option<PathBuf>,
+    signing_key: Option<PathBuf>,
 }
 
-/// The server and identity to use, once flags, environment and file are combined.
+/// The server, identity and signing key to use, once flags, environment and file are
+/// combined.
 pub struct Resolved {
     /// Server URL, if any source named one.
     pub server: Option<String>,
     /// Identity file.
     pub identity: PathBuf,
+    /// A signing key file, for identities that cannot give one (SSH keys, plugins).
+    pub signing_key: Option<PathBuf>,
 }
 
 fn home_dir(var: &str, fallback: &str) -> Option<PathBuf> {
@@ -41,14 +46,19 @@ pub fn config_path() -> Option<PathBuf> {
 }
 
 /// Combines flags, environment and config file.
-pub fn resolve(server: Option<String>, identity: Option<PathBuf>) -> Result<Resolved, TeamError> {
+pub fn resolve(
+    server: Option<String>,
+    identity: Option<PathBuf>,
+    signing_key: Option<PathBuf>,
+) -> Result<Resolved, TeamError> {
     let file = match config_path() {
         Some(path) if path.is_file() => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| TeamError::Io(format!("cannot read {}: {e}", path.display())))?;
             toml::from_str::<TeamFile>(&text).map_err(|e| {
                 TeamError::Io(format!(
-                    "{}: {} (it may hold `server = \"https://…\"` and `identity = \"/path\"`)",
+                    "{}: {} (it may hold `server = \"https://…\"`, `identity = \"/path\"` \
+                     and `signing_key = \"/path\"`)",
                     path.display(),
                     e.message().trim()
                 ))
@@ -70,7 +80,19 @@ pub fn resolve(server: Option<String>, identity: Option<PathBuf>) -> Result<Reso
                     .unwrap_or_else(|| "~/.config/agedrop/team.toml".into())
             ))
         })?;
-    Ok(Resolved { server, identity })
+    let signing_key = signing_key
+        .or_else(|| env("AGEDROP_SIGNING_KEY").map(PathBuf::from))
+        .or(file.signing_key);
+    Ok(Resolved {
+        server,
+        identity,
+        signing_key,
+    })
+}
+
+/// `$XDG_STATE_HOME/agedrop` (or `~/.local/state/agedrop`).
+pub(super) fn state_dir() -> Option<PathBuf> {
+    home_dir("XDG_STATE_HOME", ".local/state").map(|d| d.join("agedrop"))
 }
 
 /// How many events of each report this member has seen, per source.
@@ -84,8 +106,7 @@ impl Seen {
     /// Loads the record for `source` (a server URL or a bundle path); a missing or
     /// unreadable file starts empty.
     pub fn load(source: &str) -> Self {
-        let path =
-            home_dir("XDG_STATE_HOME", ".local/state").map(|d| d.join("agedrop").join("seen.json"));
+        let path = state_dir().map(|d| d.join("seen.json"));
         let all = path
             .as_deref()
             .and_then(|p| std::fs::read(p).ok())
@@ -117,13 +138,14 @@ impl Seen {
             .or_default();
         *entry = (*entry).max(events);
         match &self.path {
-            Some(path) => save(path, &self.all),
+            Some(path) => save_state(path, &self.all),
             None => Ok(()),
         }
     }
 }
 
-fn save(path: &Path, all: &BTreeMap<String, BTreeMap<String, u32>>) -> Result<(), TeamError> {
+/// Writes a state file (mode 0600, in a 0700 folder) and renames it into place.
+pub(super) fn save_state<T: serde::Serialize>(path: &Path, all: &T) -> Result<(), TeamError> {
     let io = |e: std::io::Error| TeamError::Io(format!("cannot save {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()

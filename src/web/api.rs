@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,17 +27,23 @@ const JSON_BODY: usize = 16 * 1024;
 /// Most feed entries in one answer.
 const FEED_PAGE: usize = 500;
 
-/// An API error: a status and a sentence, sent as JSON.
-pub(super) struct ApiError(StatusCode, String);
+/// An API error: a status and a sentence, sent as JSON; for 429, when to retry.
+pub(super) struct ApiError(StatusCode, String, Option<u64>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(ErrorResponse { error: self.1 })).into_response()
+        let mut response = (self.0, Json(ErrorResponse { error: self.1 })).into_response();
+        if let Some(seconds) = self.2
+            && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
-    ApiError(status, message.into())
+    ApiError(status, message.into(), None)
 }
 
 impl From<AuthError> for ApiError {
@@ -55,6 +61,20 @@ impl From<AuthError> for ApiError {
                 StatusCode::BAD_REQUEST,
                 "`recipient` is not an age recipient (expected age1…)",
             ),
+            AuthError::UnknownOrigin => error(
+                StatusCode::BAD_REQUEST,
+                "this server does not know itself by the name this request used; its \
+                 operator sets server.public_url (or server.onion_address) to the address \
+                 the team uses",
+            ),
+            AuthError::RateLimited(seconds) => ApiError(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many login attempts for this recipient; try again in {}",
+                    super::error::wait_text(seconds)
+                ),
+                Some(seconds),
+            ),
             AuthError::Internal => error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "could not start a login; try again",
@@ -68,6 +88,7 @@ impl AppState {
         match e {
             StoreError::NotFound => error(StatusCode::NOT_FOUND, "no such report"),
             other => {
+                // Logged there, with its detail; the server stops if it was fatal.
                 let _page = self.storage_error(other);
                 error(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -127,23 +148,23 @@ fn json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A login challenge. Junk (not JSON, not a recipient, a name that is not this
+/// server's) is refused before any rate-limit token is taken; then members draw from a
+/// bucket each and strangers from one of their own.
 async fn challenge(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Json<api::ChallengeRequest>, JsonRejection>,
 ) -> Result<Json<api::Challenge>, ApiError> {
-    state.team_logins.check().map_err(|_| {
-        error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many logins; wait a minute",
-        )
-    })?;
     let request = json(body)?;
-    let (challenge_id, sealed) = state
-        .auth
-        .challenge(&state.keys(), request.recipient.trim())?;
+    let origin = state.origins.of(&headers).ok_or(AuthError::UnknownOrigin)?;
+    let (challenge_id, sealed) =
+        state
+            .auth
+            .challenge(&state.keys(), request.recipient.trim(), &origin)?;
     Ok(Json(api::Challenge {
         challenge_id,
-        sealed_nonce: api::encode(sealed.as_bytes()),
+        sealed: api::encode(sealed.as_bytes()),
     }))
 }
 
@@ -152,9 +173,12 @@ async fn login(
     body: Result<Json<api::LoginRequest>, JsonRejection>,
 ) -> Result<Json<api::LoginResponse>, ApiError> {
     let request = json(body)?;
-    let (token, name) = state
-        .auth
-        .login(&state.keys(), &request.challenge_id, &request.nonce)?;
+    let (token, name) = state.auth.login(
+        &state.keys(),
+        &request.challenge_id,
+        request.answer.as_deref(),
+        request.signature.as_deref(),
+    )?;
     Ok(Json(api::LoginResponse {
         token: token.to_string(),
         expires_in: state.auth.token_seconds(),

@@ -1,6 +1,14 @@
-//! Team logins: challenge-response with the member's own age identity, then a bearer
-//! token held in memory. The server stores no team secret; a member removed from the
-//! keys file can neither log in nor use a token issued before.
+//! Team logins: challenge-response with the member's own keys, then a bearer token held
+//! in memory. The server stores no team secret; a member removed from the keys file can
+//! neither log in nor use a token issued before.
+//!
+//! A challenge is `agedrop-login-v1`, this server's origin and 32 random bytes
+//! ([`crypto::challenge_text`]), sealed to the recipient asked for; the member answers
+//! with a hash of it ([`crypto::challenge_answer`]). A recipient that only a plugin
+//! program can seal to (`age1yubikey1…`) is never sealed to here, since that would run
+//! the plugin for anyone who asks: its challenge is sealed to a throwaway key, and the
+//! member answers with their signing key instead. Every answer looks the same whether
+//! or not the recipient is a member.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,12 +18,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, CryptoError, Sealed, TeamKeys};
+use super::PageError;
+use super::guard::RateLimit;
+use crate::crypto::{self, CryptoError, Purpose, Sealed, TeamKeys};
 
 /// How long a challenge may be answered.
 const CHALLENGE_LIFE: Duration = Duration::from_secs(60);
-/// Challenges outstanding at once, across everyone.
-const MAX_CHALLENGES: usize = 10_000;
+/// Outstanding challenges of one member at once.
+const MAX_CHALLENGES_PER_MEMBER: usize = 64;
 
 /// Why a login or a token was refused. Deliberately coarse: an unknown recipient, a
 /// wrong answer and an expired challenge all read the same.
@@ -27,14 +37,26 @@ pub(super) enum AuthError {
     Unauthorized,
     /// The submitted recipient is not an age recipient at all.
     NotARecipient,
+    /// The request did not reach one of this server's own names.
+    UnknownOrigin,
+    /// Too many challenges for this member (or for strangers); retry after this many
+    /// seconds.
+    RateLimited(u64),
     /// The server could not make a challenge.
     Internal,
 }
 
+/// What proves a member answered.
+enum Proof {
+    /// The hash of the challenge's plaintext.
+    Answer(Zeroizing<[u8; 32]>),
+    /// A signature by the member's signing key over the origin and the challenge id.
+    Signature { origin: String },
+}
+
 struct Challenge {
-    /// The member's recipient, or `None` when it is not in the keys file.
-    recipient: Option<String>,
-    nonce: Zeroizing<[u8; 32]>,
+    recipient: String,
+    proof: Proof,
     expires: Instant,
 }
 
@@ -49,11 +71,15 @@ pub(super) struct Member {
     pub name: String,
 }
 
-/// Outstanding challenges and live tokens.
+/// Outstanding challenges (members' only: a stranger's can never succeed, so it is not
+/// kept) and live tokens.
 pub(super) struct TeamAuth {
     challenges: Mutex<HashMap<[u8; 16], Challenge>>,
     tokens: Mutex<HashMap<[u8; 32], Token>>,
     token_life: Duration,
+    per_member: u32,
+    members: Mutex<HashMap<String, RateLimit>>,
+    strangers: RateLimit,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -63,68 +89,101 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+fn rate(result: Result<(), PageError>) -> Result<(), AuthError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(PageError::RateLimited(seconds)) => Err(AuthError::RateLimited(seconds)),
+        Err(_) => Err(AuthError::Internal),
+    }
+}
+
 impl TeamAuth {
-    pub(super) fn new(token_life: Duration) -> Self {
+    pub(super) fn new(token_life: Duration, per_member: u32, strangers: u32) -> Self {
         TeamAuth {
             challenges: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             token_life,
+            per_member,
+            members: Mutex::new(HashMap::new()),
+            strangers: RateLimit::per_minute(strangers),
         }
     }
 
-    /// Seals a fresh nonce to `recipient`. The answer has the same shape whether or not
-    /// the recipient is in the keys file (the nonce is sealed to the recipient asked
-    /// for); only the login step refuses.
+    /// A challenge for `recipient`, naming `origin` (this server, as the request reached
+    /// it). Gives the challenge id and the sealed challenge.
     pub(super) fn challenge(
         &self,
         keys: &TeamKeys,
         recipient: &str,
+        origin: &str,
     ) -> Result<(String, Sealed), AuthError> {
-        let nonce = Zeroizing::new(crypto::random_bytes::<32>().map_err(|_| AuthError::Internal)?);
-        let known = keys.find(recipient);
-        let sealed = match known {
-            Some(member) => crypto::seal(&[member.recipient()], &nonce[..])?,
-            None => {
-                // Seal to what was asked for, so the answer looks like a member's; but
-                // never run a plugin program for a stranger: a throwaway key instead.
-                let parsed = crypto::parse_native_recipient(recipient)
-                    .map_err(|_| AuthError::NotARecipient)?;
-                crypto::seal(&[parsed.as_ref()], &nonce[..])?
-            }
-        };
-        let known = known.map(|m| m.recipient_text().to_string());
-        let id = crypto::random_bytes::<16>().map_err(|_| AuthError::Internal)?;
-        let now = Instant::now();
-        let mut challenges = lock(&self.challenges);
-        challenges.retain(|_, c| c.expires > now);
-        if challenges.len() >= MAX_CHALLENGES {
-            // Full (someone asking for challenges they never answer): drop the oldest,
-            // so a member answering within a second or two is never crowded out.
-            if let Some(oldest) = challenges
-                .iter()
-                .min_by_key(|(_, c)| c.expires)
-                .map(|(k, _)| *k)
-            {
-                challenges.remove(&oldest);
-            }
+        // The cheap check first: junk that is not a recipient takes no token.
+        let native =
+            crypto::parse_for_challenge(recipient).map_err(|_| AuthError::NotARecipient)?;
+        let member = keys.find(recipient);
+        match member {
+            Some(m) => rate(
+                lock(&self.members)
+                    .entry(m.recipient_text().to_string())
+                    .or_insert_with(|| RateLimit::per_minute(self.per_member))
+                    .check(),
+            )?,
+            None => rate(self.strangers.check())?,
         }
-        challenges.insert(
-            id,
-            Challenge {
-                recipient: known,
-                nonce,
-                expires: now + CHALLENGE_LIFE,
-            },
-        );
+        let secret = Zeroizing::new(crypto::random_bytes::<32>()?);
+        let id = crypto::random_bytes::<16>()?;
+        let plaintext = crypto::challenge_text(origin, &secret);
+        let sealed = match &native {
+            Some(recipient) => crypto::seal(&[recipient.as_ref()], &plaintext)?,
+            None => crypto::seal(&[&crypto::throwaway_recipient()], &plaintext)?,
+        };
+        if let Some(member) = member {
+            let proof = match native {
+                Some(_) => Proof::Answer(Zeroizing::new(crypto::challenge_answer(&plaintext))),
+                None => Proof::Signature {
+                    origin: origin.to_string(),
+                },
+            };
+            let recipient = member.recipient_text().to_string();
+            let now = Instant::now();
+            let mut challenges = lock(&self.challenges);
+            challenges.retain(|_, c| c.expires > now);
+            let outstanding = challenges
+                .values()
+                .filter(|c| c.recipient == recipient)
+                .count();
+            if outstanding >= MAX_CHALLENGES_PER_MEMBER {
+                // Someone asking for this member's challenges without answering: drop
+                // the oldest, so the member answering within a second is never refused.
+                if let Some(oldest) = challenges
+                    .iter()
+                    .filter(|(_, c)| c.recipient == recipient)
+                    .min_by_key(|(_, c)| c.expires)
+                    .map(|(k, _)| *k)
+                {
+                    challenges.remove(&oldest);
+                }
+            }
+            challenges.insert(
+                id,
+                Challenge {
+                    recipient,
+                    proof,
+                    expires: now + CHALLENGE_LIFE,
+                },
+            );
+        }
         Ok((hex::encode(id), sealed))
     }
 
-    /// Checks an answer; on success issues a token for the member.
+    /// Checks an answer (the challenge's hash, hex) or a signature (base64); on success
+    /// issues a token for the member.
     pub(super) fn login(
         &self,
         keys: &TeamKeys,
         challenge_id: &str,
-        answer: &str,
+        answer: Option<&str>,
+        signature: Option<&str>,
     ) -> Result<(Zeroizing<String>, String), AuthError> {
         let mut id = [0u8; 16];
         hex::decode_to_slice(challenge_id, &mut id).map_err(|_| AuthError::LoginFailed)?;
@@ -132,17 +191,33 @@ impl TeamAuth {
         let challenge = lock(&self.challenges)
             .remove(&id)
             .ok_or(AuthError::LoginFailed)?;
-        let mut given = Zeroizing::new([0u8; 32]);
-        let decoded = hex::decode_to_slice(answer.trim(), &mut given[..]).is_ok();
-        let matches = decoded && bool::from(given.ct_eq(&challenge.nonce[..]));
         let fresh = challenge.expires > Instant::now();
-        let member = challenge
-            .recipient
-            .as_deref()
-            .and_then(|r| keys.find(r))
-            .filter(|_| matches && fresh)
+        let member = keys
+            .find(&challenge.recipient)
             .ok_or(AuthError::LoginFailed)?;
-        let token = Zeroizing::new(crypto::random_bytes::<32>().map_err(|_| AuthError::Internal)?);
+        let proven = match &challenge.proof {
+            Proof::Answer(expected) => {
+                let mut given = Zeroizing::new([0u8; 32]);
+                let decoded =
+                    answer.is_some_and(|a| hex::decode_to_slice(a.trim(), &mut given[..]).is_ok());
+                decoded && bool::from(given.ct_eq(&expected[..]))
+            }
+            Proof::Signature { origin } => {
+                let signature = signature.and_then(crate::api::decode);
+                match (member.signing_key(), signature) {
+                    (Some(key), Some(signature)) => key.verify(
+                        Purpose::Login,
+                        &[origin.as_bytes(), challenge_id.as_bytes()],
+                        &signature,
+                    ),
+                    _ => false,
+                }
+            }
+        };
+        if !(proven && fresh) {
+            return Err(AuthError::LoginFailed);
+        }
+        let token = Zeroizing::new(crypto::random_bytes::<32>()?);
         let now = Instant::now();
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, t| t.expires > now);
@@ -185,9 +260,12 @@ impl TeamAuth {
         }
     }
 
-    /// Drops tokens of members no longer in `keys` (after a reload).
+    /// Drops tokens, challenges and rate buckets of members no longer in `keys` (after
+    /// a reload).
     pub(super) fn revoke_missing(&self, keys: &TeamKeys) {
         lock(&self.tokens).retain(|_, t| keys.find(&t.recipient).is_some());
+        lock(&self.challenges).retain(|_, c| keys.find(&c.recipient).is_some());
+        lock(&self.members).retain(|r, _| keys.find(r).is_some());
     }
 
     /// Seconds a new token lives.

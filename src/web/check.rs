@@ -47,7 +47,6 @@ pub(super) async fn check(
     State(state): State<Arc<AppState>>,
     form: Result<Form<ReceiptForm>, FormRejection>,
 ) -> Result<Response, PageError> {
-    state.receipt_attempts.check()?;
     let Ok(Form(form)) = form else {
         return Err(PageError::BadInput(
             "The receipt form did not arrive as expected.".into(),
@@ -58,6 +57,9 @@ pub(super) async fn check(
         Err(e) => return again(&state, StatusCode::BAD_REQUEST, receipt_message(e)),
     };
     drop(form);
+    // Only a code with a valid checksum takes a token: a flood of junk and typos
+    // cannot lock everyone else out of their reports.
+    state.receipt_attempts.check()?;
     let (lookup, key) = receipt.derive().map_err(internal)?;
     drop(receipt);
     let Some(report) = state

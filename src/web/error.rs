@@ -18,14 +18,15 @@ pub enum PageError {
     BadInput(String),
     /// A body, field or file is over a limit.
     TooLarge(String),
-    /// The global rate limit for this kind of request is used up.
-    RateLimited,
+    /// The global rate limit for this kind of request is used up; try again after this
+    /// many seconds.
+    RateLimited(u64),
     /// Too many requests at once.
     Busy,
     /// The storage quota is reached; nothing new is accepted.
     StorageFull,
-    /// Storage failed; the detail is for the log only.
-    Storage(String),
+    /// Storage failed (already logged, with its detail, by `AppState::storage_error`).
+    Storage,
     /// A form without this session's token (stale, or sent from elsewhere).
     Forbidden,
     /// No such page.
@@ -61,13 +62,22 @@ impl IntoResponse for PageError {
                     "Go back and send less (you can add files later with your receipt code); nothing was stored.",
                 ),
             ),
-            PageError::RateLimited => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "Please wait a moment",
-                "The site is receiving many requests right now. Wait a minute and try again."
-                    .into(),
-                Some(NOT_LOST),
-            ),
+            PageError::RateLimited(seconds) => {
+                let mut response = error_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Please wait a moment",
+                    format!(
+                        "The site is receiving many requests of this kind right now. Please \
+                         try again in {}.",
+                        wait_text(seconds)
+                    ),
+                    Some(NOT_LOST),
+                );
+                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
             PageError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The site is busy",
@@ -82,18 +92,15 @@ impl IntoResponse for PageError {
                     .into(),
                 Some(NOT_LOST),
             ),
-            PageError::Storage(detail) => {
-                tracing::error!(%detail, "storage failed");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "This could not be stored",
-                    "The server could not save what you sent safely; a new report gets no \
-                     receipt. Please try again later, and check your report with your \
-                     receipt code before sending a follow-up again."
-                        .into(),
-                    Some("Reports sent earlier are safe."),
-                )
-            }
+            PageError::Storage => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This could not be stored",
+                "The server could not save what you sent safely; a new report gets no \
+                 receipt. Please try again later, and check your report with your receipt \
+                 code before sending a follow-up again."
+                    .into(),
+                Some("Reports sent earlier are safe."),
+            ),
             PageError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",
@@ -113,13 +120,32 @@ impl IntoResponse for PageError {
                 generic(StatusCode::INTERNAL_SERVER_ERROR)
             }
         };
-        let mut response = status.into_response();
-        response.extensions_mut().insert(ErrorPage {
-            heading,
-            message,
-            hint,
-        });
-        response
+        error_response(status, heading, message, hint)
+    }
+}
+
+/// A bare response carrying the page's text for [`render_errors`].
+fn error_response(
+    status: StatusCode,
+    heading: &'static str,
+    message: String,
+    hint: Option<&'static str>,
+) -> Response {
+    let mut response = status.into_response();
+    response.extensions_mut().insert(ErrorPage {
+        heading,
+        message,
+        hint,
+    });
+    response
+}
+
+/// "about 20 seconds", "about 2 minutes".
+pub(super) fn wait_text(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".into(),
+        2..=90 => format!("about {seconds} seconds"),
+        _ => format!("about {} minutes", seconds.div_ceil(60)),
     }
 }
 

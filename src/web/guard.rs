@@ -133,10 +133,13 @@ pub(super) async fn concurrency(
 }
 
 /// Refuses a form posted from another site (login CSRF: a hostile page posting its own
-/// receipt code so that the victim later writes into the attacker's report). Uses
-/// `Sec-Fetch-Site` where the browser sends it, else a non-null `Origin` that does not
-/// name this host. Our own pages send `Origin: null` (they set no-referrer), which is
-/// allowed; the team API is not a browser target and is left alone.
+/// receipt code so that the victim later writes into the attacker's report). A post is
+/// accepted where the browser proves it same-origin (`Sec-Fetch-Site: same-origin`, or
+/// `none` for one the user typed), or, from a browser without Fetch Metadata, an
+/// `Origin` that names this host. `Origin: null` proves nothing (a sandboxed frame on
+/// any site sends it), so without `Sec-Fetch-Site` it is refused. A client that sends
+/// neither header is not a browser a hostile page can drive, and passes. The team API
+/// is not a browser target and is left alone.
 pub(super) async fn same_origin_posts(request: Request, next: Next) -> Response {
     let is_form = request.method() == Method::POST && !request.uri().path().starts_with("/api/");
     if is_form && is_cross_site(request.headers()) {
@@ -151,13 +154,10 @@ fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
         return site != "same-origin" && site != "none";
     }
     match (value("origin"), value("host")) {
-        (Some("null") | None, _) => false,
+        (None, _) => false,
         (Some(origin), Some(host)) => {
-            let origin_host = origin
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .unwrap_or(origin);
-            !origin_host.eq_ignore_ascii_case(host)
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+            !origin_host.is_some_and(|h| h.eq_ignore_ascii_case(host))
         }
         (Some(_), None) => true,
     }
@@ -216,6 +216,8 @@ async fn drain(mut body: axum::body::Body, limit: u64) {
 }
 
 /// A global token bucket: `per_minute` requests a minute, in bursts of up to that many.
+/// Handlers take a token only once the request has passed the cheap checks (it parses,
+/// a receipt code has a valid checksum), so junk cannot use up what real visitors need.
 pub(super) struct RateLimit {
     capacity: f64,
     per_second: f64,
@@ -232,8 +234,18 @@ impl RateLimit {
         }
     }
 
-    /// Takes one token, or says the limit is reached.
+    /// Takes one token, or says how long until one is free.
     pub(super) fn check(&self) -> Result<(), PageError> {
+        self.take(true)
+    }
+
+    /// Whether a token is free now, without taking it (checked before a long upload,
+    /// which takes its token only once it has arrived whole and well formed).
+    pub(super) fn peek(&self) -> Result<(), PageError> {
+        self.take(false)
+    }
+
+    fn take(&self, consume: bool) -> Result<(), PageError> {
         let mut state = match self.state.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
@@ -243,11 +255,12 @@ impl RateLimit {
         let tokens =
             (tokens + now.duration_since(last).as_secs_f64() * self.per_second).min(self.capacity);
         if tokens >= 1.0 {
-            *state = (tokens - 1.0, now);
+            *state = (if consume { tokens - 1.0 } else { tokens }, now);
             Ok(())
         } else {
             *state = (tokens, now);
-            Err(PageError::RateLimited)
+            let wait = ((1.0 - tokens) / self.per_second).ceil().max(1.0);
+            Err(PageError::RateLimited(wait as u64))
         }
     }
 }

@@ -6,6 +6,8 @@ mod auth;
 mod check;
 mod error;
 mod guard;
+mod origin;
+mod pace;
 mod pages;
 mod serve;
 mod session;
@@ -41,8 +43,9 @@ pub struct AppState {
     keys: RwLock<Arc<TeamKeys>>,
     store: Store,
     submissions: guard::RateLimit,
+    follow_ups: guard::RateLimit,
     receipt_attempts: guard::RateLimit,
-    team_logins: guard::RateLimit,
+    origins: origin::Origins,
     sessions: session::Sessions,
     auth: auth::TeamAuth,
     requests: Arc<Semaphore>,
@@ -71,23 +74,34 @@ pub struct Site {
 }
 
 impl AppState {
-    /// Builds the state from a validated config, the team's keys and an open store.
-    pub fn new(config: &Config, keys: TeamKeys, store: Store) -> Arc<Self> {
+    /// Builds the state from a validated config, the team's keys, an open store and the
+    /// address actually bound.
+    pub fn new(
+        config: &Config,
+        keys: TeamKeys,
+        store: Store,
+        listen: std::net::SocketAddr,
+    ) -> Arc<Self> {
         let limits = config.limits.clone();
         Arc::new(AppState {
             site: Site::new(&config.programme, &limits),
             keys: RwLock::new(Arc::new(keys)),
             store,
             submissions: guard::RateLimit::per_minute(limits.submissions_per_minute),
+            follow_ups: guard::RateLimit::per_minute(limits.follow_ups_per_minute),
             receipt_attempts: guard::RateLimit::per_minute(limits.receipt_attempts_per_minute),
-            team_logins: guard::RateLimit::per_minute(limits.team_logins_per_minute),
+            origins: origin::Origins::new(config, listen),
             sessions: session::Sessions::new(
                 limits.session_idle,
                 limits.session_max,
                 limits.max_sessions,
                 config.tls.is_some(),
             ),
-            auth: auth::TeamAuth::new(limits.team_token),
+            auth: auth::TeamAuth::new(
+                limits.team_token,
+                limits.team_logins_per_minute,
+                limits.stranger_logins_per_minute,
+            ),
             requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             uploads: Arc::new(Semaphore::new(limits.max_concurrent_uploads)),
             api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api)),
@@ -113,6 +127,8 @@ impl AppState {
                 .available_bytes()
                 .map_or(true, |free| free < 1024 * 1024);
         let fatal = e.is_fatal() || disk_full;
+        // Logged here, once, with the detail (an I/O error or a sled message, never
+        // content); the reporter's page and the API answer are generic.
         if fatal
             && !self
                 .has_failed
@@ -124,8 +140,10 @@ impl AppState {
             );
             self.store.release_reserve();
             self.failed.notify_one();
+        } else {
+            tracing::error!("storage failed: {e}");
         }
-        PageError::Storage(e.to_string())
+        PageError::Storage
     }
 
     /// Whether storage has failed since start-up.
@@ -186,10 +204,21 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            pace::min_rate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             guard::declared_length,
         ));
     let follow_up = Router::new()
-        .route("/thread", get(thread::show).post(thread::follow_up))
+        .route("/thread", get(thread::show))
+        .route(
+            "/thread",
+            post(thread::follow_up).layer(middleware::from_fn_with_state(
+                state.clone(),
+                pace::min_rate,
+            )),
+        )
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -30,8 +30,9 @@ impl Server {
                 format!("server.listen: cannot listen on {}: {e}", config.listen),
             )
         })?;
+        let bound = listener.local_addr()?;
         Ok(Server {
-            state: AppState::new(&config, keys, store),
+            state: AppState::new(&config, keys, store, bound),
             config,
             listener,
         })
@@ -165,6 +166,9 @@ async fn watch_signals(
             match TeamKeys::load(&keys_path) {
                 Ok(keys) => {
                     let members = keys.members().len();
+                    for advice in keys.advice() {
+                        tracing::warn!("{advice}");
+                    }
                     state.replace_keys(keys);
                     tracing::info!(members, "team keys file reloaded");
                 }

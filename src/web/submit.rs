@@ -27,11 +27,20 @@ pub(super) async fn submit(
     State(state): State<Arc<AppState>>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Html<String>, PageError> {
-    state.submissions.check()?;
     let mut multipart = multipart.map_err(|_| {
         PageError::BadInput("The form did not arrive as a file upload form.".into())
     })?;
-    upload::check_space(&state, 0)?;
+    // Refuse early if the limit is already reached (before a long upload is read), but
+    // take the token only once the report has arrived whole and well formed, so that
+    // junk forms cannot use up what real reporters need.
+    if let Err(e) = state
+        .submissions
+        .peek()
+        .and_then(|()| upload::check_space(&state, 0))
+    {
+        upload::drain(&mut multipart).await;
+        return Err(e);
+    }
 
     let receipt = Receipt::generate().map_err(internal)?;
     let (lookup, reporter) = receipt.derive().map_err(internal)?;
@@ -61,9 +70,14 @@ pub(super) async fn submit(
         ));
     }
 
+    state.submissions.check()?;
+
     let at = now();
     let count = files.len();
-    let submitted = Event::new(at, EventBody::Submitted(form));
+    // The reporter's recipient travels inside the sealed report too, so the desk can
+    // check the clear-text copy the server keeps before it seals a reply to it.
+    form.reporter = recipient.to_string();
+    let submitted = Event::new(at, EventBody::Submitted(Box::new(form)));
     let mut events = vec![NewEvent {
         sealed: keys
             .seal(Some(&recipient), &submitted.encode())

@@ -16,7 +16,7 @@ use super::session::ActiveSession;
 use super::upload::{self, FileBudget, Sealing, internal};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto;
-use crate::report::{Event, EventBody, Status, Text, human_size, human_time, now};
+use crate::report::{Event, EventBody, Opened, Status, Text, human_size, human_time, now};
 use crate::store::NewEvent;
 
 /// One entry of the timeline as shown.
@@ -87,7 +87,21 @@ fn thread_page<'a>(
         let Ok(plain) = crypto::open_as_reporter(&session.key, &sealed) else {
             continue;
         };
-        let event = Event::decode(&plain).map_err(internal)?;
+        // Team events come in a signed envelope; either way only the event is shown.
+        // One event that cannot be read (damaged, or written by a newer agedrop) is
+        // shown as such, and the rest of the thread still works.
+        let Ok(Opened { event, .. }) = Opened::decode(&plain) else {
+            entries.push(Entry {
+                class: "unreadable",
+                heading: "An entry that could not be read".into(),
+                when: String::new(),
+                fields: Vec::new(),
+                text: "This entry of your report's thread is damaged or in a format this \
+                       site does not know. The rest of the thread is shown as usual."
+                    .into(),
+            });
+            continue;
+        };
         let when = human_time(event.at);
         let entry = match &event.body {
             EventBody::Submitted(s) => {
@@ -186,11 +200,15 @@ pub(super) async fn follow_up(
     let Some(session) = state.sessions.get(&headers) else {
         return again(&state, StatusCode::UNAUTHORIZED, ENDED);
     };
-    state.submissions.check()?;
     let mut multipart = multipart.map_err(|_| {
         PageError::BadInput("The form did not arrive as a file upload form.".into())
     })?;
-    let result = read_follow_up(&state, &session, &mut multipart).await;
+    // As for new reports: refuse early when the limit is reached, take the token only
+    // for a follow-up that arrived whole (follow-ups have a bucket of their own).
+    let result = match state.follow_ups.peek() {
+        Ok(()) => read_follow_up(&state, &session, &mut multipart).await,
+        Err(e) => Err(e),
+    };
     let events = match result {
         Ok(events) => events,
         Err(e) => {
@@ -198,6 +216,7 @@ pub(super) async fn follow_up(
             return Err(e);
         }
     };
+    state.follow_ups.check()?;
     state
         .store
         .append(session.report, events)

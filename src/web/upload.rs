@@ -214,12 +214,7 @@ pub(super) async fn read_line(
 
 /// Refuses file names that try to be paths or hide what they are.
 fn check_file_name(name: &str) -> Result<(), PageError> {
-    let bad_char = |c: char| {
-        c.is_control()
-            || c == '/'
-            || c == '\\'
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
-    };
+    let bad_char = |c: char| crate::text::is_hidden(c) || c == '/' || c == '\\';
     if name.len() > 255 || name == "." || name == ".." || name.chars().any(bad_char) {
         return Err(PageError::BadInput(format!(
             "The file name “{}” is not accepted: names may not contain slashes, control or \
@@ -246,11 +241,7 @@ fn media_type(sent: Option<&str>) -> String {
 
 /// A short, harmless rendering of untrusted text for an error message.
 pub(super) fn printable(text: &str) -> String {
-    let mut out: String = text.chars().filter(|c| !c.is_control()).take(80).collect();
-    if text.chars().count() > 80 {
-        out.push('…');
-    }
-    out
+    crate::text::excerpt(text, 80)
 }
 
 /// Reads and discards the rest of a refused upload, up to [`DRAIN_BYTES`], so that the
@@ -296,6 +287,12 @@ pub(super) fn broken(e: MultipartError) -> PageError {
     let text = e.body_text();
     if text.contains("length limit") {
         PageError::TooLarge("What you sent is larger than this site accepts at once.".into())
+    } else if text.contains(super::pace::TOO_SLOW) {
+        PageError::BadInput(
+            "The upload arrived too slowly and was stopped, so that it would not hold a \
+             place others need. Please send it again, perhaps with smaller files at a time."
+                .into(),
+        )
     } else {
         PageError::BadInput(
             "The upload was interrupted, or part of the form could not be read (for example \

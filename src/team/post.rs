@@ -1,0 +1,156 @@
+//! Writing team events: a reply, a status change, an internal note. Each is signed with
+//! the member's signing key over the event and the report it belongs to, sealed here to
+//! the pinned roster (and, unless team-only, to the reporter), and only then sent.
+//!
+//! Before sealing, the desk checks that the server lists exactly the pinned roster, and
+//! that the reporter key the server keeps in the clear is the one sealed inside the
+//! report; either mismatch stops the event before anything leaves this machine.
+
+use crate::crypto::{self, SigningKey};
+use crate::report::{Event, EventBody, Status, StatusChange, Text, now};
+
+use super::client::hostile;
+use super::desk::Desk;
+use super::{TeamError, Thread};
+
+/// What writing an event did.
+pub struct Posted {
+    /// Its position in the thread.
+    pub seq: u32,
+    /// Things the member should know (an unlisted signing key, an old report whose
+    /// reporter key could not be checked).
+    pub warnings: Vec<String>,
+}
+
+impl Desk {
+    /// A reply the reporter will read.
+    pub async fn reply(&self, id: &str, text: &str) -> Result<Posted, TeamError> {
+        self.post(id, false, |author| {
+            EventBody::Reply(Text {
+                author,
+                text: text.to_string(),
+            })
+        })
+        .await
+    }
+
+    /// A status change, with an optional note and disclosure date, shown to the reporter.
+    pub async fn set_status(
+        &self,
+        id: &str,
+        status: Status,
+        note: &str,
+        disclosure: &str,
+    ) -> Result<Posted, TeamError> {
+        self.post(id, false, |author| {
+            EventBody::Status(StatusChange {
+                author,
+                status,
+                note: note.to_string(),
+                disclosure: disclosure.to_string(),
+            })
+        })
+        .await
+    }
+
+    /// An internal note, sealed to the team only.
+    pub async fn note(&self, id: &str, text: &str) -> Result<Posted, TeamError> {
+        self.post(id, true, |author| {
+            EventBody::Note(Text {
+                author,
+                text: text.to_string(),
+            })
+        })
+        .await
+    }
+
+    /// The member's signing key, and warnings about it.
+    fn signer(&self, warnings: &mut Vec<String>) -> Result<(&SigningKey, String), TeamError> {
+        let key = self
+            .identities
+            .signing_key()
+            .ok_or_else(|| self.identities.no_signing_key())?;
+        let public = key.public().to_string();
+        let pinned_name = self
+            .roster
+            .as_ref()
+            .and_then(|r| r.signer(&public))
+            .map(|(name, _)| name.to_string());
+        let name = match (pinned_name, self.client()) {
+            (Some(name), _) => name,
+            (None, client) => {
+                warnings.push(format!(
+                    "your signing key is not in the team's roster, so the team sees your words \
+                     as unverified: give whoever keeps the keys file the line `agedrop team \
+                     whoami` prints (it ends with {public})"
+                ));
+                client.map(|c| c.name().to_string()).unwrap_or_default()
+            }
+        };
+        Ok((key, name))
+    }
+
+    /// Checks, signs, seals and appends one event.
+    async fn post(
+        &self,
+        id: &str,
+        team_only: bool,
+        body: impl FnOnce(String) -> EventBody,
+    ) -> Result<Posted, TeamError> {
+        let client = self.client()?;
+        let roster = self.sealing_roster()?;
+        let mut warnings = Vec::new();
+        let (key, author) = self.signer(&mut warnings)?;
+        let thread = self.thread(id).await?;
+        let reporter = if team_only {
+            None
+        } else {
+            Some(check_reporter(&thread, &mut warnings)?)
+        };
+        let mut recipients = roster.recipients()?;
+        if let Some(reporter) = reporter {
+            recipients.push(Box::new(reporter));
+        }
+        let to: Vec<&dyn age::Recipient> = recipients.iter().map(|r| r.as_ref() as _).collect();
+        let event = Event::new(now(), body(author));
+        let sealed = crypto::seal(&to, &event.encode_signed(&thread.id, key))?;
+        drop(event);
+        let seq = client.append(&thread.id, &sealed).await?;
+        Ok(Posted { seq, warnings })
+    }
+}
+
+/// The reporter's recipient to seal to: the server's clear-text copy, checked against
+/// the one sealed inside the report (the first `submitted` event).
+fn check_reporter(
+    thread: &Thread,
+    warnings: &mut Vec<String>,
+) -> Result<crypto::ReporterRecipient, TeamError> {
+    let sealed = thread.submission().ok_or_else(|| {
+        TeamError::Io(format!(
+            "report {}: you cannot open the report itself, so the reporter's key cannot be \
+             checked; nothing was sent",
+            thread.id
+        ))
+    })?;
+    let server_copy = crypto::parse_reporter_recipient(&thread.reporter)
+        .map_err(|_| hostile("the server keeps a reporter key for this report that is not one"))?;
+    if sealed.reporter.is_empty() {
+        warnings.push(format!(
+            "report {} was stored by an older agedrop that did not seal the reporter's key \
+             into it, so the server's copy could not be checked",
+            thread.id
+        ));
+        return Ok(server_copy);
+    }
+    let bound = crypto::parse_reporter_recipient(&sealed.reporter)
+        .map_err(|_| hostile("the reporter key sealed inside this report is malformed"))?;
+    if bound.to_string() != server_copy.to_string() {
+        return Err(hostile(&format!(
+            "the reporter key the server gives for report {} is not the one sealed inside the \
+             report, so a reply would go to someone else",
+            thread.id
+        )));
+    }
+    Ok(server_copy)
+}

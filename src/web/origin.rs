@@ -1,0 +1,123 @@
+//! The names this server answers to, for team logins: a login challenge names the
+//! server's own origin, and the desk refuses a challenge for any other, so a second
+//! server a member also uses cannot relay this one's challenges to them.
+//!
+//! The origins are `server.public_url`, the onion address, and (when the server listens
+//! on loopback or on every address) loopback names at any port, for the demo and for
+//! SSH tunnels. A request's `Host` header picks one of them; a name the server does not
+//! know gets no challenge.
+
+use std::net::SocketAddr;
+
+use axum::http::{HeaderMap, header};
+
+use crate::config::Config;
+
+/// Every origin the server may put in a login challenge.
+pub(super) struct Origins {
+    named: Vec<url::Origin>,
+    /// The scheme loopback names are reached with, when they are allowed at all.
+    loopback: Option<&'static str>,
+}
+
+impl Origins {
+    pub(super) fn new(config: &Config, listen: SocketAddr) -> Self {
+        let mut named = Vec::new();
+        if let Some(url) = config
+            .public_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+        {
+            named.push(url.origin());
+        }
+        if let Some(onion) = &config.onion_address
+            && let Ok(url) = url::Url::parse(&format!("http://{onion}/"))
+        {
+            named.push(url.origin());
+        }
+        let local = listen.ip().is_loopback() || listen.ip().is_unspecified();
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        Origins {
+            named,
+            loopback: local.then_some(scheme),
+        }
+    }
+
+    /// The origin a request was sent to, if it is one of this server's.
+    pub(super) fn of(&self, headers: &HeaderMap) -> Option<String> {
+        let host = headers.get(header::HOST)?.to_str().ok()?;
+        if host.is_empty() || host.contains(['/', '@', '?', '#', '\\']) {
+            return None;
+        }
+        let origin_with = |scheme: &str| {
+            url::Url::parse(&format!("{scheme}://{host}/"))
+                .ok()
+                .map(|u| u.origin())
+        };
+        for origin in &self.named {
+            if let url::Origin::Tuple(scheme, _, _) = origin
+                && origin_with(scheme).as_ref() == Some(origin)
+            {
+                return Some(origin.ascii_serialization());
+            }
+        }
+        let scheme = self.loopback?;
+        let origin = origin_with(scheme)?;
+        let is_loopback = match &origin {
+            url::Origin::Tuple(_, url::Host::Domain(name), _) => name == "localhost",
+            url::Origin::Tuple(_, url::Host::Ipv4(ip), _) => ip.is_loopback(),
+            url::Origin::Tuple(_, url::Host::Ipv6(ip), _) => ip.is_loopback(),
+            url::Origin::Opaque(_) => false,
+        };
+        is_loopback.then(|| origin.ascii_serialization())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, RawConfig};
+
+    fn headers(host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, host.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn only_the_servers_own_names() {
+        let mut raw = RawConfig::default();
+        raw.server.public_url = Some("https://drop.example.com".into());
+        raw.server.onion_address = Some("abcdefghijklmnop.onion".into());
+        let config = Config::validate(raw, &Overrides::default()).unwrap();
+        let origins = Origins::new(&config, "127.0.0.1:8080".parse().unwrap());
+        let of = |host: &str| origins.of(&headers(host));
+        assert_eq!(of("drop.example.com").unwrap(), "https://drop.example.com");
+        assert_eq!(
+            of("DROP.example.com:443").unwrap(),
+            "https://drop.example.com"
+        );
+        assert_eq!(
+            of("abcdefghijklmnop.onion").unwrap(),
+            "http://abcdefghijklmnop.onion"
+        );
+        assert_eq!(of("127.0.0.1:9000").unwrap(), "http://127.0.0.1:9000");
+        assert_eq!(of("localhost:8080").unwrap(), "http://localhost:8080");
+        assert_eq!(of("[::1]:8080").unwrap(), "http://[::1]:8080");
+        for bad in [
+            "evil.example",
+            "drop.example.com:444",
+            "x@127.0.0.1",
+            "",
+            "10.0.0.1",
+        ] {
+            assert!(of(bad).is_none(), "{bad}");
+        }
+        let public = Origins::new(&config, "192.0.2.1:443".parse().unwrap());
+        assert!(public.of(&headers("127.0.0.1:8080")).is_none());
+    }
+}
