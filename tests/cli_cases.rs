@@ -37,7 +37,9 @@ async fn regenerate_cli_fixture() {
     std::fs::rename(dir.join("alice.identity"), dir.join("alice.key")).unwrap();
     std::fs::rename(dir.join("stranger.identity"), dir.join("stranger.key")).unwrap();
     std::fs::write(dir.join("alice.pub"), format!("{}\n", alice.recipient)).unwrap();
-    let keys = TeamKeys::parse(&format!("# Alice Example\n{}\n", alice.recipient)).unwrap();
+    let keys = TeamKeys::parse(&format!("# Alice Example\n{}\n", alice.line)).unwrap();
+    let alice_ids = agedrop::team::Identities::load(&dir.join("alice.key")).unwrap();
+    let signing = alice_ids.signing_key().unwrap();
 
     let data = tempfile::tempdir().unwrap();
     let store = Store::open(
@@ -60,6 +62,14 @@ async fn regenerate_cli_fixture() {
             .unwrap(),
         blob: None,
     };
+    // As Alice's desk writes them: signed over the report id and the event.
+    let signed =
+        |id: &str, at: &str, body: EventBody, to: Option<&age::x25519::Recipient>| NewEvent {
+            sealed: keys
+                .seal(to, &Event::new(day(at), body).encode_signed(id, signing))
+                .unwrap(),
+            blob: None,
+        };
 
     // A report the team has answered.
     let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
@@ -72,6 +82,7 @@ async fn regenerate_cli_fixture() {
     s.steps = "1. Open /search?q='\n2. See the SQL error".into();
     s.impact = "Read any table.".into();
     s.credit.handle = "@finder".into();
+    s.reporter = r.to_string();
     let mut sealer = keys
         .blob_sealer(Some(&r), store.new_blob().unwrap())
         .unwrap();
@@ -90,7 +101,11 @@ async fn regenerate_cli_fixture() {
             &lookup,
             &r,
             vec![
-                team("2025-01-15T10:00:00Z", EventBody::Submitted(s), Some(&r)),
+                team(
+                    "2025-01-15T10:00:00Z",
+                    EventBody::Submitted(Box::new(s)),
+                    Some(&r),
+                ),
                 NewEvent {
                     blob: Some(blob),
                     ..team(
@@ -103,11 +118,13 @@ async fn regenerate_cli_fixture() {
         )
         .await
         .unwrap();
+    let rid = id.to_string();
     store
         .append(
             id,
             vec![
-                team(
+                signed(
+                    &rid,
                     "2025-01-16T08:00:00Z",
                     EventBody::Reply(Text {
                         author: "Alice Example".into(),
@@ -115,7 +132,8 @@ async fn regenerate_cli_fixture() {
                     }),
                     Some(&r),
                 ),
-                team(
+                signed(
+                    &rid,
                     "2025-01-16T08:01:00Z",
                     EventBody::Status(StatusChange {
                         author: "Alice Example".into(),
@@ -125,13 +143,26 @@ async fn regenerate_cli_fixture() {
                     }),
                     Some(&r),
                 ),
-                team(
+                signed(
+                    &rid,
                     "2025-01-16T08:02:00Z",
                     EventBody::Note(Text {
                         author: "Alice Example".into(),
                         text: "Bob owns the search service.".into(),
                     }),
                     None,
+                ),
+                // What a compromised server could add: words in Alice's name, unsigned,
+                // and a status change that must not count.
+                team(
+                    "2025-01-17T09:00:00Z",
+                    EventBody::Status(StatusChange {
+                        author: "Alice Example".into(),
+                        status: Status::Fixed,
+                        note: "Forged: it is all fixed, publish now.".into(),
+                        disclosure: String::new(),
+                    }),
+                    Some(&r),
                 ),
             ],
         )
@@ -145,13 +176,14 @@ async fn regenerate_cli_fixture() {
     s.title = "Open redirect after login".into();
     s.description = "/login?next=https://evil.example is followed.".into();
     s.credit.declined = true;
+    s.reporter = r.to_string();
     store
         .create_report(
             &lookup,
             &r,
             vec![team(
                 "2025-02-01T09:30:00Z",
-                EventBody::Submitted(s),
+                EventBody::Submitted(Box::new(s)),
                 Some(&r),
             )],
         )
@@ -181,7 +213,11 @@ async fn regenerate_cli_fixture() {
             &lookup,
             &r,
             vec![
-                team("2025-02-10T12:00:00Z", EventBody::Submitted(s), Some(&r)),
+                team(
+                    "2025-02-10T12:00:00Z",
+                    EventBody::Submitted(Box::new(s)),
+                    Some(&r),
+                ),
                 NewEvent {
                     blob: Some(blob),
                     ..team(
@@ -198,8 +234,11 @@ async fn regenerate_cli_fixture() {
     agedrop::team::export(
         &store,
         &keys,
-        72,
-        90,
+        &agedrop::team::Promises {
+            origin: Some("https://security.example.com".into()),
+            acknowledge_hours: 72,
+            embargo_days: 90,
+        },
         "2025-03-01T00:00:00Z",
         &dir.join("desk.bundle"),
     )

@@ -4,7 +4,7 @@ use agedrop::api;
 use agedrop::crypto::{self, Receipt, Sealed};
 use agedrop::report::{EventBody, Status};
 use agedrop::store::{Store, StoreOptions};
-use agedrop::team::{Identities, TeamClient};
+use agedrop::team::{Desk, Identities, TeamClient};
 use sha2::{Digest, Sha256};
 
 use crate::util::*;
@@ -13,6 +13,11 @@ async fn team(server: &TestServer) -> (TeamClient, Identities) {
     let identities = Identities::load(&server.member.identity).unwrap();
     let client = TeamClient::login(&server.url, &identities).await.unwrap();
     (client, identities)
+}
+
+/// Alice's desk over the test server.
+async fn alice(server: &TestServer) -> Desk {
+    team_desk(server, &server.member.identity).await
 }
 
 /// Posts a follow-up from a logged-in reporter: the CSRF token first, then the rest.
@@ -59,40 +64,41 @@ async fn reporter_and_team_talk_sealed_both_ways() {
     let code = receipt_code(&page.text().await.unwrap());
 
     // The team logs in with its own identity, syncs, and reads the report locally.
-    let (desk, identities) = team(&server).await;
+    let (desk, _) = team(&server).await;
     assert_eq!(desk.name(), "Alice Example");
-    let roster = desk.roster().await.unwrap();
-    assert_eq!(roster.members().len(), 1);
     let feed = desk.feed(0).await.unwrap();
     assert_eq!(feed.items.len(), 2);
     assert_eq!(desk.feed(feed.next).await.unwrap().items.len(), 0);
     let reports = desk.reports().await.unwrap();
     assert_eq!(reports.len(), 1);
     let id = reports[0].id.clone();
-    let thread = desk.thread(&id, &identities).await.unwrap();
+    let team_desk = alice(&server).await;
+    assert_eq!(team_desk.roster().unwrap().members().len(), 1);
+    let thread = team_desk.thread(&id).await.unwrap();
     assert_eq!(thread.title(), format!("{canary}-title"));
 
     // It replies, acknowledges, and keeps an internal note.
-    desk.reply(
-        &roster,
-        &id,
-        &format!("{canary}-reply: <script>alert(1)</script> confirmed"),
-    )
-    .await
-    .unwrap();
-    desk.set_status(
-        &roster,
-        &id,
-        Status::Acknowledged,
-        &format!("{canary}-status note <img src=x onerror=alert(1)>"),
-        "2027-03-01",
-    )
-    .await
-    .unwrap();
-    let note_seq = desk
-        .note(&roster, &id, &format!("{canary}-internal: assign to Bob"))
+    team_desk
+        .reply(
+            &id,
+            &format!("{canary}-reply: <script>alert(1)</script> confirmed"),
+        )
         .await
         .unwrap();
+    team_desk
+        .set_status(
+            &id,
+            Status::Acknowledged,
+            &format!("{canary}-status note <img src=x onerror=alert(1)>"),
+            "2027-03-01",
+        )
+        .await
+        .unwrap();
+    let note_seq = team_desk
+        .note(&id, &format!("{canary}-internal: assign to Bob"))
+        .await
+        .unwrap()
+        .seq;
 
     // The reporter comes back with the receipt and sees both, escaped, and no note.
     let (reporter, status, page) = login(&server, &code).await;
@@ -160,7 +166,7 @@ async fn reporter_and_team_talk_sealed_both_ways() {
     assert!(page.contains("Sent."));
 
     // The team reads them, and the file decrypts to the same bytes.
-    let thread = desk.thread(&id, &identities).await.unwrap();
+    let thread = team_desk.thread(&id).await.unwrap();
     let mut saw_message = false;
     let mut saw_note = false;
     for event in thread.events.iter().filter_map(|e| e.event.as_ref()) {
@@ -179,10 +185,7 @@ async fn reporter_and_team_talk_sealed_both_ways() {
     let file = attachments[1];
     assert_eq!(file.name, format!("{canary}-second.bin"));
     assert_eq!(file.sha256, hex::encode(Sha256::digest(&second)));
-    let bytes = desk
-        .attachment_bytes(&id, &file.blob, &identities)
-        .await
-        .unwrap();
+    let bytes = team_desk.attachment_bytes(&id, file).await.unwrap();
     assert_eq!(&bytes[..], &second[..]);
 
     // Nothing of the conversation is readable on the server's disk.
@@ -353,22 +356,27 @@ async fn forms_posted_from_another_site_are_refused() {
         }
         request.send()
     };
-    // A hostile page posting its own receipt code into the victim's browser.
+    // A hostile page posting its own receipt code into the victim's browser. `Origin:
+    // null` (a sandboxed frame on any site) proves nothing without Fetch Metadata.
     for headers in [
         vec![("sec-fetch-site", "cross-site")],
         vec![("sec-fetch-site", "same-site")],
         vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site"), ("origin", "null")],
     ] {
         let response = post(&headers).await.unwrap();
         assert_eq!(response.status(), 403, "{headers:?}");
         assert!(response.headers().get("set-cookie").is_none());
     }
-    // Our own pages: same-origin, or Origin: null (they send no referrer).
+    // Our own pages (a browser says same-origin, with Origin: null as no-referrer
+    // pages send it), an Origin naming this host, and clients that are not browsers.
     let host = server.url.trim_start_matches("http://").to_string();
     let origin = format!("http://{host}");
     for headers in [
         vec![("sec-fetch-site", "same-origin")],
-        vec![("origin", "null")],
+        vec![("sec-fetch-site", "same-origin"), ("origin", "null")],
+        vec![("sec-fetch-site", "none")],
         vec![("origin", origin.as_str())],
         vec![],
     ] {
@@ -407,12 +415,13 @@ async fn raw_login(
         .json()
         .await
         .unwrap();
-    let sealed = Sealed::from_stored(api::decode(&challenge.sealed_nonce).unwrap());
+    let sealed = Sealed::from_stored(api::decode(&challenge.sealed).unwrap());
     let response = c
         .post(server.at("/api/v1/login"))
         .json(&api::LoginRequest {
             challenge_id: challenge.challenge_id,
-            nonce: answer(&sealed),
+            answer: Some(answer(&sealed)),
+            signature: None,
         })
         .send()
         .await
@@ -445,7 +454,9 @@ async fn removed_members_are_locked_out_and_failures_look_alike() {
     let stranger = keygen(server.dir.path(), "stranger");
     let stranger_ids = Identities::load(&stranger.identity).unwrap();
     let unknown = raw_login(&server, &stranger.recipient, |sealed| {
-        hex::encode(&crypto::open(&stranger_ids.as_refs(), sealed).unwrap()[..])
+        hex::encode(crypto::challenge_answer(
+            &crypto::open(&stranger_ids.as_refs(), sealed).unwrap(),
+        ))
     })
     .await;
     let wrong = raw_login(&server, &bob.recipient, |_| hex::encode([7u8; 32])).await;
@@ -454,8 +465,16 @@ async fn removed_members_are_locked_out_and_failures_look_alike() {
     assert_eq!(unknown, wrong);
     assert_eq!(unknown, garbage);
     // And the right answer works.
-    let right = raw_login(&server, &bob.recipient, |sealed| {
+    // Echoing the opened challenge is not an answer (a desk never sends it back).
+    let echoed = raw_login(&server, &bob.recipient, |sealed| {
         hex::encode(&crypto::open(&bob_ids.as_refs(), sealed).unwrap()[..])
+    })
+    .await;
+    assert_eq!(echoed, unknown);
+    let right = raw_login(&server, &bob.recipient, |sealed| {
+        hex::encode(crypto::challenge_answer(
+            &crypto::open(&bob_ids.as_refs(), sealed).unwrap(),
+        ))
     })
     .await;
     assert_eq!(right.0, 200);
@@ -477,7 +496,9 @@ async fn removed_members_are_locked_out_and_failures_look_alike() {
         .to_string();
     assert!(err.contains("login failed"), "{err}");
     let after = raw_login(&server, &bob.recipient, |sealed| {
-        hex::encode(&crypto::open(&bob_ids.as_refs(), sealed).unwrap()[..])
+        hex::encode(crypto::challenge_answer(
+            &crypto::open(&bob_ids.as_refs(), sealed).unwrap(),
+        ))
     })
     .await;
     assert_eq!(after, unknown);
@@ -529,8 +550,8 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
     submit_simple(&server, "Events report").await;
     let (desk, _) = team(&server).await;
     let id = desk.reports().await.unwrap()[0].id.clone();
-    let roster = desk.roster().await.unwrap();
-    let recipient = crypto::parse_recipient(&roster.members()[0].recipient)
+    let roster = desk.team().await.unwrap();
+    let recipient = crypto::parse_recipient(&roster.members[0].recipient)
         .unwrap()
         .recipient;
     let big = crypto::seal(&[recipient.as_ref()], &vec![0u8; 8 * 1024]).unwrap();
@@ -586,19 +607,15 @@ async fn purge_removes_every_trace() {
     let code = receipt_code(&page.text().await.unwrap());
     let kept = submit_simple(&server, "To be kept").await;
     let (desk, _) = team(&server).await;
-    let roster = desk.roster().await.unwrap();
     let reports = desk.reports().await.unwrap();
+    let team_desk = alice(&server).await;
     let mut id = String::new();
     for r in &reports {
-        let t = desk
-            .thread(&r.id, &Identities::load(&server.member.identity).unwrap())
-            .await
-            .unwrap();
-        if t.title() == "To be purged" {
+        if team_desk.thread(&r.id).await.unwrap().title() == "To be purged" {
             id = r.id.clone();
         }
     }
-    desk.reply(&roster, &id, "a reply").await.unwrap();
+    team_desk.reply(&id, "a reply").await.unwrap();
     desk.purge(&id).await.unwrap();
 
     let (status, page) = check(&server, &code).await;

@@ -13,22 +13,35 @@ use sha2::{Digest, Sha256};
 use crate::util::*;
 
 /// A member's private corner: an identity and their own config and state folders.
-struct Desk {
+pub(crate) struct Desk {
     identity: PathBuf,
-    home: tempfile::TempDir,
+    signing_key: Option<PathBuf>,
+    pub(crate) home: tempfile::TempDir,
     server: String,
 }
 
 impl Desk {
-    fn new(server: &TestServer, identity: &Path) -> Desk {
+    pub(crate) fn new(server: &TestServer, identity: &Path) -> Desk {
+        Desk::at(&server.url, identity)
+    }
+
+    /// A desk that talks to `url` (a test double, say).
+    pub(crate) fn at(url: &str, identity: &Path) -> Desk {
         Desk {
             identity: identity.to_path_buf(),
+            signing_key: None,
             home: tempfile::tempdir().unwrap(),
-            server: server.url.clone(),
+            server: url.to_string(),
         }
     }
 
-    fn command(&self) -> Command {
+    /// The same member with a signing key file of their own.
+    pub(crate) fn signing_with(mut self, file: &Path) -> Desk {
+        self.signing_key = Some(file.to_path_buf());
+        self
+    }
+
+    pub(crate) fn command(&self) -> Command {
         let mut c = Command::new(bin());
         c.env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
@@ -36,14 +49,18 @@ impl Desk {
             .env("XDG_RUNTIME_DIR", self.home.path())
             .env("AGEDROP_SERVER", &self.server)
             .env("AGEDROP_IDENTITY", &self.identity)
+            .env_remove("AGEDROP_SIGNING_KEY")
             .env_remove("EDITOR")
-            .env_remove("VISUAL")
-            .arg("team");
+            .env_remove("VISUAL");
+        if let Some(file) = &self.signing_key {
+            c.env("AGEDROP_SIGNING_KEY", file);
+        }
+        c.arg("team");
         c
     }
 
     /// Runs `agedrop team ARGS`, expecting success; its standard output.
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = self.command().args(args).output().unwrap();
         assert!(
             out.status.success(),
@@ -53,7 +70,7 @@ impl Desk {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    fn json(&self, args: &[&str]) -> serde_json::Value {
+    pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
         all.push("--json");
         serde_json::from_str(&self.run(&all)).unwrap()
@@ -73,7 +90,11 @@ impl Desk {
         for arg in args {
             line.push_str(&format!(" '{}'", arg.replace('\'', "'\\''")));
         }
-        let mut child = Command::new("script")
+        let mut script = Command::new("script");
+        if let Some(file) = &self.signing_key {
+            script.env("AGEDROP_SIGNING_KEY", file);
+        }
+        let mut child = script
             .args(["-qec", &line, "/dev/null"])
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
@@ -112,7 +133,7 @@ fn two_members(server: &TestServer) -> (Desk, Desk) {
         server.keys_path(),
         format!(
             "# Alice Example\n{}\n\n# Bob Builder\n{bob_recipient}\n",
-            server.member.recipient
+            server.member.line
         ),
     )
     .unwrap();
@@ -320,10 +341,12 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
     let identities = Identities::load(&server.member.identity).unwrap();
     let desk_client = TeamClient::login(&server.url, &identities).await.unwrap();
     let id = desk_client.reports().await.unwrap()[0].id.clone();
-    let thread = desk_client.thread(&id, &identities).await.unwrap();
+    let team = team_desk(&server, &server.member.identity).await;
+    let thread = team.thread(&id).await.unwrap();
     let real = thread.attachments()[0];
-    let roster = desk_client.roster().await.unwrap();
-    let recipients: Vec<_> = roster
+    let recipients: Vec<_> = team
+        .roster()
+        .unwrap()
         .members()
         .iter()
         .map(|m| crypto::parse_recipient(&m.recipient).unwrap().recipient)
@@ -518,11 +541,14 @@ async fn a_plugin_identity_logs_in_reads_and_replies() {
         .to_string();
     let identity = server.dir.path().join("plugin.identity");
     std::fs::write(&identity, &identity_text).unwrap();
+    // A hardware identity cannot sign: Harriet has a signing key of her own, which also
+    // logs her in (the server never runs a plugin for a login).
+    let (signing, signing_public) = signing_keygen(server.dir.path(), "harriet");
     std::fs::write(
         server.keys_path(),
         format!(
-            "# Alice Example\n{}\n# Hardware Harriet\n{recipient}\n",
-            server.member.recipient
+            "# Alice Example\n{}\n# Hardware Harriet\n{recipient} {signing_public}\n",
+            server.member.line
         ),
     )
     .unwrap();
@@ -530,7 +556,7 @@ async fn a_plugin_identity_logs_in_reads_and_replies() {
     std::thread::sleep(std::time::Duration::from_millis(300));
 
     let code = submit_simple(&server, "Sealed through a plugin").await;
-    let harriet = Desk::new(&server, &identity);
+    let harriet = Desk::new(&server, &identity).signing_with(&signing);
     let run = |args: &[&str]| {
         let out = harriet
             .command()
@@ -549,12 +575,24 @@ async fn a_plugin_identity_logs_in_reads_and_replies() {
         page.contains("Hardware Harriet (security team) replied"),
         "{page}"
     );
-    // Alice, with a plain key, reads Harriet's reply too.
+    // Alice, with a plain key, reads Harriet's reply too, verified as hers.
     let alice = Desk::new(&server, &server.member.identity);
+    let shown = alice.json(&["show", &id]);
+    let reply = shown["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(reply["verified"], true, "{reply}");
+    assert_eq!(reply["signed_by"], "Hardware Harriet");
+    // Without her signing key, Harriet can read nothing: she cannot even log in.
+    let out = Desk::new(&server, &identity)
+        .command()
+        .env("PATH", &path)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
     assert!(
-        alice
-            .run(&["show", &id])
-            .contains("Reply from Hardware Harriet")
+        String::from_utf8_lossy(&out.stderr).contains("--signing-key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
@@ -564,11 +602,16 @@ async fn openssh_keys_work_as_identities() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let public =
         |name: &str| std::fs::read_to_string(fixtures.join(format!("{name}.pub"))).unwrap();
-    // Keys-file lines exactly as `ssh-keygen` writes them, comments included.
+    // Keys-file lines exactly as `ssh-keygen` writes them, comments included, each
+    // followed by the member's own signing key (an SSH identity cannot give one). Dave
+    // has none yet: he can read, not write.
+    let (carol_signing, carol_public) = signing_keygen(server.dir.path(), "carol");
+    let (erin_signing, erin_public) = signing_keygen(server.dir.path(), "erin");
     std::fs::write(
         server.keys_path(),
         format!(
-            "# Carol (ed25519)\n{}\n# Dave (ed25519, passphrase)\n{}\n# Erin (RSA)\n{}\n",
+            "# Carol (ed25519)\n{} {carol_public}\n# Dave (ed25519, passphrase)\n{}\n\
+             # Erin (RSA)\n{} {erin_public}\n",
             public("ssh-ed25519").trim(),
             public("ssh-ed25519-protected").trim(),
             public("ssh-rsa").trim()
@@ -579,11 +622,11 @@ async fn openssh_keys_work_as_identities() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     submit_simple(&server, "Read with SSH keys").await;
 
-    for (key, name) in [
-        ("ssh-ed25519", "Carol (ed25519)"),
-        ("ssh-rsa", "Erin (RSA)"),
+    for (key, name, signing) in [
+        ("ssh-ed25519", "Carol (ed25519)", &carol_signing),
+        ("ssh-rsa", "Erin (RSA)", &erin_signing),
     ] {
-        let desk = Desk::new(&server, &fixtures.join(key));
+        let desk = Desk::new(&server, &fixtures.join(key)).signing_with(signing);
         let list = desk.run(&["list"]);
         assert!(list.contains("Read with SSH keys"), "{key}: {list}");
         let id = first_id(&list);
@@ -598,6 +641,13 @@ async fn openssh_keys_work_as_identities() {
     let shown = dave.run_in_terminal(&["list"], "open sesame\n");
     assert_eq!(shown.matches("Passphrase for").count(), 1, "{shown}");
     assert!(shown.contains("Read with SSH keys"), "{shown}");
+    // Without a signing key, writing is refused with what to do, and nothing is sent.
+    let id = first_id(&Desk::new(&server, &fixtures.join("ssh-ed25519")).run(&["list"]));
+    let (ok, said) = dave.try_in_terminal(&["note", &id, "-m", "unsigned"], "open sesame\n");
+    assert!(
+        !ok && said.contains("agedrop keygen --signing-key"),
+        "{said}"
+    );
     // A public key is not an identity.
     let wrong = Desk::new(&server, &fixtures.join("ssh-ed25519.pub"));
     let out = wrong.command().arg("list").output().unwrap();

@@ -55,11 +55,31 @@ async fn submit_on_other_server() -> String {
 #[tokio::test]
 async fn receipt_attempts_are_rate_limited_globally() {
     let server = TestServer::start_with(Options::limits(&["receipt_attempts_per_minute = 3"]));
-    for _ in 0..3 {
-        let (status, _) = check(&server, "AAAA").await;
-        assert_eq!(status, 400);
+    let code = submit_simple(&server, "Rate limited").await;
+    let unknown = submit_on_other_server().await;
+    // Junk and typos are answered without taking a token.
+    for _ in 0..20 {
+        assert_eq!(check(&server, "AAAA").await.0, 400);
     }
-    let (status, page) = check(&server, "AAAA").await;
-    assert_eq!(status, 429);
-    assert!(page.contains("Wait a minute"), "{page}");
+    // Well-formed codes count.
+    for _ in 0..3 {
+        assert_eq!(check(&server, &unknown).await.0, 404);
+    }
+    let c = client();
+    let response = c
+        .post(server.at("/check"))
+        .form(&[("receipt", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    // The page and the Retry-After header say when to try again.
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("try again in about"), "{page}");
 }

@@ -94,7 +94,7 @@ async fn only_ciphertext_reaches_the_disk_and_the_team_decrypts_everything() {
     // The team member decrypts everything on their own machine.
     let identities = Identities::load(&server.member.identity).unwrap();
     let inbox = LocalInbox::open(&server.data()).unwrap();
-    let threads = inbox.threads(&identities).unwrap();
+    let threads = inbox.threads(&identities, None).unwrap();
     assert_eq!(threads.len(), 1);
     let thread = &threads[0];
     let submission = thread.submission().unwrap();

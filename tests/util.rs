@@ -42,7 +42,10 @@ impl Options {
 /// One team member's identity, made with `agedrop keygen`.
 pub struct Member {
     pub identity: PathBuf,
+    /// The age recipient.
     pub recipient: String,
+    /// The keys-file line `keygen` printed: the recipient and the signing key.
+    pub line: String,
 }
 
 /// A running server with its own folder.
@@ -68,10 +71,27 @@ pub fn keygen(dir: &Path, name: &str) -> Member {
         .output()
         .unwrap();
     assert!(out.status.success(), "keygen failed: {out:?}");
+    let line = String::from_utf8(out.stdout).unwrap().trim().to_string();
     Member {
         identity,
-        recipient: String::from_utf8(out.stdout).unwrap().trim().to_string(),
+        recipient: line.split_whitespace().next().unwrap().to_string(),
+        line,
     }
+}
+
+/// Makes a signing key of its own with `agedrop keygen --signing-key --out` (for SSH and
+/// plugin identities); gives the file and its public key.
+pub fn signing_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    let file = dir.join(format!("{name}.signing"));
+    let out = Command::new(bin())
+        .args(["keygen", "--signing-key", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "keygen --signing-key failed: {out:?}");
+    let public = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(public.starts_with("agedropsig1"), "{public}");
+    (file, public)
 }
 
 impl TestServer {
@@ -84,7 +104,7 @@ impl TestServer {
         let member = keygen(dir.path(), "alice");
         std::fs::write(
             dir.path().join("keys.txt"),
-            format!("# Alice Example\n{}\n", member.recipient),
+            format!("# Alice Example\n{}\n", member.line),
         )
         .unwrap();
         let mut server = TestServer {
@@ -412,4 +432,15 @@ pub fn succeeded(out: std::process::Output, what: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A desk over a server for library-level tests: logged in with `identity`, its roster
+/// pinned in memory (nothing touches the test runner's own state folder).
+pub async fn team_desk(server: &TestServer, identity: &Path) -> agedrop::team::Desk {
+    use agedrop::team::{Desk, Identities, Pins, Seen, Source, TeamClient};
+    let identities = Identities::load(identity).unwrap();
+    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let mut desk = Desk::new(Source::Server(client), identities, Seen::memory());
+    desk.check_roster(&mut Pins::memory(), "now").await.unwrap();
+    desk
 }

@@ -227,6 +227,15 @@ impl Pins {
         Ok(Pins { path, all })
     }
 
+    /// Pins kept in memory only (for scripts and tests that must not touch the member's
+    /// state folder).
+    pub fn memory() -> Self {
+        Pins {
+            path: None,
+            all: BTreeMap::new(),
+        }
+    }
+
     /// The roster pinned for `source`, if any.
     pub fn get(&self, source: &str) -> Option<Result<Roster, TeamError>> {
         self.all

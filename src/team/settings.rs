@@ -119,6 +119,16 @@ impl Seen {
         }
     }
 
+    /// A record kept in memory only (for scripts and tests that must not touch the
+    /// member's state folder).
+    pub fn memory() -> Self {
+        Seen {
+            path: None,
+            source: String::new(),
+            all: BTreeMap::new(),
+        }
+    }
+
     /// Events of `report` seen so far.
     pub fn get(&self, report: &str) -> u32 {
         self.all
