@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod util;
+// A hostile server: a double in front of a real one that rewrites what it is told to.
+mod hostile;
 
 // A report goes in, only ciphertext is stored, the team decrypts it.
 mod submit;
@@ -15,6 +17,8 @@ mod bad_input;
 mod conversation;
 // agedrop team against a real server: two members, hostile names, bundles.
 mod desk;
+// The threat model, played: a compromised server learns nothing old and forges nothing.
+mod threats;
 // Security headers on every route, error pages included; nothing personal in logs.
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.

@@ -136,6 +136,15 @@ impl IdentityPluginV1 for Unwrap {
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    // Tests that must show a plugin did not run read this log of every run.
+    if let Some(log) = std::env::var_os("AGEDROPTEST_PLUGIN_LOG") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        writeln!(file, "{}", args[1..].join(" "))?;
+    }
     if let Some(machine) = args.iter().find_map(|a| a.strip_prefix("--age-plugin=")) {
         return run_state_machine(machine, Handler);
     }

@@ -1,0 +1,708 @@
+//! The threat model, played by the attacker: a compromised server (a hostile double in
+//! front of a real one, or the real one with an edited keys file) against real desk
+//! processes. It must learn nothing old, forge nothing, and reach the member's terminal,
+//! memory and disk only with what they asked for.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use agedrop::api;
+use agedrop::crypto::{self, Sealed};
+use agedrop::report::{Event, EventBody, Text};
+use agedrop::team::{Identities, TeamClient};
+use base64::Engine;
+
+use crate::desk::Desk;
+use crate::hostile::{Answer, Hostile, honest};
+use crate::util::*;
+
+/// Whether `needle` appears in `hay` raw, as hex, or as base64 (at any alignment).
+fn leaked(hay: &[u8], needle: &[u8]) -> bool {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut forms = vec![
+        needle.to_vec(),
+        hex::encode(needle).into_bytes(),
+        hex::encode_upper(needle).into_bytes(),
+    ];
+    for pad in 0..3 {
+        let mut shifted = vec![b'x'; pad];
+        shifted.extend_from_slice(needle);
+        let text = b64.encode(&shifted);
+        // Drop the characters that mix in the padding or the end.
+        let inner = &text[(pad * 4).div_ceil(3)..text.len().saturating_sub(4)];
+        forms.push(inner.as_bytes().to_vec());
+    }
+    forms
+        .iter()
+        .any(|f| !f.is_empty() && memchr::memmem::find(hay, f).is_some())
+}
+
+/// Output made safe for a terminal: no escape, bell, C1 or text-direction character.
+fn assert_inert(output: &str) {
+    for c in output.chars() {
+        assert!(
+            !(c.is_control() && c != '\n' && c != '\t')
+                && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'),
+            "a raw {c:?} reached the terminal: {output:?}"
+        );
+    }
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// The stored ciphertexts of a report: its `submitted` event and its first attachment.
+async fn stored(server: &TestServer) -> (String, String, String) {
+    let identities = Identities::load(&server.member.identity).unwrap();
+    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let id = client.reports().await.unwrap()[0].id.clone();
+    let report = client.report(&id).await.unwrap();
+    let desk = team_desk(server, &server.member.identity).await;
+    let thread = desk.thread(&id).await.unwrap();
+    let blob = &thread.attachments()[0].blob;
+    let attachment = client
+        .download(&id, blob)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    (
+        id,
+        report.events[0].sealed.clone(),
+        api::encode(&attachment),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_challenge_is_never_a_decryption_oracle() {
+    let server = TestServer::start();
+    let canary = "ORACLECANARY77";
+    let file = bytes_with_canary(2_000, canary);
+    let page = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[
+                ("title", format!("{canary}-title")),
+                ("description", format!("{canary}-description")),
+            ],
+            &[("poc.bin".into(), file)],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let (_, event, attachment) = stored(&server).await;
+
+    // The compromised server hands the desk a stored event, then an attachment, as its
+    // "challenge", and waits for the plaintext to come back.
+    for payload in [event, attachment] {
+        let hook: crate::hostile::Hook = Arc::new(move |_, path, status, body| {
+            if path == "/api/v1/login/challenge" && status == 200 {
+                let mut challenge: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                challenge["sealed"] = payload.clone().into();
+                return Answer::Bytes(200, serde_json::to_vec(&challenge).unwrap());
+            }
+            Answer::Bytes(status, body)
+        });
+        let hostile = Hostile::start(&server.url, hook).await;
+        let desk = Desk::at(&hostile.url, &server.member.identity);
+        let out = desk.command().arg("list").output().unwrap();
+        assert!(!out.status.success());
+        let said = stderr(&out);
+        assert!(said.contains("may be compromised"), "{said}");
+        assert!(said.contains("nothing was sent back"), "{said}");
+        let seen = hostile.seen();
+        assert!(
+            seen.iter().all(|r| r.path != "/api/v1/login"),
+            "an answer was sent"
+        );
+        for request in seen.iter() {
+            assert!(
+                !leaked(&request.body, canary.as_bytes()),
+                "{} {} carried the plaintext",
+                request.method,
+                request.path
+            );
+        }
+    }
+
+    // A relay that passes the member's login on to the real server under its own name
+    // gets a challenge naming that server: the desk refuses it.
+    let relay = Hostile::relay(&server.url).await;
+    let out = Desk::at(&relay.url, &server.member.identity)
+        .command()
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not one for http://127.0.0.1"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(relay.seen().iter().all(|r| r.path != "/api/v1/login"));
+
+    // Through an honest double, the same desk logs in and reads.
+    let honest = Hostile::start(&server.url, honest()).await;
+    let list = Desk::at(&honest.url, &server.member.identity).run(&["list"]);
+    assert!(list.contains(&format!("{canary}-title")), "{list}");
+    // A login never sends the challenge's plaintext either: only its hash.
+    let seen = honest.seen();
+    let login = seen.iter().find(|r| r.path == "/api/v1/login").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&login.body).unwrap();
+    assert_eq!(body["answer"].as_str().unwrap().len(), 64, "{body}");
+    assert!(!String::from_utf8_lossy(&login.body).contains("agedrop-login-v1"));
+
+    // The server makes challenges only for its own names.
+    let response = client()
+        .post(server.at("/api/v1/login/challenge"))
+        .header("host", "evil.example")
+        .json(&api::ChallengeRequest {
+            recipient: server.member.recipient.clone(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("public_url"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_seals_only_to_the_roster_it_pinned() {
+    let server = TestServer::start();
+    submit_simple(&server, "Pinned roster").await;
+    let alice = Desk::new(&server, &server.member.identity);
+    let out = alice.command().arg("list").output().unwrap();
+    assert!(
+        stderr(&out).contains("pinned its team roster"),
+        "{}",
+        stderr(&out)
+    );
+    let id = first_id(&String::from_utf8_lossy(&out.stdout));
+
+    // The server (its keys file, as a compromised server could) lists one more.
+    let mallory = keygen(server.dir.path(), "mallory");
+    let keys = std::fs::read_to_string(server.keys_path()).unwrap();
+    std::fs::write(
+        server.keys_path(),
+        format!("{keys}# Mallory\n{}\n", mallory.line),
+    )
+    .unwrap();
+    server.signal("HUP");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    for args in [
+        vec!["reply", &id, "-m", "for the reporter"],
+        vec!["status", &id, "triaged", "-m", "checked"],
+        vec!["note", &id, "-m", "team only"],
+    ] {
+        let out = alice.command().args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} went through");
+        let said = stderr(&out);
+        assert!(said.contains("differs from the one you pinned"), "{said}");
+        assert!(said.contains("+ added:   Mallory"), "{said}");
+        assert!(said.contains("agedrop team trust"), "{said}");
+    }
+    // Nothing was sent, and nothing of the report opens with Mallory's identity.
+    let identities = Identities::load(&server.member.identity).unwrap();
+    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let report = client.report(&id).await.unwrap();
+    assert_eq!(report.events.len(), 1);
+    let mallory_ids = Identities::load(&mallory.identity).unwrap();
+    let opens_for_mallory = |events: &[api::SealedEvent]| {
+        events
+            .iter()
+            .filter(|e| {
+                let sealed = Sealed::from_stored(api::decode(&e.sealed).unwrap());
+                crypto::open(&mallory_ids.as_refs(), &sealed).is_ok()
+            })
+            .count()
+    };
+    assert_eq!(opens_for_mallory(&report.events), 0);
+
+    // Reading still works, with a warning.
+    let out = alice.command().arg("list").output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("nothing will be sealed"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Trusting needs a yes.
+    let out = alice
+        .command()
+        .arg("trust")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    let trusted = alice.json(&["trust", "--yes"]);
+    assert_eq!(trusted["change"]["added"][0]["name"], "Mallory");
+    alice.run(&["reply", &id, "-m", "now Mallory reads this"]);
+    let report = client.report(&id).await.unwrap();
+    assert_eq!(opens_for_mallory(&report.events), 1);
+
+    // Mallory leaves: the desk stops again until told, then seals to her no more.
+    std::fs::write(server.keys_path(), &keys).unwrap();
+    server.signal("HUP");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let out = alice
+        .command()
+        .args(["reply", &id, "-m", "x"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("- removed: Mallory"),
+        "{}",
+        stderr(&out)
+    );
+    alice.run(&["trust", "--yes"]);
+    alice.run(&["reply", &id, "-m", "Mallory cannot read this"]);
+    let report = client.report(&id).await.unwrap();
+    assert_eq!(report.events.len(), 3);
+    assert_eq!(opens_for_mallory(&report.events), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swapped_reporter_key_stops_a_reply() {
+    let server = TestServer::start();
+    submit_simple(&server, "Swapped reporter").await;
+    let swapped = age::x25519::Identity::generate().to_public().to_string();
+    let hook: crate::hostile::Hook = Arc::new(move |method, path, status, body| {
+        let is_report = method == "GET" && path.starts_with("/api/v1/reports/");
+        if is_report && status == 200 {
+            let mut report: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            report["report"]["reporter"] = swapped.clone().into();
+            return Answer::Bytes(200, serde_json::to_vec(&report).unwrap());
+        }
+        Answer::Bytes(status, body)
+    });
+    let hostile = Hostile::start(&server.url, hook).await;
+    let alice = Desk::at(&hostile.url, &server.member.identity);
+    let id = first_id(&alice.run(&["list"]));
+    for args in [
+        vec!["reply", &id, "-m", "to whom?"],
+        vec!["status", &id, "triaged"],
+    ] {
+        let out = alice.command().args(&args).output().unwrap();
+        assert!(!out.status.success());
+        let said = stderr(&out);
+        assert!(
+            said.contains("not the one sealed inside the report"),
+            "{said}"
+        );
+    }
+    assert!(
+        hostile.seen().iter().all(|r| !r.path.ends_with("/events")),
+        "an event was sent"
+    );
+    // A team-only note does not go to the reporter, so it is not stopped.
+    alice.run(&["note", &id, "-m", "the server lies about the reporter"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_team_words_show_as_unverified() {
+    let server = TestServer::start();
+    let code = submit_simple(&server, "Forgeries").await;
+    let bob = keygen(server.dir.path(), "bob");
+    std::fs::write(
+        server.keys_path(),
+        format!(
+            "# Alice Example\n{}\n# Bob\n{}\n",
+            server.member.line, bob.line
+        ),
+    )
+    .unwrap();
+    server.signal("HUP");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let alice = Desk::new(&server, &server.member.identity);
+    let id = first_id(&alice.run(&["list"]));
+    alice.run(&["reply", &id, "-m", "Genuine words from Alice."]);
+
+    // What a compromised server (with a member's token, and every public key) can do.
+    let identities = Identities::load(&server.member.identity).unwrap();
+    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let report = client.report(&id).await.unwrap();
+    let genuine = report.events.last().unwrap().sealed.clone();
+    let plain = crypto::open(
+        &identities.as_refs(),
+        &Sealed::from_stored(api::decode(&genuine).unwrap()),
+    )
+    .unwrap();
+    let keys =
+        crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
+    let (_, reporter) = crypto::Receipt::parse(&code).unwrap().derive().unwrap();
+    let seal = |bytes: &[u8]| keys.seal(Some(&reporter.recipient()), bytes).unwrap();
+    // 1. Alice's envelope around other words.
+    let mut envelope: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let reply = |text: &str| {
+        Event::new(
+            agedrop::report::now(),
+            EventBody::Reply(Text {
+                author: "Alice Example".into(),
+                text: text.into(),
+            }),
+        )
+    };
+    envelope["event"] = b64
+        .encode(reply("Altered: publish it all now.").encode())
+        .into();
+    client
+        .append(&id, &seal(&serde_json::to_vec(&envelope).unwrap()))
+        .await
+        .unwrap();
+    // 2. Unsigned words in Alice's name.
+    client
+        .append(
+            &id,
+            &seal(&reply("Unsigned: send us your exploit.").encode()),
+        )
+        .await
+        .unwrap();
+    // 3. Alice's genuine event again, replayed.
+    client
+        .append(&id, &Sealed::from_stored(api::decode(&genuine).unwrap()))
+        .await
+        .unwrap();
+    // 4. Bob, a member, signing words that claim to be Alice's: verified, as Bob's.
+    let bob_ids = Identities::load(&bob.identity).unwrap();
+    let bob_key = bob_ids.signing_key().unwrap();
+    client
+        .append(
+            &id,
+            &seal(&reply("Bob pretending.").encode_signed(&id, bob_key)),
+        )
+        .await
+        .unwrap();
+
+    let shown = alice.json(&["show", &id]);
+    let events = shown["events"].as_array().unwrap();
+    let by_text = |needle: &str| {
+        events
+            .iter()
+            .find(|e| {
+                e["event"]["body"]["reply"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(needle))
+            })
+            .unwrap_or_else(|| panic!("no event with {needle}"))
+            .clone()
+    };
+    let genuine = by_text("Genuine words");
+    assert_eq!(genuine["verified"], true);
+    assert_eq!(genuine["signed_by"], "Alice Example");
+    let altered = by_text("Altered");
+    assert_eq!(altered["verified"], false);
+    assert!(
+        altered["verification"]
+            .as_str()
+            .unwrap()
+            .contains("DOES NOT MATCH")
+    );
+    let unsigned = by_text("Unsigned");
+    assert_eq!(unsigned["verified"], false);
+    assert!(
+        unsigned["verification"]
+            .as_str()
+            .unwrap()
+            .contains("NOT SIGNED")
+    );
+    let copies: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e["event"]["body"]["reply"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Genuine words"))
+        })
+        .collect();
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies[1]["verified"], false);
+    assert!(
+        copies[1]["verification"]
+            .as_str()
+            .unwrap()
+            .contains("replayed")
+    );
+    let pretending = by_text("Bob pretending");
+    assert_eq!(pretending["verified"], true);
+    assert_eq!(pretending["signed_by"], "Bob");
+    // The reporter's own events are never signed, and say so.
+    assert_eq!(events[0]["verified"], false);
+    assert!(
+        events[0]["verification"]
+            .as_str()
+            .unwrap()
+            .contains("reporter")
+    );
+    // As text: the forgeries are marked, and Bob's words are shown as Bob's.
+    let text = alice.run(&["show", &id]);
+    assert_eq!(text.matches("UNVERIFIED").count(), 3, "{text}");
+    assert!(text.contains("Reply from Bob,"), "{text}");
+    assert!(text.contains("Reply from Alice Example,"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_reaches_the_terminal_inert() {
+    let server = TestServer::start();
+    submit_simple(&server, "Escapes").await;
+    let evil = "\u{1b}]52;c;cGF5bG9hZA==\u{7}\u{1b}[2J\u{9b}31m\u{202e}txt.exe\u{2067}";
+
+    // A roster name, a report id and an error, each as a compromised server sends them.
+    for target in ["team", "reports", "error"] {
+        let hook: crate::hostile::Hook = Arc::new(move |method, path, status, body| {
+            let mut json: serde_json::Value =
+                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            match (target, method, path) {
+                ("team", "GET", "/api/v1/team") => {
+                    json["members"][0]["name"] = format!("Alice{evil}").into();
+                }
+                ("reports", "GET", "/api/v1/reports") => {
+                    json["reports"][0]["id"] = format!("0123{evil}").into();
+                }
+                ("error", "GET", p) if p.starts_with("/api/v1/reports/") => {
+                    let error = serde_json::json!({ "error": format!("gone {evil}") });
+                    return Answer::Bytes(404, serde_json::to_vec(&error).unwrap());
+                }
+                _ => return Answer::Bytes(status, body),
+            }
+            Answer::Bytes(status, serde_json::to_vec(&json).unwrap())
+        });
+        let hostile = Hostile::start(&server.url, hook).await;
+        let desk = Desk::at(&hostile.url, &server.member.identity);
+        let list = desk.command().arg("list").output().unwrap();
+        let shown = desk
+            .command()
+            .args(["show", "0000000000000000"])
+            .output()
+            .unwrap();
+        for out in [&list, &shown] {
+            let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
+            assert_inert(&all);
+        }
+        let said = stderr(&list) + &stderr(&shown);
+        assert!(said.contains("\\u{1b}]52;c;"), "{target}: {said}");
+        assert!(said.contains("\\u{202e}"), "{target}: {said}");
+    }
+
+    // A bundle whose first entry has a hostile name.
+    let bundle = server.dir.path().join("evil.bundle");
+    let mut tar = tar::Builder::new(std::fs::File::create(&bundle).unwrap());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(2);
+    header.set_mode(0o600);
+    header.set_cksum();
+    tar.append_data(&mut header, format!("x{evil}.json"), &b"{}"[..])
+        .unwrap();
+    tar.finish().unwrap();
+    let out = Desk::new(&server, &server.member.identity)
+        .command()
+        .args(["--bundle", bundle.to_str().unwrap(), "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_inert(&stderr(&out));
+    assert!(stderr(&out).contains("\\u{1b}]52"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
+    let server = TestServer::start();
+    let file = bytes_with_canary(300_000, "sized");
+    let page = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[("title", "Sizes".into()), ("description", "d".into())],
+            &[("big.bin".into(), file)],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    // A report list that never ends.
+    let hook: crate::hostile::Hook = Arc::new(|method, path, status, body| {
+        if method == "GET" && path == "/api/v1/reports" {
+            return Answer::Endless(200, b"{\"reports\":[\"".to_vec());
+        }
+        Answer::Bytes(status, body)
+    });
+    let hostile = Hostile::start(&server.url, hook).await;
+    let out = Desk::at(&hostile.url, &server.member.identity)
+        .command()
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+    let sent = hostile.endless_sent();
+    assert!(
+        sent < 48 << 20,
+        "the desk read {sent} bytes of an endless answer"
+    );
+
+    // An attachment stream that goes on past its sealed size.
+    let hook: crate::hostile::Hook = Arc::new(|method, path, status, body| {
+        if method == "GET" && path.contains("/attachments/") && status == 200 {
+            return Answer::Endless(200, body);
+        }
+        Answer::Bytes(status, body)
+    });
+    let hostile = Hostile::start(&server.url, hook).await;
+    let desk = Desk::at(&hostile.url, &server.member.identity);
+    let id = first_id(&desk.run(&["list"]));
+    let out_dir = server.dir.path().join("out");
+    let out = desk
+        .command()
+        .args(["attachments", &id, "--out", out_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("longer than its sealed size"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
+    let sent = hostile.endless_sent();
+    let bound = agedrop::team::max_ciphertext(300_000) + (8 << 20);
+    assert!(
+        sent < bound,
+        "the desk read {sent} bytes, more than {bound}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_malformed_event_breaks_nothing() {
+    let server = TestServer::start();
+    let code = submit_simple(&server, "Still readable").await;
+    let identities = Identities::load(&server.member.identity).unwrap();
+    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let id = client.reports().await.unwrap()[0].id.clone();
+    let keys =
+        crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
+    let (_, reporter) = crypto::Receipt::parse(&code).unwrap().derive().unwrap();
+    // It opens for everyone, and is not an event.
+    for junk in [
+        &b"{\"v\":1,\"at\":1,\"body\":{\"bogus\":{}}}"[..],
+        b"\xff\xfe",
+    ] {
+        let sealed = keys.seal(Some(&reporter.recipient()), junk).unwrap();
+        client.append(&id, &sealed).await.unwrap();
+    }
+    let alice = Desk::new(&server, &server.member.identity);
+    alice.run(&["reply", &id, "-m", "After the junk."]);
+    let list = alice.json(&["list"]);
+    assert_eq!(list[0]["title"], "Still readable");
+    assert_eq!(list[0]["unreadable"], 2);
+    let text = alice.run(&["show", &id]);
+    assert_eq!(text.matches("(unreadable event").count(), 2, "{text}");
+    assert!(text.contains("After the junk."));
+    let shown = alice.json(&["show", &id]);
+    assert_eq!(shown["events"][1]["state"], "unreadable");
+    // The reporter's page still works, and says an entry could not be read.
+    let (_, status, page) = login(&server, &code).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page.matches("An entry that could not be read").count(), 2);
+    assert!(page.contains("After the junk."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_challenges_look_like_anyone_elses_and_run_nothing() {
+    let path = path_with_test_plugin();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let server = TestServer::start_with(Options {
+        env: vec![
+            ("PATH".into(), path.clone()),
+            (
+                "AGEDROPTEST_PLUGIN_LOG".into(),
+                log.path().display().to_string(),
+            ),
+        ],
+        ..Default::default()
+    });
+    let new_plugin_recipient = || {
+        let out = std::process::Command::new("age-plugin-agedroptest")
+            .env("PATH", &path)
+            .env_remove("AGEDROPTEST_PLUGIN_LOG")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .find(|w| w.starts_with("age1agedroptest1"))
+            .unwrap()
+            .to_string()
+    };
+    let member = new_plugin_recipient();
+    let stranger = new_plugin_recipient();
+    let (_, signing) = signing_keygen(server.dir.path(), "harriet");
+    std::fs::write(
+        server.keys_path(),
+        format!(
+            "# Alice Example\n{}\n# Hardware Harriet\n{member} {signing}\n",
+            server.member.line
+        ),
+    )
+    .unwrap();
+    server.signal("HUP");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    std::fs::write(log.path(), "").unwrap();
+
+    let challenge = |recipient: String| {
+        let url = server.at("/api/v1/login/challenge");
+        async move {
+            let response = client()
+                .post(url)
+                .json(&api::ChallengeRequest { recipient })
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let challenge: api::Challenge = response.json().await.unwrap();
+            api::decode(&challenge.sealed).unwrap()
+        }
+    };
+    let stanzas = |sealed: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(sealed)
+            .lines()
+            .filter_map(|l| l.strip_prefix("-> "))
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            // age adds random "grease" stanzas to every file.
+            .filter(|t| !t.ends_with("-grease"))
+            .collect()
+    };
+    let for_member = challenge(member).await;
+    let for_stranger = challenge(stranger).await;
+    assert_eq!(stanzas(&for_member), ["X25519"]);
+    assert_eq!(stanzas(&for_stranger), ["X25519"]);
+    assert_eq!(
+        std::fs::read_to_string(log.path()).unwrap(),
+        "",
+        "a plugin ran for an unauthenticated request"
+    );
+    // Reports are still sealed to the member through the plugin.
+    submit_simple(&server, "Through the plugin").await;
+    assert!(!std::fs::read_to_string(log.path()).unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_cannot_dump_core() {
+    let server = TestServer::start();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    let numbers: Vec<&str> = core.split_whitespace().skip(4).take(2).collect();
+    assert_eq!(numbers, ["0", "0"], "{core}");
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/agedrop.service"),
+    )
+    .unwrap();
+    assert!(unit.lines().any(|l| l == "LimitCORE=0"));
+}
