@@ -19,6 +19,8 @@ mod conversation;
 mod desk;
 // The threat model, played: a compromised server learns nothing old and forges nothing.
 mod threats;
+// One client cannot lock everyone out: junk floods, strangers' logins, trickled uploads.
+mod floods;
 // Security headers on every route, error pages included; nothing personal in logs.
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.

@@ -49,6 +49,37 @@ fn assert_inert(output: &str) {
     }
 }
 
+/// Bytes a sender can push into a loopback connection that the reader never reads: the
+/// kernel's send and receive buffers (net.ipv4.tcp_wmem and tcp_rmem allow 4 and 32 MiB
+/// here) and the HTTP stacks' own.
+const SOCKET_SLACK: u64 = 40 << 20;
+
+/// Runs a command; its output and the peak resident memory seen while it ran (KiB, from
+/// /proc's VmHWM, read every few milliseconds).
+fn run_measuring_peak(mut command: std::process::Command) -> (std::process::Output, u64) {
+    use std::process::Stdio;
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    let mut peak = 0;
+    while !waiter.is_finished() {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    (waiter.join().unwrap(), peak)
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
@@ -535,13 +566,12 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
         Answer::Bytes(status, body)
     });
     let hostile = Hostile::start(&server.url, hook).await;
-    let out = Desk::at(&hostile.url, &server.member.identity)
-        .command()
-        .arg("list")
-        .output()
-        .unwrap();
+    let mut list = Desk::at(&hostile.url, &server.member.identity).command();
+    list.arg("list");
+    let (out, peak_kib) = run_measuring_peak(list);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+    assert!(peak_kib < 96 * 1024, "the desk grew to {peak_kib} KiB");
     let sent = hostile.endless_sent();
     assert!(
         sent < 48 << 20,
@@ -559,11 +589,10 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
     let desk = Desk::at(&hostile.url, &server.member.identity);
     let id = first_id(&desk.run(&["list"]));
     let out_dir = server.dir.path().join("out");
-    let out = desk
-        .command()
-        .args(["attachments", &id, "--out", out_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let mut download = desk.command();
+    download.args(["attachments", &id, "--out", out_dir.to_str().unwrap()]);
+    let (out, peak_kib) = run_measuring_peak(download);
+    assert!(peak_kib < 96 * 1024, "the desk grew to {peak_kib} KiB");
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("longer than its sealed size"),
@@ -572,7 +601,7 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
     );
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
     let sent = hostile.endless_sent();
-    let bound = agedrop::team::max_ciphertext(300_000) + (8 << 20);
+    let bound = agedrop::team::max_ciphertext(300_000) + SOCKET_SLACK;
     assert!(
         sent < bound,
         "the desk read {sent} bytes, more than {bound}"
