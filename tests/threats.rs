@@ -299,6 +299,20 @@ async fn the_desk_seals_only_to_the_roster_it_pinned() {
     let report = client.report(&id).await.unwrap();
     assert_eq!(report.events.len(), 3);
     assert_eq!(opens_for_mallory(&report.events), 1);
+
+    // A new desk can pin the keys file it got from the operator instead of trusting the
+    // server on first use; then nothing is announced, and nothing is refused.
+    let fresh = Desk::new(&server, &server.member.identity);
+    let pinned = fresh.json(&["trust", "--keys", server.keys_path().to_str().unwrap()]);
+    assert_eq!(pinned["members"].as_array().unwrap().len(), 1);
+    let out = fresh.command().arg("list").output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        !stderr(&out).contains("pinned its team roster"),
+        "{}",
+        stderr(&out)
+    );
+    fresh.run(&["note", &id, "-m", "pinned from the keys file"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -434,6 +434,8 @@ mod tests {
         let keys = TeamKeys::parse(include_str!("../../keys.example")).unwrap();
         let names: Vec<&str> = keys.members().iter().map(|m| m.name()).collect();
         assert_eq!(names, ["Alice Example", "Bob Example"]);
+        assert!(keys.members().iter().all(|m| m.signing_key().is_some()));
+        assert!(keys.advice().is_empty());
     }
 
     #[test]
