@@ -125,7 +125,6 @@ pub struct RawLimits {
     pub max_sessions: usize,
     pub team_token_seconds: u64,
     pub team_logins_per_minute: u32,
-    pub stranger_logins_per_minute: u32,
     pub max_event_kib: usize,
 }
 
@@ -156,7 +155,6 @@ impl Default for RawLimits {
             max_sessions: 10_000,
             team_token_seconds: 60 * 60,
             team_logins_per_minute: 300,
-            stranger_logins_per_minute: 60,
             max_event_kib: 1024,
         }
     }
@@ -219,7 +217,6 @@ pub struct Limits {
     pub max_sessions: usize,
     pub team_token: Duration,
     pub team_logins_per_minute: u32,
-    pub stranger_logins_per_minute: u32,
     pub max_event_bytes: usize,
 }
 
@@ -445,10 +442,6 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
             u64::from(l.follow_ups_per_minute),
         ),
         (
-            "limits.stranger_logins_per_minute",
-            u64::from(l.stranger_logins_per_minute),
-        ),
-        (
             "limits.upload_rate_window_seconds",
             l.upload_rate_window_seconds,
         ),
@@ -522,7 +515,6 @@ fn validate_limits(l: RawLimits) -> Result<Limits, ConfigError> {
         max_sessions: l.max_sessions,
         team_token: Duration::from_secs(l.team_token_seconds),
         team_logins_per_minute: l.team_logins_per_minute,
-        stranger_logins_per_minute: l.stranger_logins_per_minute,
         max_event_bytes: l.max_event_kib * 1024,
     })
 }
@@ -604,10 +596,6 @@ mod tests {
         assert_eq!(
             raw.limits.follow_ups_per_minute,
             defaults.limits.follow_ups_per_minute
-        );
-        assert_eq!(
-            raw.limits.stranger_logins_per_minute,
-            defaults.limits.stranger_logins_per_minute
         );
         assert_eq!(
             raw.limits.min_upload_bytes_per_second,

@@ -11,8 +11,19 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     // A crash must not write memory to disk: the server holds sessions' keys and
-    // plaintext on its way to being sealed, the desk holds decrypted reports.
-    let cores_off = rlimit::setrlimit(rlimit::Resource::CORE, 0, 0);
+    // plaintext on its way to being sealed, the desk holds decrypted reports. Not
+    // dumpable also means no core even through a core_pattern pipe, and no ptrace or
+    // /proc/PID/mem for other processes of the same user.
+    let cores_off = rustix::process::setrlimit(
+        rustix::process::Resource::Core,
+        rustix::process::Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    )
+    .and_then(|()| {
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    });
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

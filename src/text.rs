@@ -53,6 +53,25 @@ pub fn one_line(text: &str) -> String {
     terminal_safe(text).replace(['\n', '\t'], " ")
 }
 
+/// JSON text (as serde_json writes it) with every hidden character written as a
+/// `\uXXXX` escape: serde_json escapes only C0 controls, and C1 controls or
+/// text-direction characters inside strings would still reach the terminal. Outside
+/// strings JSON has only ASCII punctuation and whitespace, which pass as they are.
+pub fn json_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_hidden(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// At most `max` characters of `text` for an error message, on one line and safe.
 pub fn excerpt(text: &str, max: usize) -> String {
     let mut out = one_line(&text.chars().take(max).collect::<String>());
@@ -88,5 +107,10 @@ mod tests {
         for c in ['a', 'é', '中', ' ', '-'] {
             assert!(!is_hidden(c), "{c:?}");
         }
+        let json = serde_json::to_string_pretty(&["a\u{9b}b\u{202e}c\u{e0041}\u{1b}"]).unwrap();
+        let safe = json_safe(&json);
+        assert!(!safe.chars().any(|c| is_hidden(c) && c != '\n'), "{safe}");
+        let back: Vec<String> = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back[0], "a\u{9b}b\u{202e}c\u{e0041}\u{1b}");
     }
 }

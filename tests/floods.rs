@@ -26,7 +26,14 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn junk_floods_lock_nobody_out() {
-    let server = TestServer::start();
+    // Room for every request of a flood at once, so that what refuses them is what is
+    // tested (the junk checks and the rate limits), not the cap on requests in flight.
+    let server = TestServer::start_with(Options::limits(&[
+        "team_logins_per_minute = 100",
+        "max_concurrent_api = 1024",
+        "max_concurrent_requests = 1024",
+        "max_concurrent_uploads = 1024",
+    ]));
     let code = submit_simple(&server, "Before the flood").await;
     let identities = Identities::load(&server.member.identity).unwrap();
     let started = Instant::now();
@@ -58,12 +65,18 @@ async fn junk_floods_lock_nobody_out() {
         .await
         .expect("a member logs in right after a junk flood");
 
-    // Strangers' well-formed challenges draw from their own bucket: they run dry, the
-    // team's do not.
-    let statuses = flood(150, |_| {
+    // Each recipient has a bucket of its own, member or not: a flood for one (or for many
+    // made up on the spot) never touches a member's, and what a prober sees does not
+    // depend on who is a member.
+    let stranger = age::x25519::Identity::generate().to_public().to_string();
+    let statuses = flood(400, |i| {
         let url = url.clone();
+        let recipient = if i % 2 == 0 {
+            stranger.clone()
+        } else {
+            age::x25519::Identity::generate().to_public().to_string()
+        };
         async move {
-            let recipient = age::x25519::Identity::generate().to_public().to_string();
             client()
                 .post(url)
                 .json(&api::ChallengeRequest { recipient })
@@ -75,22 +88,24 @@ async fn junk_floods_lock_nobody_out() {
     .await;
     assert!(
         statuses.contains(&429),
-        "the strangers' bucket never ran dry"
+        "one recipient's bucket never ran dry"
     );
     TeamClient::login(&server.url, &identities)
         .await
-        .expect("a member logs in while strangers are refused");
+        .expect("a member logs in while one stranger is refused");
 
-    // 100 junk receipt posts: typos, junk, no field at all.
+    // 100 junk receipt posts: typos, junk, no field at all, and well-formed codes that
+    // open nothing (which use up the bucket, but never keep a real code out).
     let check_url = server.at("/check");
     let statuses = flood(100, |i| {
         let url = check_url.clone();
         async move {
             let c = client();
-            match i % 3 {
-                0 => c.post(url).form(&[("receipt", "AAAA-BBBB")]),
+            match i % 10 {
+                0 => c.post(url).form(&[("receipt", "AAAA-BBBB".to_string())]),
                 1 => c.post(url).form(&[("receipt", "0".repeat(28))]),
-                _ => c.post(url).body("garbage=1"),
+                2 => c.post(url).body("garbage=1"),
+                _ => c.post(url).form(&[("receipt", unknown_code())]),
             }
             .send()
             .await
@@ -98,7 +113,10 @@ async fn junk_floods_lock_nobody_out() {
         }
     })
     .await;
-    assert!(!statuses.contains(&429));
+    assert!(
+        statuses.contains(&429),
+        "the misses never used up the bucket"
+    );
     let (status, page) = check(&server, &code).await;
     assert_eq!(
         status, 200,
@@ -134,6 +152,14 @@ async fn junk_floods_lock_nobody_out() {
         "the floods took {:?}",
         started.elapsed()
     );
+}
+
+/// A well-formed receipt code (valid checksum) that opens nothing here.
+fn unknown_code() -> String {
+    agedrop::crypto::Receipt::generate()
+        .unwrap()
+        .code()
+        .to_string()
 }
 
 /// Opens a connection that posts a report a byte a second, for ever.
@@ -246,4 +272,32 @@ async fn trickling_uploads_cannot_hold_every_slot() {
         t.abort();
     }
     eprintln!("a slot freed up after {waited:?}; the steady upload took {took:?}");
+}
+
+#[tokio::test]
+async fn one_reports_follow_ups_never_hold_up_anothers() {
+    let server = TestServer::start_with(Options::limits(&["follow_ups_per_minute = 2"]));
+    let first = submit_simple(&server, "First report").await;
+    let second = submit_simple(&server, "Second report").await;
+    let send = |reporter: reqwest::Client, page: String| {
+        let url = server.at("/thread");
+        async move {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf(&page))
+                .text("message", "more details");
+            reporter.post(url).multipart(form).send().await.unwrap()
+        }
+    };
+    let (reporter, _, page) = login(&server, &first).await;
+    for _ in 0..2 {
+        let sent = send(reporter.clone(), page.clone()).await;
+        assert_eq!(sent.status(), 303);
+    }
+    let refused = send(reporter.clone(), page.clone()).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    // Another report's reporter, and new reports, are not held up.
+    let (other, _, page) = login(&server, &second).await;
+    assert_eq!(send(other, page).await.status(), 303);
+    submit_simple(&server, "Third report").await;
 }

@@ -319,30 +319,63 @@ async fn the_desk_seals_only_to_the_roster_it_pinned() {
 async fn a_swapped_reporter_key_stops_a_reply() {
     let server = TestServer::start();
     submit_simple(&server, "Swapped reporter").await;
-    let swapped = age::x25519::Identity::generate().to_public().to_string();
-    let hook: crate::hostile::Hook = Arc::new(move |method, path, status, body| {
-        let is_report = method == "GET" && path.starts_with("/api/v1/reports/");
-        if is_report && status == 200 {
+    let keys =
+        crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
+    let attacker = age::x25519::Identity::generate().to_public().to_string();
+    // A report the server forges in its entirety, naming the attacker's key: sealed to
+    // the team (the server knows every public key), as the server writes reports.
+    let forged = {
+        let mut s = agedrop::report::Submission::default();
+        s.title = "Swapped reporter".into();
+        s.description = "details".into();
+        s.reporter = attacker.clone();
+        let event = Event::new(1, EventBody::Submitted(Box::new(s)));
+        api::encode(keys.seal(None, &event.encode()).unwrap().as_bytes())
+    };
+    // 0: honest; 1: swap only the clear-text key; 2: also add the forged report after
+    // the real one; 3: replace the real report with the forged one.
+    let mode = Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let hook: crate::hostile::Hook = {
+        let mode = mode.clone();
+        let attacker = attacker.clone();
+        Arc::new(move |method, path, status, body| {
+            let is_report = method == "GET" && path.starts_with("/api/v1/reports/");
+            let mode = mode.load(std::sync::atomic::Ordering::SeqCst);
+            if !is_report || status != 200 || mode == 0 {
+                return Answer::Bytes(status, body);
+            }
             let mut report: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            report["report"]["reporter"] = swapped.clone().into();
-            return Answer::Bytes(200, serde_json::to_vec(&report).unwrap());
-        }
-        Answer::Bytes(status, body)
-    });
+            report["report"]["reporter"] = attacker.clone().into();
+            let events = report["events"].as_array_mut().unwrap();
+            match mode {
+                2 => {
+                    let seq = events.len();
+                    events.push(serde_json::json!({ "seq": seq, "sealed": forged }));
+                }
+                3 => events[0]["sealed"] = forged.clone().into(),
+                _ => {}
+            }
+            Answer::Bytes(200, serde_json::to_vec(&report).unwrap())
+        })
+    };
     let hostile = Hostile::start(&server.url, hook).await;
     let alice = Desk::at(&hostile.url, &server.member.identity);
+    // The desk sees the report once, honestly (and remembers its reporter key).
     let id = first_id(&alice.run(&["list"]));
-    for args in [
-        vec!["reply", &id, "-m", "to whom?"],
-        vec!["status", &id, "triaged"],
+    for (m, said) in [
+        (1, "not the one sealed inside the report"),
+        (2, "holds more than one report"),
+        (3, "not the one this desk saw for it before"),
     ] {
-        let out = alice.command().args(&args).output().unwrap();
-        assert!(!out.status.success());
-        let said = stderr(&out);
-        assert!(
-            said.contains("not the one sealed inside the report"),
-            "{said}"
-        );
+        mode.store(m, std::sync::atomic::Ordering::SeqCst);
+        for args in [
+            vec!["reply", &id, "-m", "to whom?"],
+            vec!["status", &id, "triaged"],
+        ] {
+            let out = alice.command().args(&args).output().unwrap();
+            assert!(!out.status.success(), "mode {m}: {args:?} went through");
+            assert!(stderr(&out).contains(said), "mode {m}: {}", stderr(&out));
+        }
     }
     assert!(
         hostile.seen().iter().all(|r| !r.path.ends_with("/events")),
@@ -523,12 +556,13 @@ async fn server_text_reaches_the_terminal_inert() {
         let hostile = Hostile::start(&server.url, hook).await;
         let desk = Desk::at(&hostile.url, &server.member.identity);
         let list = desk.command().arg("list").output().unwrap();
+        let json = desk.command().args(["list", "--json"]).output().unwrap();
         let shown = desk
             .command()
             .args(["show", "0000000000000000"])
             .output()
             .unwrap();
-        for out in [&list, &shown] {
+        for out in [&list, &json, &shown] {
             let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
             assert_inert(&all);
         }
@@ -620,6 +654,44 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
         sent < bound,
         "the desk read {sent} bytes, more than {bound}"
     );
+
+    // An attachment event the server forges, claiming a petabyte: refused before a
+    // byte is written, whatever the stream would bring.
+    let identities = Identities::load(&server.member.identity).unwrap();
+    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let desk = team_desk(&server, &server.member.identity).await;
+    let real = desk.thread(&id).await.unwrap().attachments()[0]
+        .blob
+        .clone();
+    let keys =
+        crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
+    let huge = Event::new(
+        1,
+        EventBody::Attachment(agedrop::report::Attachment {
+            name: "huge.bin".into(),
+            media_type: "application/octet-stream".into(),
+            size: 1 << 50,
+            sha256: "00".repeat(32),
+            blob: real,
+        }),
+    );
+    client
+        .append(&id, &keys.seal(None, &huge.encode()).unwrap())
+        .await
+        .unwrap();
+    let out_dir = server.dir.path().join("huge");
+    let out = Desk::new(&server, &server.member.identity)
+        .command()
+        .args(["attachments", &id, "--out", out_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("free"), "{}", stderr(&out));
+    assert!(
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .all(|f| f.unwrap().file_name() != "huge.bin")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -640,13 +712,38 @@ async fn one_malformed_event_breaks_nothing() {
         let sealed = keys.seal(Some(&reporter.recipient()), junk).unwrap();
         client.append(&id, &sealed).await.unwrap();
     }
+    // Sealed to a crowd: each stanza is work for the desk, so it is not even opened.
+    let crowd: Vec<age::x25519::Recipient> = (0..200)
+        .map(|_| age::x25519::Identity::generate().to_public())
+        .collect();
+    let alice_key = crypto::parse_recipient(&server.member.recipient).unwrap();
+    let mut to: Vec<&dyn age::Recipient> = crowd.iter().map(|r| r as _).collect();
+    to.push(alice_key.recipient.as_ref());
+    client
+        .append(&id, &crypto::seal(&to, b"{}").unwrap())
+        .await
+        .unwrap();
     let alice = Desk::new(&server, &server.member.identity);
     alice.run(&["reply", &id, "-m", "After the junk."]);
     let list = alice.json(&["list"]);
     assert_eq!(list[0]["title"], "Still readable");
-    assert_eq!(list[0]["unreadable"], 2);
+    assert_eq!(list[0]["unreadable"], 3);
+    assert!(
+        alice
+            .run(&["list"])
+            .contains("Still readable  [3 unreadable]")
+    );
     let text = alice.run(&["show", &id]);
-    assert_eq!(text.matches("(unreadable event").count(), 2, "{text}");
+    assert_eq!(text.matches("(unreadable event").count(), 3, "{text}");
+    let shown = alice.json(&["show", &id]);
+    assert!(
+        shown["events"][3]["verification"]
+            .as_str()
+            .unwrap()
+            .contains("more than 64 recipients"),
+        "{}",
+        shown["events"][3]
+    );
     assert!(text.contains("After the junk."));
     let shown = alice.json(&["show", &id]);
     assert_eq!(shown["events"][1]["state"], "unreadable");

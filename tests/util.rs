@@ -445,7 +445,12 @@ pub async fn team_desk(server: &TestServer, identity: &Path) -> agedrop::team::D
     use agedrop::team::{Desk, Identities, Pins, Seen, Source, TeamClient};
     let identities = Identities::load(identity).unwrap();
     let client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let mut desk = Desk::new(Source::Server(client), identities, Seen::memory());
-    desk.check_roster(&mut Pins::memory(), "now").await.unwrap();
+    let mut desk = Desk::new(
+        Source::Server(client),
+        identities,
+        Seen::memory(),
+        Pins::memory(),
+    );
+    desk.check_roster("now").await.unwrap();
     desk
 }

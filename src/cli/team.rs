@@ -171,15 +171,12 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                     .unwrap_or_else(|| "~/.config/agedrop/team.toml".into())
             ),
         };
-        let mut desk = Desk::new(source, identities, Seen::load(&key));
-        let mut pins = Pins::load()?;
+        let mut desk = Desk::new(source, identities, Seen::load(&key), Pins::load()?);
         if let TeamCommand::Trust { keys, yes } = args.command {
-            return trust(&mut desk, &mut pins, keys.as_deref(), yes, args.json).await;
+            return trust(&mut desk, keys.as_deref(), yes, args.json).await;
         }
         let writes = !matches!(args.command, TeamCommand::Read(_));
-        let news = desk
-            .check_roster(&mut pins, &crate::cli::now_rfc3339())
-            .await?;
+        let news = desk.check_roster(&crate::cli::now_rfc3339()).await?;
         announce(&desk, &news, writes);
         match args.command {
             TeamCommand::Read(command) => read(&mut desk, command, args.json).await,
@@ -223,7 +220,10 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 }
                 desk.client()?.purge(&id).await?;
                 if args.json {
-                    println!("{}", serde_json::json!({ "id": id, "purged": true }));
+                    println!(
+                        "{}",
+                        json_text(&serde_json::json!({ "id": id, "purged": true }))?
+                    );
                 } else {
                     println!("Report {id} and everything of it are removed from the server.");
                 }
@@ -272,41 +272,26 @@ fn announce(desk: &Desk, news: &RosterNews, writes: bool) {
 
 /// `agedrop team trust`: shows the roster and how it differs from the pinned one, asks,
 /// and pins it.
-async fn trust(
-    desk: &mut Desk,
-    pins: &mut Pins,
-    keys: Option<&Path>,
-    yes: bool,
-    json: bool,
-) -> anyhow::Result<()> {
+async fn trust(desk: &mut Desk, keys: Option<&Path>, yes: bool, json: bool) -> anyhow::Result<()> {
     let now = crate::cli::now_rfc3339();
     let source = desk.roster_key().to_string();
-    let (candidate, pinned_before) = match keys {
+    let pinned_before = desk.pinned()?;
+    let candidate = match keys {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let roster = Roster::from_keys_file(&text)?;
-            let before = pins.get(&source).transpose()?;
-            (roster, before)
+            Roster::from_keys_file(&text)?
         }
-        None => {
-            let before = pins.get(&source).transpose()?;
-            match desk.check_roster(pins, &now).await? {
-                RosterNews::Changed => {
-                    let roster = desk
-                        .pending()
-                        .map(|(roster, _)| roster.clone())
-                        .ok_or_else(|| anyhow!("the roster changed while it was read"))?;
-                    (roster, before)
-                }
-                _ => {
-                    let roster = desk.roster().cloned().ok_or_else(|| {
-                        anyhow!("this source has no team roster; pass --keys FILE")
-                    })?;
-                    (roster, before)
-                }
-            }
-        }
+        None => match desk.check_roster(&now).await? {
+            RosterNews::Changed => desk
+                .pending()
+                .map(|(roster, _)| roster.clone())
+                .ok_or_else(|| anyhow!("the roster changed while it was read"))?,
+            _ => desk
+                .roster()
+                .cloned()
+                .ok_or_else(|| anyhow!("this source has no team roster; pass --keys FILE"))?,
+        },
     };
     let change = team::Change::between(
         pinned_before
@@ -333,14 +318,15 @@ async fn trust(
     if needs_answer && !yes {
         confirm("Seal to these members from now on, and accept their signatures?")?;
     }
-    pins.pin(&source, &candidate, &now)?;
+    let members = candidate.members().to_vec();
+    desk.trust(candidate, &now)?;
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
+            json_text(&serde_json::json!({
                 "source": source,
                 "pinned": true,
-                "members": candidate.members(),
+                "members": members,
                 "change": change,
             }))?
         );
@@ -348,6 +334,14 @@ async fn trust(
         eprintln!("Pinned.");
     }
     Ok(())
+}
+
+/// JSON for scripts, pretty, with every hidden character escaped (what came from a
+/// server or a reporter may hold terminal controls that serde_json leaves raw).
+fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    Ok(agedrop::text::json_safe(&serde_json::to_string_pretty(
+        value,
+    )?))
 }
 
 /// Asks a yes/no question on the terminal; anything but yes is an error.
@@ -381,7 +375,7 @@ fn whoami(identities: &Identities, json: bool) -> anyhow::Result<()> {
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
+            json_text(&serde_json::json!({
                 "recipients": identities.recipients(),
                 "signing_key": signing,
                 "lines": lines,
@@ -413,7 +407,12 @@ pub fn open(
     let identities = Identities::load(identity)?;
     let inbox = LocalInbox::open(data)?;
     let key = format!("data:{}", data.canonicalize()?.display());
-    let mut desk = Desk::new(Source::Local(inbox), identities, Seen::load(&key));
+    let mut desk = Desk::new(
+        Source::Local(inbox),
+        identities,
+        Seen::load(&key),
+        Pins::memory(),
+    );
     if let Some(path) = keys {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -435,7 +434,7 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let items = desk.list(&statuses).await?;
             if json {
-                writeln!(stdout, "{}", serde_json::to_string_pretty(&items)?)?;
+                writeln!(stdout, "{}", json_text(&items)?)?;
             } else {
                 write!(stdout, "{}", team::print_list(&items))?;
             }
@@ -445,7 +444,7 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
             let thread = desk.show(&id).await?;
             if json {
                 let shown = Shown::new(&thread);
-                writeln!(stdout, "{}", serde_json::to_string_pretty(&shown)?)?;
+                writeln!(stdout, "{}", json_text(&shown)?)?;
             } else {
                 write!(stdout, "{}", team::print_thread(&thread))?;
             }
@@ -461,7 +460,7 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
             let progress = !json && std::io::stderr().is_terminal();
             let written = desk.attachments(&id, &out, force, progress).await?;
             if json {
-                writeln!(stdout, "{}", serde_json::to_string_pretty(&written)?)?;
+                writeln!(stdout, "{}", json_text(&written)?)?;
             } else if written.is_empty() {
                 writeln!(stdout, "Report {id} has no attachments.")?;
             } else {
@@ -489,7 +488,7 @@ fn done(desk: &mut Desk, json: bool, id: &str, posted: Posted, what: &str) -> an
     if json {
         println!(
             "{}",
-            serde_json::json!({ "id": id, "seq": seq, "warnings": posted.warnings })
+            json_text(&serde_json::json!({ "id": id, "seq": seq, "warnings": posted.warnings }))?
         );
     } else {
         println!("{what} (report {id}, event {seq}), signed and sealed on this machine.");

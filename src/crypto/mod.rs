@@ -103,6 +103,27 @@ pub fn seal(recipients: &[&dyn age::Recipient], plaintext: &[u8]) -> Result<Seal
     Ok(Sealed(out))
 }
 
+/// How many recipient stanzas a sealed value's header lists, read without opening it;
+/// `None` if it has no readable header. Opening tries the member's keys against each
+/// stanza (an RSA decryption for an ssh-rsa key, a touch for some hardware), so a
+/// server could make one event cost minutes: callers refuse values with far more
+/// stanzas than the team has members.
+pub fn stanza_count(sealed: &Sealed) -> Option<usize> {
+    let mut lines = sealed.0.split(|&b| b == b'\n');
+    if lines.next()? != b"age-encryption.org/v1" {
+        return None;
+    }
+    let mut count = 0;
+    for line in lines {
+        if line.starts_with(b"-> ") {
+            count += 1;
+        } else if line.starts_with(b"--- ") {
+            return Some(count);
+        }
+    }
+    None
+}
+
 /// Opens a sealed value with any of `identities`; the plaintext is wiped when dropped.
 pub fn open(
     identities: &[&dyn age::Identity],
@@ -223,5 +244,9 @@ mod tests {
         assert!(Sealed::parse(sealed.as_bytes().to_vec()).is_ok());
         assert!(Sealed::parse(b"hello".to_vec()).is_err());
         assert!(Sealed::parse(Vec::new()).is_err());
+        let two = seal(&[&a.to_public(), &b.to_public()], b"x").unwrap();
+        // age may add one "grease" stanza of its own.
+        assert!(matches!(stanza_count(&two), Some(2..=3)));
+        assert_eq!(stanza_count(&Sealed::from_stored(b"junk".to_vec())), None);
     }
 }

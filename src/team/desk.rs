@@ -3,7 +3,7 @@
 //! the member asks (attachments into `--out`). Every team event is checked against the
 //! roster the member pinned for the source.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -18,6 +18,7 @@ use super::inbox::EventState;
 use super::roster::{Change, Pins, Roster};
 use super::settings::Seen;
 use super::{Identities, LocalInbox, TeamClient, TeamError, Thread};
+use crate::crypto;
 
 /// Where the reports come from.
 pub enum Source {
@@ -123,18 +124,28 @@ pub enum RosterNews {
     Missing,
 }
 
-/// The desk: a source, the member's identities, what they have read, and the roster
-/// they trust.
+/// The desk: a source, the member's identities, what they have read, and what they
+/// pinned (the roster they trust, each report's reporter key).
 pub struct Desk {
     pub(super) source: Source,
     pub(super) identities: Arc<Identities>,
     seen: Seen,
+    pub(super) pins: Mutex<Pins>,
     /// The pinned roster: whose signatures count, and whom to seal to.
     pub(super) roster: Option<Roster>,
     /// The source's roster, when it differs from the pinned one.
     pending: Option<(Roster, Change)>,
-    /// Which pinned roster this source uses.
+    /// Where this source's roster is pinned (a server's origin; `bundle:` and a
+    /// bundle's origin, so that a bundle never plants a pin for a server).
     roster_key: String,
+}
+
+/// The pins, even if a thread panicked while holding them.
+pub(super) fn lock(pins: &Mutex<Pins>) -> std::sync::MutexGuard<'_, Pins> {
+    match pins.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 fn as_rfc3339<S: serde::Serializer>(at: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -174,20 +185,20 @@ fn sealed_events(id: &str, events: &[api::SealedEvent]) -> Result<Vec<(u32, Seal
 impl Desk {
     /// A desk over `source`; call [`Desk::check_roster`] before anything that reads or
     /// writes team events.
-    pub fn new(source: Source, identities: Identities, seen: Seen) -> Self {
+    pub fn new(source: Source, identities: Identities, seen: Seen, pins: Pins) -> Self {
         let roster_key = match &source {
             Source::Server(client) => client.origin().to_string(),
-            Source::Bundle(bundle) => bundle
-                .index
-                .origin
-                .clone()
-                .unwrap_or_else(|| "bundle".into()),
+            Source::Bundle(bundle) => format!(
+                "bundle:{}",
+                bundle.index.origin.as_deref().unwrap_or("unknown")
+            ),
             Source::Local(_) => "data".into(),
         };
         Desk {
             source,
             identities: Arc::new(identities),
             seen,
+            pins: Mutex::new(pins),
             roster: None,
             pending: None,
             roster_key,
@@ -204,19 +215,36 @@ impl Desk {
         Roster::check(members).map(Some)
     }
 
+    /// The roster pinned for this source, if any: for a bundle, the one pinned for its
+    /// server if the member has met that server, else the one pinned for the bundle.
+    pub fn pinned(&self) -> Result<Option<Roster>, TeamError> {
+        let pins = lock(&self.pins);
+        if let Source::Bundle(bundle) = &self.source
+            && let Some(origin) = &bundle.index.origin
+            && let Some(server_pin) = pins.get(origin)
+        {
+            return server_pin.map(Some);
+        }
+        pins.get(&self.roster_key).transpose()
+    }
+
+    /// Pins `roster` for this source (`agedrop team trust`).
+    pub fn trust(&mut self, roster: Roster, now: &str) -> Result<(), TeamError> {
+        lock(&self.pins).pin(&self.roster_key, &roster, now)?;
+        self.roster = Some(roster);
+        self.pending = None;
+        Ok(())
+    }
+
     /// Compares the source's roster with the one pinned for it: pins it on first use,
     /// and remembers a difference (then nothing is sealed until it is trusted).
-    pub async fn check_roster(
-        &mut self,
-        pins: &mut Pins,
-        now: &str,
-    ) -> Result<RosterNews, TeamError> {
+    pub async fn check_roster(&mut self, now: &str) -> Result<RosterNews, TeamError> {
         let Some(current) = self.source_roster().await? else {
             return Ok(RosterNews::Missing);
         };
-        match pins.get(&self.roster_key).transpose()? {
+        match self.pinned()? {
             None => {
-                pins.pin(&self.roster_key, &current, now)?;
+                lock(&self.pins).pin(&self.roster_key, &current, now)?;
                 self.roster = Some(current);
                 Ok(RosterNews::FirstUse)
             }
@@ -395,6 +423,7 @@ impl Desk {
         let mut items = Vec::new();
         for summary in self.summaries().await? {
             let thread = self.thread(&summary.id).await?;
+            self.remember_reporter(&thread);
             let status = thread.status();
             if !statuses.is_empty() && !statuses.contains(&status) {
                 continue;
@@ -422,14 +451,32 @@ impl Desk {
             });
         }
         items.sort_by_key(|item| item.received);
+        lock(&self.pins).save()?;
         Ok(items)
     }
 
     /// One thread; marks its events read.
     pub async fn show(&mut self, id: &str) -> Result<Thread, TeamError> {
         let thread = self.thread(id).await?;
+        self.remember_reporter(&thread);
+        lock(&self.pins).save()?;
         self.seen.mark(&thread.id, thread.events.len() as u32)?;
         Ok(thread)
+    }
+
+    /// Pins a server's report's reporter key the first time this desk sees it, so that a
+    /// server compromised later cannot swap it (reports sealed before agedrop bound the
+    /// key inside them have nothing else to check against).
+    fn remember_reporter(&self, thread: &Thread) {
+        if !matches!(self.source, Source::Server(_))
+            || crypto::parse_reporter_recipient(&thread.reporter).is_err()
+        {
+            return;
+        }
+        let mut pins = lock(&self.pins);
+        if pins.reporter(&self.roster_key, &thread.id).is_none() {
+            pins.pin_reporter(&self.roster_key, &thread.id, &thread.reporter);
+        }
     }
 
     /// After the member added event `seq`: if they had read everything before it, their

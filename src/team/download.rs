@@ -1,7 +1,8 @@
 //! `attachments`: every attachment of a report downloaded (or read from a bundle or a
-//! data folder), decrypted and written into `--out`. The sealed metadata bounds
-//! everything: a stream longer than its sealed size is stopped as soon as it is, before
-//! it fills memory or the disk, and the file is removed.
+//! data folder), decrypted and written into `--out`. The sealed metadata bounds the
+//! stream: one longer than its sealed size is stopped as soon as it is, and the file is
+//! removed. The sealed size itself comes from the server (attachment events are the
+//! server's), so it must fit the disk's free space before anything is written.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ impl Desk {
                 )));
             }
             let name = unique(safe_file_name(&attachment.name), &mut used);
+            check_room(out, attachment.size, &name)?;
             let bar = progress.then(|| progress_bar(&name, attachment.size));
             let path = self
                 .write_one(id, attachment, out, &name, force, bar.clone())
@@ -213,6 +215,33 @@ impl Desk {
         }
         Ok(plain)
     }
+}
+
+/// Free space always left on the disk `--out` is on.
+const KEEP_FREE: u64 = 256 * 1024 * 1024;
+
+/// Refuses a file the disk has no room for. Attachment events are written by the
+/// server, so a compromised one could claim (and stream) terabytes: the sealed size is
+/// checked against the free space before anything is written.
+fn check_room(out: &Path, size: u64, name: &str) -> Result<(), TeamError> {
+    let free = fs2::available_space(out).map_err(|e| {
+        TeamError::Io(format!(
+            "cannot see the free space of {}: {e}",
+            out.display()
+        ))
+    })?;
+    if size.saturating_add(KEEP_FREE) > free {
+        return Err(TeamError::Io(format!(
+            "{}: it is {}, and {} has {} free (the desk keeps {} free); nothing was written. \
+             Free some space, or pass another --out",
+            crate::text::one_line(name),
+            crate::report::human_size(size),
+            out.display(),
+            crate::report::human_size(free),
+            crate::report::human_size(KEEP_FREE)
+        )));
+    }
+    Ok(())
 }
 
 fn progress_bar(name: &str, size: u64) -> indicatif::ProgressBar {

@@ -83,7 +83,23 @@ impl Thread {
         let ids = identities.as_refs();
         let mut events = Vec::with_capacity(sealed.len());
         let mut signatures: HashMap<Vec<u8>, u32> = HashMap::new();
+        // Every event is sealed to the team (as it was then) and perhaps the reporter;
+        // far more stanzas than that is a server making the desk work for nothing.
+        let max_stanzas = roster.map_or(0, |r| 2 * r.members().len() + 8).max(64);
         for (seq, sealed) in sealed {
+            if crypto::stanza_count(&sealed).is_none_or(|n| n > max_stanzas) {
+                events.push(OpenedEvent {
+                    seq,
+                    state: EventState::Unreadable,
+                    event: None,
+                    signer: None,
+                    verification: format!(
+                        "unreadable: not an age file, or sealed to more than {max_stanzas} \
+                         recipients; not opened"
+                    ),
+                });
+                continue;
+            }
             let Ok(plain) = crypto::open(&ids, &sealed) else {
                 events.push(OpenedEvent {
                     seq,
@@ -178,18 +194,20 @@ impl Thread {
             .map(|e| e.at)
     }
 
-    /// The latest status set by a verified member, `received` before any. Unverified
-    /// status changes are shown in the thread but never change the status.
+    /// The latest status set by a verified member, `received` before any: latest by the
+    /// time signed into it, not by where the server put it, so that moving an old change
+    /// to the end does not roll the status back. Unverified status changes are shown in
+    /// the thread but never change the status.
     pub fn status(&self) -> Status {
         self.events
             .iter()
-            .rev()
             .filter(|e| e.verified())
-            .find_map(|e| match e.event.as_ref().map(|e| &e.body) {
-                Some(EventBody::Status(s)) => Some(s.status),
+            .filter_map(|e| match e.event.as_ref().map(|ev| (&ev.body, ev.at)) {
+                Some((EventBody::Status(s), at)) => Some((at, e.seq, s.status)),
                 _ => None,
             })
-            .unwrap_or(Status::Received)
+            .max_by_key(|(at, seq, _)| (*at, *seq))
+            .map_or(Status::Received, |(_, _, status)| status)
     }
 
     /// Time of the newest readable event.

@@ -105,7 +105,7 @@ impl Desk {
         let reporter = if team_only {
             None
         } else {
-            Some(check_reporter(&thread, &mut warnings)?)
+            Some(self.bound_reporter(&thread, &mut warnings)?)
         };
         let mut recipients = roster.recipients()?;
         if let Some(reporter) = reporter {
@@ -120,37 +120,73 @@ impl Desk {
     }
 }
 
-/// The reporter's recipient to seal to: the server's clear-text copy, checked against
-/// the one sealed inside the report (the first `submitted` event).
-fn check_reporter(
-    thread: &Thread,
-    warnings: &mut Vec<String>,
-) -> Result<crypto::ReporterRecipient, TeamError> {
-    let sealed = thread.submission().ok_or_else(|| {
-        TeamError::Io(format!(
-            "report {}: you cannot open the report itself, so the reporter's key cannot be \
-             checked; nothing was sent",
-            thread.id
-        ))
-    })?;
-    let server_copy = crypto::parse_reporter_recipient(&thread.reporter)
-        .map_err(|_| hostile("the server keeps a reporter key for this report that is not one"))?;
-    if sealed.reporter.is_empty() {
-        warnings.push(format!(
-            "report {} was stored by an older agedrop that did not seal the reporter's key \
-             into it, so the server's copy could not be checked",
-            thread.id
-        ));
-        return Ok(server_copy);
+impl Desk {
+    /// The reporter's recipient to seal to: the server's clear-text copy, checked against
+    /// the one sealed inside the report (its one `submitted` event) and against the one
+    /// this desk saw for the report before; pinned if this is the first time.
+    fn bound_reporter(
+        &self,
+        thread: &Thread,
+        warnings: &mut Vec<String>,
+    ) -> Result<crypto::ReporterRecipient, TeamError> {
+        let id = &thread.id;
+        let reports = thread
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.event.as_ref().map(|e| &e.body),
+                    Some(EventBody::Submitted(_))
+                )
+            })
+            .count();
+        if reports > 1 {
+            return Err(hostile(&format!(
+                "report {id} holds more than one report: one of them was added later, so \
+                 the reporter's key cannot be trusted"
+            )));
+        }
+        let sealed = thread.submission().ok_or_else(|| {
+            TeamError::Io(format!(
+                "report {id}: you cannot open the report itself, so the reporter's key cannot \
+                 be checked; nothing was sent"
+            ))
+        })?;
+        let server_copy = crypto::parse_reporter_recipient(&thread.reporter).map_err(|_| {
+            hostile("the server keeps a reporter key for this report that is not one")
+        })?;
+        let server_text = server_copy.to_string();
+        if !sealed.reporter.is_empty() {
+            let bound = crypto::parse_reporter_recipient(&sealed.reporter)
+                .map_err(|_| hostile("the reporter key sealed inside this report is malformed"))?;
+            if bound.to_string() != server_text {
+                return Err(hostile(&format!(
+                    "the reporter key the server gives for report {id} is not the one sealed \
+                     inside the report, so a reply would go to someone else"
+                )));
+            }
+        }
+        let mut pins = super::desk::lock(&self.pins);
+        match pins.reporter(self.roster_key(), id) {
+            Some(pinned) if pinned != server_text => {
+                return Err(hostile(&format!(
+                    "the reporter key the server gives for report {id} is not the one this desk \
+                     saw for it before, so a reply would go to someone else"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                if sealed.reporter.is_empty() {
+                    warnings.push(format!(
+                        "report {id} was stored by an older agedrop that did not seal the \
+                         reporter's key into it; the key the server gives now is pinned on this \
+                         machine and checked from now on"
+                    ));
+                }
+                pins.pin_reporter(self.roster_key(), id, &server_text);
+                pins.save()?;
+            }
+        }
+        Ok(server_copy)
     }
-    let bound = crypto::parse_reporter_recipient(&sealed.reporter)
-        .map_err(|_| hostile("the reporter key sealed inside this report is malformed"))?;
-    if bound.to_string() != server_copy.to_string() {
-        return Err(hostile(&format!(
-            "the reporter key the server gives for report {} is not the one sealed inside the \
-             report, so a reply would go to someone else",
-            thread.id
-        )));
-    }
-    Ok(server_copy)
 }

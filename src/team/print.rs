@@ -39,13 +39,21 @@ pub fn print_list(items: &[ListItem]) -> String {
             item.unread,
             ack,
             item.attachments,
-            one_line(&item.title),
+            title_with_marks(item),
         );
     }
     if items.is_empty() {
         out.push_str("(no reports)\n");
     }
     out
+}
+
+/// The title, with a note of events that could not be read.
+fn title_with_marks(item: &ListItem) -> String {
+    match item.unreadable {
+        0 => one_line(&item.title),
+        n => format!("{}  [{n} unreadable]", one_line(&item.title)),
+    }
 }
 
 fn short_time(at: i64) -> String {

@@ -202,29 +202,60 @@ struct Pinned {
     members: Vec<TeamMember>,
 }
 
-/// Every roster this member has pinned, by source (a server's origin, or a bundle's).
+/// What the desk pins, as saved.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PinFile {
+    /// Rosters by source (a server's origin, or `bundle:` and a bundle's).
+    #[serde(default)]
+    rosters: BTreeMap<String, Pinned>,
+    /// The reporter key each report had when this desk first saw it, by source and id.
+    #[serde(default)]
+    reporters: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Everything this member has pinned: the rosters they trust, and each report's
+/// reporter key as first seen (so that a server compromised later cannot swap it).
 pub struct Pins {
     path: Option<PathBuf>,
-    all: BTreeMap<String, Pinned>,
+    file: PinFile,
+    dirty: bool,
 }
 
 impl Pins {
-    /// Loads `$XDG_STATE_HOME/agedrop/rosters.json`. A missing file is empty; a damaged
-    /// one is an error (silently forgetting a pin would mean trusting anew).
+    /// Loads `$XDG_STATE_HOME/agedrop/pins.json`. A missing file is empty; anything else
+    /// that stops it from being read is an error (silently forgetting a pin would mean
+    /// trusting anew).
     pub fn load() -> Result<Self, TeamError> {
-        let path = super::settings::state_dir().map(|d| d.join("rosters.json"));
-        let all = match path.as_deref().map(std::fs::read) {
-            Some(Ok(bytes)) => serde_json::from_slice(&bytes).map_err(|e| {
+        let path = super::settings::state_dir()
+            .ok_or_else(|| {
+                TeamError::Io(
+                    "no folder to keep the pinned team roster in: set HOME (or XDG_STATE_HOME)"
+                        .into(),
+                )
+            })?
+            .join("pins.json");
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 TeamError::Io(format!(
-                    "{} is damaged ({e}); move it away to pin the team's roster anew",
-                    path.as_deref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
+                    "{} is damaged ({}); move it away to pin the team's roster anew",
+                    path.display(),
+                    crate::text::excerpt(&e.to_string(), 200)
                 ))
             })?,
-            _ => BTreeMap::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PinFile::default(),
+            Err(e) => {
+                return Err(TeamError::Io(format!(
+                    "cannot read {}: {e}; the desk will not trust anew without it",
+                    path.display()
+                )));
+            }
         };
-        Ok(Pins { path, all })
+        Ok(Pins {
+            path: Some(path),
+            file,
+            dirty: false,
+        })
     }
 
     /// Pins kept in memory only (for scripts and tests that must not touch the member's
@@ -232,30 +263,61 @@ impl Pins {
     pub fn memory() -> Self {
         Pins {
             path: None,
-            all: BTreeMap::new(),
+            file: PinFile::default(),
+            dirty: false,
         }
     }
 
     /// The roster pinned for `source`, if any.
     pub fn get(&self, source: &str) -> Option<Result<Roster, TeamError>> {
-        self.all
+        self.file
+            .rosters
             .get(source)
             .map(|p| Roster::check(p.members.clone()))
     }
 
     /// Pins `roster` for `source` and saves.
     pub fn pin(&mut self, source: &str, roster: &Roster, now: &str) -> Result<(), TeamError> {
-        self.all.insert(
+        self.file.rosters.insert(
             source.to_string(),
             Pinned {
                 pinned: now.to_string(),
                 members: roster.members.clone(),
             },
         );
-        match &self.path {
-            Some(path) => super::settings::save_state(path, &self.all),
-            None => Ok(()),
+        self.dirty = true;
+        self.save()
+    }
+
+    /// The reporter key pinned for a report of `source`, if any.
+    pub fn reporter(&self, source: &str, report: &str) -> Option<&str> {
+        self.file
+            .reporters
+            .get(source)
+            .and_then(|r| r.get(report))
+            .map(String::as_str)
+    }
+
+    /// Pins a report's reporter key (saved by [`Pins::save`]).
+    pub fn pin_reporter(&mut self, source: &str, report: &str, recipient: &str) {
+        self.file
+            .reporters
+            .entry(source.to_string())
+            .or_default()
+            .insert(report.to_string(), recipient.to_string());
+        self.dirty = true;
+    }
+
+    /// Saves what changed.
+    pub fn save(&mut self) -> Result<(), TeamError> {
+        if !self.dirty {
+            return Ok(());
         }
+        if let Some(path) = &self.path {
+            super::settings::save_state(path, &self.file)?;
+        }
+        self.dirty = false;
+        Ok(())
     }
 }
 

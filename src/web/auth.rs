@@ -8,7 +8,9 @@
 //! program can seal to (`age1yubikey1…`) is never sealed to here, since that would run
 //! the plugin for anyone who asks: its challenge is sealed to a throwaway key, and the
 //! member answers with their signing key instead. Every answer looks the same whether
-//! or not the recipient is a member.
+//! or not the recipient is a member, rate limits included: each recipient, member or
+//! not, has a bucket of its own, so a flood for other recipients changes nothing for a
+//! member, and nothing tells a prober which recipients are members.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,11 +21,13 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::PageError;
-use super::guard::RateLimit;
+use super::guard::KeyedRateLimit;
 use crate::crypto::{self, CryptoError, Purpose, Sealed, TeamKeys};
 
 /// How long a challenge may be answered.
 const CHALLENGE_LIFE: Duration = Duration::from_secs(60);
+/// Recipients whose rate-limit buckets are kept at once.
+const MAX_BUCKETS: usize = 10_000;
 /// Outstanding challenges of one member at once.
 const MAX_CHALLENGES_PER_MEMBER: usize = 64;
 
@@ -39,8 +43,7 @@ pub(super) enum AuthError {
     NotARecipient,
     /// The request did not reach one of this server's own names.
     UnknownOrigin,
-    /// Too many challenges for this member (or for strangers); retry after this many
-    /// seconds.
+    /// Too many challenges for this recipient; retry after this many seconds.
     RateLimited(u64),
     /// The server could not make a challenge.
     Internal,
@@ -77,9 +80,7 @@ pub(super) struct TeamAuth {
     challenges: Mutex<HashMap<[u8; 16], Challenge>>,
     tokens: Mutex<HashMap<[u8; 32], Token>>,
     token_life: Duration,
-    per_member: u32,
-    members: Mutex<HashMap<String, RateLimit>>,
-    strangers: RateLimit,
+    buckets: KeyedRateLimit<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -98,14 +99,12 @@ fn rate(result: Result<(), PageError>) -> Result<(), AuthError> {
 }
 
 impl TeamAuth {
-    pub(super) fn new(token_life: Duration, per_member: u32, strangers: u32) -> Self {
+    pub(super) fn new(token_life: Duration, per_recipient: u32) -> Self {
         TeamAuth {
             challenges: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             token_life,
-            per_member,
-            members: Mutex::new(HashMap::new()),
-            strangers: RateLimit::per_minute(strangers),
+            buckets: KeyedRateLimit::per_minute(per_recipient, MAX_BUCKETS),
         }
     }
 
@@ -120,16 +119,10 @@ impl TeamAuth {
         // The cheap check first: junk that is not a recipient takes no token.
         let native =
             crypto::parse_for_challenge(recipient).map_err(|_| AuthError::NotARecipient)?;
+        let canonical =
+            crypto::canonical_recipient(recipient).map_err(|_| AuthError::NotARecipient)?;
+        rate(self.buckets.check(&canonical))?;
         let member = keys.find(recipient);
-        match member {
-            Some(m) => rate(
-                lock(&self.members)
-                    .entry(m.recipient_text().to_string())
-                    .or_insert_with(|| RateLimit::per_minute(self.per_member))
-                    .check(),
-            )?,
-            None => rate(self.strangers.check())?,
-        }
         let secret = Zeroizing::new(crypto::random_bytes::<32>()?);
         let id = crypto::random_bytes::<16>()?;
         let plaintext = crypto::challenge_text(origin, &secret);
@@ -260,12 +253,10 @@ impl TeamAuth {
         }
     }
 
-    /// Drops tokens, challenges and rate buckets of members no longer in `keys` (after
-    /// a reload).
+    /// Drops tokens and challenges of members no longer in `keys` (after a reload).
     pub(super) fn revoke_missing(&self, keys: &TeamKeys) {
         lock(&self.tokens).retain(|_, t| keys.find(&t.recipient).is_some());
         lock(&self.challenges).retain(|_, c| keys.find(&c.recipient).is_some());
-        lock(&self.members).retain(|r, _| keys.find(r).is_some());
     }
 
     /// Seconds a new token lives.

@@ -2,6 +2,8 @@
 //! body length, and global rate limits (no per-address state: behind Tor every visitor
 //! is 127.0.0.1).
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -245,6 +247,21 @@ impl RateLimit {
         self.take(false)
     }
 
+    /// Tokens in the bucket now.
+    fn tokens(&self) -> f64 {
+        let state = match self.state.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (tokens, last) = *state;
+        (tokens + last.elapsed().as_secs_f64() * self.per_second).min(self.capacity)
+    }
+
+    /// Whether the bucket has refilled (nothing would change if it were forgotten).
+    fn is_full(&self) -> bool {
+        self.tokens() >= self.capacity
+    }
+
     fn take(&self, consume: bool) -> Result<(), PageError> {
         let mut state = match self.state.lock() {
             Ok(s) => s,
@@ -262,5 +279,58 @@ impl RateLimit {
             let wait = ((1.0 - tokens) / self.per_second).ceil().max(1.0);
             Err(PageError::RateLimited(wait as u64))
         }
+    }
+}
+
+/// A token bucket per key (a report, a recipient), so that one key's flood never
+/// touches another's. The map is bounded: past `max_keys`, keys whose buckets have
+/// refilled are forgotten first (forgetting one only hands it a full bucket again).
+pub(super) struct KeyedRateLimit<K> {
+    per_minute: u32,
+    max_keys: usize,
+    buckets: Mutex<HashMap<K, RateLimit>>,
+}
+
+impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
+    pub(super) fn per_minute(per_minute: u32, max_keys: usize) -> Self {
+        KeyedRateLimit {
+            per_minute,
+            max_keys,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn with<T>(&self, key: &K, f: impl FnOnce(&RateLimit) -> T) -> T {
+        let mut buckets = match self.buckets.lock() {
+            Ok(b) => b,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if buckets.len() >= self.max_keys && !buckets.contains_key(key) {
+            buckets.retain(|_, bucket| !bucket.is_full());
+            if buckets.len() >= self.max_keys {
+                // Everyone is busy: forget the one with the most tokens left.
+                if let Some(fullest) = buckets
+                    .iter()
+                    .max_by(|a, b| a.1.tokens().total_cmp(&b.1.tokens()))
+                    .map(|(k, _)| k.clone())
+                {
+                    buckets.remove(&fullest);
+                }
+            }
+        }
+        let bucket = buckets
+            .entry(key.clone())
+            .or_insert_with(|| RateLimit::per_minute(self.per_minute));
+        f(bucket)
+    }
+
+    /// Takes a token from `key`'s bucket.
+    pub(super) fn check(&self, key: &K) -> Result<(), PageError> {
+        self.with(key, RateLimit::check)
+    }
+
+    /// Whether `key` has a token free now, without taking it.
+    pub(super) fn peek(&self, key: &K) -> Result<(), PageError> {
+        self.with(key, RateLimit::peek)
     }
 }

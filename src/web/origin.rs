@@ -2,10 +2,13 @@
 //! server's own origin, and the desk refuses a challenge for any other, so a second
 //! server a member also uses cannot relay this one's challenges to them.
 //!
-//! The origins are `server.public_url`, the onion address, and (when the server listens
-//! on loopback or on every address) loopback names at any port, for the demo and for
-//! SSH tunnels. A request's `Host` header picks one of them; a name the server does not
-//! know gets no challenge.
+//! The origins are `server.public_url` and the onion address. A server with neither (the
+//! demo, a trial on one machine) listening on loopback answers to loopback names at any
+//! port instead, SSH tunnels included. A server that has a public name never answers to
+//! loopback names: otherwise a compromised server that a member reaches through a
+//! tunnel at `localhost:P` could ask this one, over Tor, for a challenge naming
+//! `localhost:P` and pass it on. A request's `Host` header picks one of the origins; a
+//! name the server does not know gets no challenge.
 
 use std::net::SocketAddr;
 

@@ -204,8 +204,9 @@ pub(super) async fn follow_up(
         PageError::BadInput("The form did not arrive as a file upload form.".into())
     })?;
     // As for new reports: refuse early when the limit is reached, take the token only
-    // for a follow-up that arrived whole (follow-ups have a bucket of their own).
-    let result = match state.follow_ups.peek() {
+    // for a follow-up that arrived whole. Each report has a bucket of its own, so one
+    // reporter's follow-ups never hold up another's, nor new reports.
+    let result = match state.follow_ups.peek(&session.report) {
         Ok(()) => read_follow_up(&state, &session, &mut multipart).await,
         Err(e) => Err(e),
     };
@@ -216,7 +217,7 @@ pub(super) async fn follow_up(
             return Err(e);
         }
     };
-    state.follow_ups.check()?;
+    state.follow_ups.check(&session.report)?;
     state
         .store
         .append(session.report, events)
