@@ -7,29 +7,35 @@
 use std::fmt::Write;
 
 /// Whether `c` is invisible or changes how the text around it is shown: controls
-/// (C0, DEL, C1), Unicode format characters (bidi embeddings, overrides, isolates and
-/// marks, zero-width characters, the byte-order mark, tags, interlinear annotation),
-/// and the line and paragraph separators.
+/// (C0, DEL, C1), Unicode format characters and default-ignorable code points (bidi
+/// embeddings, overrides, isolates and marks, zero-width characters, fillers, variation
+/// selectors, the byte-order mark, tags, interlinear annotation), and the line and
+/// paragraph separators.
 pub fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{00AD}'                       // soft hyphen
+            | '\u{034F}'                     // combining grapheme joiner
             | '\u{0600}'..='\u{0605}'        // Arabic number signs
             | '\u{061C}'                     // Arabic letter mark
             | '\u{06DD}' | '\u{070F}' | '\u{0890}' | '\u{0891}' | '\u{08E2}'
-            | '\u{180E}'                     // Mongolian vowel separator
+            | '\u{115F}' | '\u{1160}'        // Hangul fillers
+            | '\u{17B4}' | '\u{17B5}'        // Khmer inherent vowels
+            | '\u{180B}'..='\u{180F}'        // Mongolian selectors and separator
             | '\u{200B}'..='\u{200F}'        // zero-width space, joiners, LRM, RLM
             | '\u{2028}' | '\u{2029}'        // line and paragraph separators
             | '\u{202A}'..='\u{202E}'        // bidi embeddings and overrides
-            | '\u{2060}'..='\u{2064}'        // word joiner, invisible operators
-            | '\u{2066}'..='\u{206F}'        // bidi isolates, deprecated format controls
+            | '\u{2060}'..='\u{206F}'        // word joiner, invisible operators, isolates
+            | '\u{3164}'                     // Hangul filler
+            | '\u{FE00}'..='\u{FE0F}'        // variation selectors
             | '\u{FEFF}'                     // byte-order mark
-            | '\u{FFF9}'..='\u{FFFB}'        // interlinear annotation
+            | '\u{FFA0}'                     // halfwidth Hangul filler
+            | '\u{FFF0}'..='\u{FFFB}'        // unassigned specials, interlinear annotation
             | '\u{110BD}' | '\u{110CD}'
             | '\u{13430}'..='\u{1343F}'
             | '\u{1BCA0}'..='\u{1BCA3}'
             | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0001}' | '\u{E0020}'..='\u{E007F}' // tags
+            | '\u{E0000}'..='\u{E0FFF}'      // tags, variation selectors supplement
         )
 }
 

@@ -163,23 +163,37 @@ fn unknown_code() -> String {
 }
 
 /// Opens a connection that posts a report a byte a second, for ever.
-async fn trickle(addr: String) {
-    let Ok(mut stream) = tokio::net::TcpStream::connect(&addr).await else {
-        return;
+async fn trickle(addr: String) -> bool {
+    crawl(addr, 1, Duration::from_secs(1)).await
+}
+
+/// Opens a connection that posts a report `piece` bytes at a time, every `every`,
+/// until the server answers or closes it; whether it did.
+async fn crawl(addr: String, piece: usize, every: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let Ok(stream) = tokio::net::TcpStream::connect(&addr).await else {
+        return true;
     };
+    let (mut reader, mut writer) = stream.into_split();
     let head = format!(
         "POST /submit HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; \
          boundary=trickle\r\nContent-Length: 1000000\r\n\r\n--trickle\r\n"
     );
-    if stream.write_all(head.as_bytes()).await.is_err() {
-        return;
+    if writer.write_all(head.as_bytes()).await.is_err() {
+        return true;
     }
-    for _ in 0..120 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if stream.write_all(b"x").await.is_err() {
-            return;
+    let piece = vec![b'x'; piece];
+    let mut answer = [0u8; 64];
+    for _ in 0..600 {
+        tokio::select! {
+            _ = reader.read(&mut answer) => return true,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if writer.write_all(&piece).await.is_err() {
+            return true;
         }
     }
+    false
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,4 +314,43 @@ async fn one_reports_follow_ups_never_hold_up_anothers() {
     let (other, _, page) = login(&server, &second).await;
     assert_eq!(send(other, page).await.status(), 303);
     submit_simple(&server, "Third report").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_crawling_above_the_minimum_make_room_when_all_slots_are_taken() {
+    let server = TestServer::start_with(Options::limits(&[
+        "min_upload_bytes_per_second = 1024",
+        "upload_rate_window_seconds = 4",
+        "max_concurrent_uploads = 8",
+    ]));
+    let addr = server.url.trim_start_matches("http://").to_string();
+    // Every slot held by a client sending 2 KiB/s: above the minimum, so never cut off
+    // for being too slow on its own.
+    let crawlers: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(crawl(addr.clone(), 512, Duration::from_millis(250))))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let started = Instant::now();
+    let response = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[("title", "Room made".into()), ("description", "d".into())],
+            &[("a.bin".into(), vec![7u8; 200_000])],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // A crawler was cut off (it got its answer), not every one of them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let done = crawlers.iter().filter(|c| c.is_finished()).count();
+    assert!((1..8).contains(&done), "{done} crawlers were cut off");
+    for c in crawlers {
+        c.abort();
+    }
 }

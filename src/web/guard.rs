@@ -86,6 +86,9 @@ pub(super) async fn security_headers(
     response
 }
 
+/// How long a new upload waits for the slot of one cut off to make room for it.
+const MAKE_ROOM_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Which pool of request slots a request draws from.
 enum Class {
     /// New reports and follow-ups: may take long while they keep moving.
@@ -122,8 +125,24 @@ pub(super) async fn concurrency(
         Class::Api => (&state.api_requests, Some(state.limits.request_timeout)),
         Class::Page => (&state.requests, Some(state.limits.request_timeout)),
     };
-    let Ok(_permit) = slots.clone().try_acquire_owned() else {
-        return PageError::Busy.into_response();
+    let _permit = match slots.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) if matches!(class(&request), Class::Upload) => {
+            // Every upload slot is taken: make room by cutting off the slowest upload
+            // that crawls (see `pace`), and wait a moment for its slot.
+            let crawling = state
+                .limits
+                .min_upload_bytes_per_second
+                .saturating_mul(super::pace::FAIR_FACTOR);
+            if !state.live_uploads.evict_slowest(crawling) {
+                return PageError::Busy.into_response();
+            }
+            match tokio::time::timeout(MAKE_ROOM_WAIT, slots.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                _ => return PageError::Busy.into_response(),
+            }
+        }
+        Err(_) => return PageError::Busy.into_response(),
     };
     match deadline {
         None => next.run(request).await,
