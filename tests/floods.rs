@@ -260,25 +260,9 @@ async fn trickling_uploads_cannot_hold_every_slot() {
     .into_bytes();
     body.extend(std::iter::repeat_n(b'z', 160 * 1024));
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let length = body.len();
     let pieces: Vec<Vec<u8>> = body.chunks(10 * 1024).map(<[u8]>::to_vec).collect();
-    let steady =
-        futures_util::StreamExt::then(futures_util::stream::iter(pieces), |piece| async move {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            Ok::<_, std::io::Error>(piece)
-        });
     let started = Instant::now();
-    let response = client()
-        .post(server.at("/submit"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header("content-length", length)
-        .body(reqwest::Body::wrap_stream(steady))
-        .send()
-        .await
-        .unwrap();
+    let response = submit_slowly(&server, boundary, pieces, Duration::from_millis(500)).await;
     let took = started.elapsed();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert!(took > Duration::from_secs(6), "{took:?}: not slow at all");

@@ -259,22 +259,7 @@ async fn slow_uploads_that_progress_finish_and_stalled_ones_end() {
     let mut pieces: Vec<Vec<u8>> = vec![head];
     pieces.extend(file.chunks(1024).map(|c| c.to_vec()));
     pieces.push(tail);
-    let total: usize = pieces.iter().map(|p| p.len()).sum();
-    let stream = futures_util::stream::iter(pieces).then(|piece| async move {
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        Ok::<_, std::io::Error>(piece)
-    });
-    let response = client()
-        .post(server.at("/submit"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header("content-length", total)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .unwrap();
+    let response = submit_slowly(&server, boundary, pieces, Duration::from_millis(400)).await;
     assert_eq!(response.status(), 200);
     let code = receipt_code(&response.text().await.unwrap());
     assert_eq!(check(&server, &code).await.0, 200);

@@ -454,3 +454,32 @@ pub async fn team_desk(server: &TestServer, identity: &Path) -> agedrop::team::D
     desk.check_roster("now").await.unwrap();
     desk
 }
+
+/// Posts a multipart body (with `boundary`) to `/submit` a piece at a time, waiting
+/// `delay` before each piece: a slow client.
+pub async fn submit_slowly(
+    server: &TestServer,
+    boundary: &str,
+    pieces: Vec<Vec<u8>>,
+    delay: Duration,
+) -> reqwest::Response {
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    let stream = futures_util::StreamExt::then(
+        futures_util::stream::iter(pieces),
+        move |piece| async move {
+            tokio::time::sleep(delay).await;
+            Ok::<_, std::io::Error>(piece)
+        },
+    );
+    client()
+        .post(server.at("/submit"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header("content-length", total)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap()
+}

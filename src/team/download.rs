@@ -123,10 +123,20 @@ impl Desk {
         bar: Option<indicatif::ProgressBar>,
     ) -> Result<PathBuf, TeamError> {
         let cap = max_ciphertext(attachment.size);
-        let mut tick = |n: u64| {
-            if let Some(bar) = &bar {
-                bar.inc(n);
-            }
+        let write = |plain: &mut dyn Read| {
+            write_attachment(
+                out,
+                name,
+                force,
+                plain,
+                attachment.size,
+                &attachment.sha256,
+                &mut |n| {
+                    if let Some(bar) = &bar {
+                        bar.inc(n);
+                    }
+                },
+            )
         };
         match &self.source {
             Source::Server(client) => {
@@ -145,7 +155,7 @@ impl Desk {
                         sha256: attachment.sha256.clone(),
                     },
                     cap,
-                    bar,
+                    bar.clone(),
                 )
                 .await
             }
@@ -157,28 +167,13 @@ impl Desk {
                     inner: reader,
                     left: cap,
                 };
-                let mut plain = crypto::open_stream(&self.identities.as_refs(), capped)?;
-                write_attachment(
-                    out,
-                    name,
-                    force,
-                    &mut plain,
-                    attachment.size,
-                    &attachment.sha256,
-                    &mut tick,
-                )
+                write(&mut crypto::open_stream(
+                    &self.identities.as_refs(),
+                    capped,
+                )?)
             }),
             Source::Local(inbox) => {
-                let mut plain = inbox.attachment(id, &attachment.blob, &self.identities)?;
-                write_attachment(
-                    out,
-                    name,
-                    force,
-                    &mut plain,
-                    attachment.size,
-                    &attachment.sha256,
-                    &mut tick,
-                )
+                write(&mut inbox.attachment(id, &attachment.blob, &self.identities)?)
             }
         }
     }

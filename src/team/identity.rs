@@ -60,16 +60,13 @@ impl Identities {
     /// Reads an identity file; errors say which file and what was expected.
     pub fn load(path: &Path) -> Result<Self, TeamError> {
         let shown = path.display().to_string();
-        let mut bytes = Zeroizing::new(Vec::new());
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| {
-                identity_error(format!(
-                    "cannot read the identity file {shown}: {e}. Pass your age identity file \
+        let bytes = read_secret(path).map_err(|e| {
+            identity_error(format!(
+                "cannot read the identity file {shown}: {e}. Pass your age identity file \
                      (made by `agedrop keygen` or age-keygen) or your SSH private key with \
                      --identity, or set AGEDROP_IDENTITY"
-                ))
-            })?;
+            ))
+        })?;
         let (list, recipients, signing) = if is_age_file(&bytes) {
             let inner = decrypt_protected(&bytes, &shown)?;
             let (list, recipients) = parse_text(&inner, &shown)?;
@@ -103,15 +100,12 @@ impl Identities {
     /// behind a passphrase) instead of one derived from the identity.
     pub fn use_signing_key_file(&mut self, path: &Path) -> Result<(), TeamError> {
         let shown = path.display().to_string();
-        let mut bytes = Zeroizing::new(Vec::new());
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| {
-                identity_error(format!(
-                    "cannot read the signing key file {shown}: {e}. Make one with `agedrop \
+        let bytes = read_secret(path).map_err(|e| {
+            identity_error(format!(
+                "cannot read the signing key file {shown}: {e}. Make one with `agedrop \
                      keygen --signing-key --out FILE`"
-                ))
-            })?;
+            ))
+        })?;
         let text = if is_age_file(&bytes) {
             decrypt_protected(&bytes, &shown)?
         } else {
@@ -163,6 +157,16 @@ impl Identities {
 }
 
 type Loaded = (Vec<Box<dyn age::Identity + Send + Sync>>, Vec<String>);
+
+/// A file holding a secret, read into memory that is wiped when dropped (sized first,
+/// so that growing the buffer leaves no unwiped copy behind).
+fn read_secret(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut file = std::fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
 
 /// Whether the bytes are an age file (binary or armored): a passphrase-protected file.
 fn is_age_file(bytes: &[u8]) -> bool {
