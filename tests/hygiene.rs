@@ -215,3 +215,50 @@ async fn logs_hold_no_address_agent_code_or_content() {
         assert!(!log.contains(needle), "log contains {needle}:\n{log}");
     }
 }
+
+#[tokio::test]
+async fn storage_errors_are_logged_once_with_their_detail() {
+    let mut server = TestServer::start();
+    let page = client()
+        .post(server.at("/submit"))
+        .multipart(form(
+            &[("title", "Broken file".into()), ("description", "d".into())],
+            &[("a.bin".into(), vec![1u8; 1000])],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let desk = team_desk(&server, &server.member.identity).await;
+    let client_ = agedrop::team::TeamClient::login(
+        &server.url,
+        &agedrop::team::Identities::load(&server.member.identity).unwrap(),
+    )
+    .await
+    .unwrap();
+    let id = client_.reports().await.unwrap()[0].id.clone();
+    let blob = desk.thread(&id).await.unwrap().attachments()[0]
+        .blob
+        .clone();
+    // The attachment's file turns into a loop the server cannot open: not a disk
+    // failure, so the server keeps running, but an error the operator must see.
+    let path = server.data().join("attachments").join(&blob);
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&path, &path).unwrap();
+    let err = client_
+        .download(&id, &blob)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("(503") && err.contains("server log"), "{err}");
+    assert!(server.is_running());
+    server.stop();
+    let log = server.log_text();
+    let logged: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("storage failed"))
+        .collect();
+    assert_eq!(logged.len(), 1, "{log}");
+    assert!(logged[0].contains("symbolic links"), "{log}");
+}
