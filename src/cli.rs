@@ -1,6 +1,7 @@
 //! The subcommands (clap derive) and what each one wires together.
 
 mod team;
+mod trust;
 
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -19,6 +19,8 @@ mod conversation;
 mod desk;
 // The threat model, played: a compromised server learns nothing old and forges nothing.
 mod threats;
+// ...and what it sends is capped, made inert, and never breaks a whole view.
+mod hostile_answers;
 // One client cannot lock everyone out: junk floods, strangers' logins, trickled uploads.
 mod floods;
 // Security headers on every route, error pages included; nothing personal in logs.

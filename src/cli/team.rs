@@ -9,10 +9,10 @@ use clap::Subcommand;
 
 use agedrop::report::{Status, human_size};
 use agedrop::team::{
-    self, Bundle, Desk, Identities, LocalInbox, Pins, Posted, Roster, RosterNews, Seen, Shown,
-    Source, TeamClient,
+    self, Bundle, Desk, Identities, LocalInbox, Pins, Posted, Roster, Seen, Shown, Source,
+    TeamClient,
 };
-use agedrop::text::{one_line, terminal_safe};
+use agedrop::text::terminal_safe;
 
 /// The team's desk: read and answer reports, decrypting on this machine.
 #[derive(clap::Args)]
@@ -147,7 +147,7 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
         identities.use_signing_key_file(path)?;
     }
     if let TeamCommand::Whoami = args.command {
-        return whoami(&identities, args.json);
+        return super::trust::whoami(&identities, args.json);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -173,11 +173,11 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
         };
         let mut desk = Desk::new(source, identities, Seen::load(&key), Pins::load()?);
         if let TeamCommand::Trust { keys, yes } = args.command {
-            return trust(&mut desk, keys.as_deref(), yes, args.json).await;
+            return super::trust::trust(&mut desk, keys.as_deref(), yes, args.json).await;
         }
         let writes = !matches!(args.command, TeamCommand::Read(_));
         let news = desk.check_roster(&crate::cli::now_rfc3339()).await?;
-        announce(&desk, &news, writes);
+        super::trust::announce(&desk, &news, writes);
         match args.command {
             TeamCommand::Read(command) => read(&mut desk, command, args.json).await,
             TeamCommand::Reply { id, text } => {
@@ -234,165 +234,12 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Tells the member, on standard error, what the roster check found.
-fn announce(desk: &Desk, news: &RosterNews, writes: bool) {
-    let source = one_line(desk.roster_key());
-    match news {
-        RosterNews::FirstUse => {
-            if let Some(roster) = desk.roster() {
-                eprintln!(
-                    "First use of {source}: pinned its team roster on this machine ({} \
-                     member(s)):",
-                    roster.members().len()
-                );
-                for m in roster.members() {
-                    eprintln!("  {}", team::describe_member(m));
-                }
-                eprintln!(
-                    "Check it with a teammate. From now on the desk seals only to these \
-                     members, checks their signatures, and stops if the list changes \
-                     (`agedrop team trust` reviews a change)."
-                );
-            }
-        }
-        RosterNews::Changed if !writes => {
-            if let Some((_, change)) = desk.pending() {
-                eprintln!(
-                    "Warning: the team roster {source} lists differs from the one you \
-                     pinned:\n{}Signatures are checked against your pinned roster, and \
-                     nothing will be sealed until you review the change with `agedrop team \
-                     trust`.",
-                    change.describe()
-                );
-            }
-        }
-        RosterNews::Changed | RosterNews::Same | RosterNews::Missing => {}
-    }
-}
-
-/// `agedrop team trust`: shows the roster and how it differs from the pinned one, asks,
-/// and pins it.
-async fn trust(desk: &mut Desk, keys: Option<&Path>, yes: bool, json: bool) -> anyhow::Result<()> {
-    let now = crate::cli::now_rfc3339();
-    let source = desk.roster_key().to_string();
-    let pinned_before = desk.pinned()?;
-    let candidate = match keys {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Roster::from_keys_file(&text)?
-        }
-        None => match desk.check_roster(&now).await? {
-            RosterNews::Changed => desk
-                .pending()
-                .map(|(roster, _)| roster.clone())
-                .ok_or_else(|| anyhow!("the roster changed while it was read"))?,
-            _ => desk
-                .roster()
-                .cloned()
-                .ok_or_else(|| anyhow!("this source has no team roster; pass --keys FILE"))?,
-        },
-    };
-    let change = team::Change::between(
-        pinned_before
-            .as_ref()
-            .map(|r| r.members())
-            .unwrap_or_default(),
-        candidate.members(),
-    );
-    if !json {
-        eprintln!("Team roster for {}:", one_line(&source));
-        for m in candidate.members() {
-            eprintln!("  {}", team::describe_member(m));
-        }
-        match &pinned_before {
-            None => eprintln!("(nothing was pinned for it before)"),
-            Some(_) if change.is_empty() => eprintln!("This is the roster you pinned."),
-            Some(_) => eprintln!(
-                "Compared with the roster you pinned:\n{}",
-                change.describe()
-            ),
-        }
-    }
-    let needs_answer = pinned_before.is_some() && !change.is_empty();
-    if needs_answer && !yes {
-        confirm("Seal to these members from now on, and accept their signatures?")?;
-    }
-    let members = candidate.members().to_vec();
-    desk.trust(candidate, &now)?;
-    if json {
-        println!(
-            "{}",
-            json_text(&serde_json::json!({
-                "source": source,
-                "pinned": true,
-                "members": members,
-                "change": change,
-            }))?
-        );
-    } else {
-        eprintln!("Pinned.");
-    }
-    Ok(())
-}
-
 /// JSON for scripts, pretty, with every hidden character escaped (what came from a
 /// server or a reporter may hold terminal controls that serde_json leaves raw).
-fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+pub(super) fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
     Ok(agedrop::text::json_safe(&serde_json::to_string_pretty(
         value,
     )?))
-}
-
-/// Asks a yes/no question on the terminal; anything but yes is an error.
-fn confirm(question: &str) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to change the pinned roster without confirmation: run it on a terminal, or pass --yes"
-        );
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        bail!("not confirmed; the pinned roster is unchanged");
-    }
-    Ok(())
-}
-
-/// `agedrop team whoami`: the keys-file line for this member.
-fn whoami(identities: &Identities, json: bool) -> anyhow::Result<()> {
-    let signing = identities.signing_key().map(|k| k.public().to_string());
-    let lines: Vec<String> = identities
-        .recipients()
-        .iter()
-        .map(|r| match &signing {
-            Some(key) => format!("{r} {key}"),
-            None => r.clone(),
-        })
-        .collect();
-    if json {
-        println!(
-            "{}",
-            json_text(&serde_json::json!({
-                "recipients": identities.recipients(),
-                "signing_key": signing,
-                "lines": lines,
-            }))?
-        );
-    } else {
-        for line in &lines {
-            println!("{line}");
-        }
-        if signing.is_none() {
-            eprintln!(
-                "{}",
-                terminal_safe(&identities.no_signing_key().to_string())
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Runs `agedrop open --data DIR …`: the reading commands over a data folder, team
