@@ -228,8 +228,21 @@ impl Desk {
         pins.get(&self.roster_key).transpose()
     }
 
-    /// Pins `roster` for this source (`agedrop team trust`).
+    /// Pins `roster` for this source (`agedrop team trust`). A bundle of a server the
+    /// member pinned from the server itself is checked against that pin, which only the
+    /// server's own roster may change.
     pub fn trust(&mut self, roster: Roster, now: &str) -> Result<(), TeamError> {
+        if let Source::Bundle(bundle) = &self.source
+            && let Some(origin) = &bundle.index.origin
+            && lock(&self.pins).get(origin).is_some()
+        {
+            return Err(TeamError::RosterChanged(format!(
+                "this bundle comes from {}, whose roster you pinned from the server itself; \
+                 review a change there: agedrop team --server {} trust",
+                crate::text::one_line(origin),
+                crate::text::one_line(origin)
+            )));
+        }
         lock(&self.pins).pin(&self.roster_key, &roster, now)?;
         self.roster = Some(roster);
         self.pending = None;
