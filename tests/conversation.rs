@@ -49,18 +49,15 @@ async fn follow_up(
 async fn reporter_and_team_talk_sealed_both_ways() {
     let mut server = TestServer::start();
     let canary = "TALKCANARY51";
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[
-                ("title", format!("{canary}-title")),
-                ("description", "XSS in the search box".into()),
-            ],
-            &[(format!("{canary}-first.txt"), b"first file".to_vec())],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &[
+            ("title", format!("{canary}-title")),
+            ("description", "XSS in the search box".into()),
+        ],
+        &[(format!("{canary}-first.txt"), b"first file".to_vec())],
+    )
+    .await;
     let code = receipt_code(&page.text().await.unwrap());
 
     // The team logs in with its own identity, syncs, and reads the report locally.
@@ -598,12 +595,7 @@ async fn purge_removes_every_trace() {
         ("title", "To be purged".to_string()),
         ("description", "d".into()),
     ];
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(&fields, &[("a.bin".into(), vec![1u8; 100_000])]))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(&server, &fields, &[("a.bin".into(), vec![1u8; 100_000])]).await;
     let code = receipt_code(&page.text().await.unwrap());
     let kept = submit_simple(&server, "To be kept").await;
     let (desk, _) = team(&server).await;

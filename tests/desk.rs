@@ -150,18 +150,15 @@ async fn two_members_run_the_desk_and_sign_their_words() {
     let server = TestServer::start();
     let (alice, bob) = two_members(&server);
     let attachment = bytes_with_canary(200_000, "desk");
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[
-                ("title", "Desk workflow report".into()),
-                ("description", "d".into()),
-            ],
-            &[("trace.bin".into(), attachment.clone())],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &[
+            ("title", "Desk workflow report".into()),
+            ("description", "d".into()),
+        ],
+        &[("trace.bin".into(), attachment.clone())],
+    )
+    .await;
     let code = receipt_code(&page.text().await.unwrap());
 
     let list = alice.json(&["list"]);
@@ -325,15 +322,12 @@ impl ModeBits for std::fs::Permissions {
 #[tokio::test]
 async fn hostile_attachment_names_stay_inside_the_folder() {
     let server = TestServer::start();
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[("title", "Names".into()), ("description", "d".into())],
-            &[("plain.txt".into(), b"the bytes".to_vec())],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &[("title", "Names".into()), ("description", "d".into())],
+        &[("plain.txt".into(), b"the bytes".to_vec())],
+    )
+    .await;
     assert_eq!(page.status(), 200);
 
     // What a compromised server (or anyone holding the team's public keys) could add:
@@ -438,15 +432,12 @@ async fn a_bundle_reads_the_same_as_the_server() {
     let server = TestServer::start();
     let (alice, _bob) = two_members(&server);
     for (title, file) in [("First bundled", "one.txt"), ("Second bundled", "two.bin")] {
-        let page = client()
-            .post(server.at("/submit"))
-            .multipart(form(
-                &[("title", title.into()), ("description", "bundle me".into())],
-                &[(file.into(), bytes_with_canary(50_000, title))],
-            ))
-            .send()
-            .await
-            .unwrap();
+        let page = submit_form(
+            &server,
+            &[("title", title.into()), ("description", "bundle me".into())],
+            &[(file.into(), bytes_with_canary(50_000, title))],
+        )
+        .await;
         assert_eq!(page.status(), 200);
     }
     let id = alice.json(&["list"])[0]["id"].as_str().unwrap().to_string();

@@ -210,32 +210,26 @@ async fn trickling_uploads_cannot_hold_every_slot() {
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Every upload slot is held now.
-    let busy = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[("title", "t".into()), ("description", "d".into())],
-            &[],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let busy = submit_form(
+        &server,
+        &[("title", "t".into()), ("description", "d".into())],
+        &[],
+    )
+    .await;
     assert_eq!(busy.status(), 503);
 
     // A real report gets a slot once the tricklers fall below the minimum rate.
     let started = Instant::now();
     loop {
-        let response = client()
-            .post(server.at("/submit"))
-            .multipart(form(
-                &[
-                    ("title", "Through the trickle".into()),
-                    ("description", "d".into()),
-                ],
-                &[],
-            ))
-            .send()
-            .await
-            .unwrap();
+        let response = submit_form(
+            &server,
+            &[
+                ("title", "Through the trickle".into()),
+                ("description", "d".into()),
+            ],
+            &[],
+        )
+        .await;
         if response.status() == 200 {
             break;
         }
@@ -315,15 +309,12 @@ async fn uploads_crawling_above_the_minimum_make_room_when_all_slots_are_taken()
         .collect();
     tokio::time::sleep(Duration::from_secs(6)).await;
     let started = Instant::now();
-    let response = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[("title", "Room made".into()), ("description", "d".into())],
-            &[("a.bin".into(), vec![7u8; 200_000])],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = submit_form(
+        &server,
+        &[("title", "Room made".into()), ("description", "d".into())],
+        &[("a.bin".into(), vec![7u8; 200_000])],
+    )
+    .await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert!(
         started.elapsed() < Duration::from_secs(5),

@@ -84,15 +84,12 @@ async fn server_text_reaches_the_terminal_inert() {
 async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
     let server = TestServer::start();
     let file = bytes_with_canary(300_000, "sized");
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[("title", "Sizes".into()), ("description", "d".into())],
-            &[("big.bin".into(), file)],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &[("title", "Sizes".into()), ("description", "d".into())],
+        &[("big.bin".into(), file)],
+    )
+    .await;
     assert_eq!(page.status(), 200);
 
     // A report list that never ends.

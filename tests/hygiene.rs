@@ -219,15 +219,12 @@ async fn logs_hold_no_address_agent_code_or_content() {
 #[tokio::test]
 async fn storage_errors_are_logged_once_with_their_detail() {
     let mut server = TestServer::start();
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[("title", "Broken file".into()), ("description", "d".into())],
-            &[("a.bin".into(), vec![1u8; 1000])],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &[("title", "Broken file".into()), ("description", "d".into())],
+        &[("a.bin".into(), vec![1u8; 1000])],
+    )
+    .await;
     assert_eq!(page.status(), 200);
     let desk = team_desk(&server, &server.member.identity).await;
     let client_ = agedrop::team::TeamClient::login(

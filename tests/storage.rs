@@ -10,15 +10,12 @@ async fn receipts_survive_restart_and_crash() {
         ("title", "Before restart".to_string()),
         ("description", "d".into()),
     ];
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &fields,
-            &[("a.bin".into(), bytes_with_canary(300_000, "x"))],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &fields,
+        &[("a.bin".into(), bytes_with_canary(300_000, "x"))],
+    )
+    .await;
     let first = receipt_code(&page.text().await.unwrap());
     server.restart();
     let (status, page) = check(&server, &first).await;
@@ -80,15 +77,12 @@ async fn quota_refuses_new_reports_and_keeps_old_ones() {
     let earlier = submit_simple(&server, "Stored before the quota").await;
     server.options.limits = vec!["storage_min_free_mib = 100000000".into()];
     server.restart();
-    let response = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[("title", "t".into()), ("description", "d".into())],
-            &[],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = submit_form(
+        &server,
+        &[("title", "t".into()), ("description", "d".into())],
+        &[],
+    )
+    .await;
     assert_eq!(response.status(), 507);
     let page = response.text().await.unwrap();
     assert!(page.contains("run out of room"), "{page}");
@@ -144,21 +138,18 @@ fn fill_up(path: &std::path::Path) {
 }
 
 async fn submit_big(server: &TestServer, mib: usize) -> (u16, String) {
-    let response = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[
-                ("title", "Too big for the disk".into()),
-                ("description", "d".into()),
-            ],
-            &[(
-                "big.bin".into(),
-                bytes_with_canary(mib * 1024 * 1024, "full"),
-            )],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = submit_form(
+        server,
+        &[
+            ("title", "Too big for the disk".into()),
+            ("description", "d".into()),
+        ],
+        &[(
+            "big.bin".into(),
+            bytes_with_canary(mib * 1024 * 1024, "full"),
+        )],
+    )
+    .await;
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
 }
@@ -185,18 +176,15 @@ async fn a_full_disk_gives_a_clear_page_and_loses_nothing() {
     // writes after an I/O error) after freeing its reserve file.
     let filler = mount.join("filler");
     fill_up(&filler);
-    let response = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[
-                ("title", "On a full disk".into()),
-                ("description", "d".into()),
-            ],
-            &[("f.bin".into(), bytes_with_canary(3 * 1024 * 1024, "full"))],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = submit_form(
+        &server,
+        &[
+            ("title", "On a full disk".into()),
+            ("description", "d".into()),
+        ],
+        &[("f.bin".into(), bytes_with_canary(3 * 1024 * 1024, "full"))],
+    )
+    .await;
     let status = response.status().as_u16();
     let page = response.text().await.unwrap();
     assert_eq!(status, 503, "{page}");
@@ -349,15 +337,12 @@ async fn trickled_requests_cannot_hold_the_site() {
         assert_eq!(page.status(), 200);
     }
     // A second upload at the same time finds the upload slot taken: a clear "busy" page.
-    let busy = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[("title", "t".into()), ("description", "d".into())],
-            &[],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let busy = submit_form(
+        &server,
+        &[("title", "t".into()), ("description", "d".into())],
+        &[],
+    )
+    .await;
     assert_eq!(busy.status(), 503);
     assert!(busy.text().await.unwrap().contains("busy"));
     upload.abort();

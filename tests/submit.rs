@@ -40,18 +40,15 @@ async fn only_ciphertext_reaches_the_disk_and_the_team_decrypts_everything() {
     let file_name = format!("{canary}-filename.txt");
     let big = bytes_with_canary(5 * 1024 * 1024, &format!("{canary}-attachment"));
     let small = b"second file".to_vec();
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &fields,
-            &[
-                (file_name.clone(), big.clone()),
-                ("notes.txt".into(), small.clone()),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &fields,
+        &[
+            (file_name.clone(), big.clone()),
+            ("notes.txt".into(), small.clone()),
+        ],
+    )
+    .await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     let code = receipt_code(&html);
@@ -152,12 +149,7 @@ async fn open_command_lists_shows_and_writes_attachments() {
         ("credit_none", "yes".to_string()),
     ];
     let files_ok = [("report.txt".to_string(), b"one".to_vec())];
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(&fields, &files_ok))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(&server, &fields, &files_ok).await;
     assert_eq!(page.status(), 200);
 
     // The server is still running: `open` reads a private copy of the locked folder.

@@ -114,18 +114,15 @@ async fn a_login_challenge_is_never_a_decryption_oracle() {
     let server = TestServer::start();
     let canary = "ORACLECANARY77";
     let file = bytes_with_canary(2_000, canary);
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(
-            &[
-                ("title", format!("{canary}-title")),
-                ("description", format!("{canary}-description")),
-            ],
-            &[("poc.bin".into(), file)],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = submit_form(
+        &server,
+        &[
+            ("title", format!("{canary}-title")),
+            ("description", format!("{canary}-description")),
+        ],
+        &[("poc.bin".into(), file)],
+    )
+    .await;
     assert_eq!(page.status(), 200);
     let (_, event, attachment) = stored(&server).await;
 

@@ -311,6 +311,20 @@ pub fn form(
     form
 }
 
+/// Posts a report with these text fields and files (name, bytes); the answer.
+pub async fn submit_form(
+    server: &TestServer,
+    fields: &[(&'static str, String)],
+    files: &[(String, Vec<u8>)],
+) -> reqwest::Response {
+    client()
+        .post(server.at("/submit"))
+        .multipart(form(fields, files))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Submits a minimal report and returns the receipt code.
 pub async fn submit_simple(server: &TestServer, title: &str) -> String {
     let fields = vec![

@@ -236,13 +236,14 @@ impl TeamClient {
             let sealed = api::decode(&challenge.sealed)
                 .filter(|b| b.len() <= crypto::MAX_SEALED_CHALLENGE)
                 .ok_or_else(|| hostile("the server sent a login challenge that is not one"))?;
-            let plaintext = crypto::open(&identities.as_refs(), &Sealed::from_stored(sealed))
-                .map_err(|_| {
-                    hostile(
-                        "the server sent a login challenge that is not sealed to your \
+            let sealed = Sealed::parse(sealed)
+                .map_err(|_| hostile("the server sent a login challenge that is not one"))?;
+            let plaintext = crypto::open(&identities.as_refs(), &sealed).map_err(|_| {
+                hostile(
+                    "the server sent a login challenge that is not sealed to your \
                          identity",
-                    )
-                })?;
+                )
+            })?;
             if !crypto::is_challenge(&plaintext, origin) {
                 return Err(hostile(&format!(
                     "the server sent a login challenge that is not one for {origin} (it \

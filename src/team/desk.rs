@@ -18,7 +18,6 @@ use super::inbox::EventState;
 use super::roster::{Change, Pins, Roster};
 use super::settings::Seen;
 use super::{Identities, LocalInbox, TeamClient, TeamError, Thread};
-use crate::crypto;
 
 /// Where the reports come from.
 pub enum Source {
@@ -112,18 +111,6 @@ impl<'a> Shown<'a> {
     }
 }
 
-/// What [`Desk::check_roster`] found.
-pub enum RosterNews {
-    /// No roster was pinned for this source: this one is now (trust on first use).
-    FirstUse,
-    /// The source lists exactly the pinned roster.
-    Same,
-    /// The source lists another roster: nothing is sealed until `agedrop team trust`.
-    Changed,
-    /// The source has no roster (a data folder read without `--keys`).
-    Missing,
-}
-
 /// The desk: a source, the member's identities, what they have read, and what they
 /// pinned (the roster they trust, each report's reporter key).
 pub struct Desk {
@@ -134,18 +121,10 @@ pub struct Desk {
     /// The pinned roster: whose signatures count, and whom to seal to.
     pub(super) roster: Option<Roster>,
     /// The source's roster, when it differs from the pinned one.
-    pending: Option<(Roster, Change)>,
+    pub(super) pending: Option<(Roster, Change)>,
     /// Where this source's roster is pinned (a server's origin; `bundle:` and a
     /// bundle's origin, so that a bundle never plants a pin for a server).
-    roster_key: String,
-}
-
-/// The pins, even if a thread panicked while holding them.
-pub(super) fn lock(pins: &Mutex<Pins>) -> std::sync::MutexGuard<'_, Pins> {
-    match pins.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
+    pub(super) roster_key: String,
 }
 
 fn as_rfc3339<S: serde::Serializer>(at: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -165,8 +144,12 @@ pub fn rfc3339(at: i64) -> Option<String> {
         })
 }
 
-/// Decodes the sealed events of a report from a server or a bundle, in order.
-fn sealed_events(id: &str, events: &[api::SealedEvent]) -> Result<Vec<(u32, Sealed)>, TeamError> {
+/// Decodes the sealed events of a report from a server or a bundle, in order; each is
+/// checked to be an age file (`None` where it is not: shown as unreadable).
+fn sealed_events(
+    id: &str,
+    events: &[api::SealedEvent],
+) -> Result<Vec<(u32, Option<Sealed>)>, TeamError> {
     if events.windows(2).any(|w| w[0].seq >= w[1].seq) {
         return Err(TeamError::Server(format!(
             "report {id}: its events are out of order"
@@ -176,7 +159,7 @@ fn sealed_events(id: &str, events: &[api::SealedEvent]) -> Result<Vec<(u32, Seal
         .iter()
         .map(|e| {
             api::decode(&e.sealed)
-                .map(|bytes| (e.seq, Sealed::from_stored(bytes)))
+                .map(|bytes| (e.seq, Sealed::parse(bytes).ok()))
                 .ok_or_else(|| TeamError::Server(format!("report {id}: an event is not base64")))
         })
         .collect()
@@ -203,114 +186,6 @@ impl Desk {
             pending: None,
             roster_key,
         }
-    }
-
-    /// The source's own roster (a server's `/team`, a bundle's index).
-    async fn source_roster(&self) -> Result<Option<Roster>, TeamError> {
-        let members = match &self.source {
-            Source::Server(client) => client.team().await?.members,
-            Source::Bundle(bundle) => bundle.index.team.members.clone(),
-            Source::Local(_) => return Ok(None),
-        };
-        Roster::check(members).map(Some)
-    }
-
-    /// The roster pinned for this source, if any: for a bundle, the one pinned for its
-    /// server if the member has met that server, else the one pinned for the bundle.
-    pub fn pinned(&self) -> Result<Option<Roster>, TeamError> {
-        let pins = lock(&self.pins);
-        if let Source::Bundle(bundle) = &self.source
-            && let Some(origin) = &bundle.index.origin
-            && let Some(server_pin) = pins.get(origin)
-        {
-            return server_pin.map(Some);
-        }
-        pins.get(&self.roster_key).transpose()
-    }
-
-    /// Pins `roster` for this source (`agedrop team trust`). A bundle of a server the
-    /// member pinned from the server itself is checked against that pin, which only the
-    /// server's own roster may change.
-    pub fn trust(&mut self, roster: Roster, now: &str) -> Result<(), TeamError> {
-        if let Source::Bundle(bundle) = &self.source
-            && let Some(origin) = &bundle.index.origin
-            && lock(&self.pins).get(origin).is_some()
-        {
-            return Err(TeamError::RosterChanged(format!(
-                "this bundle comes from {}, whose roster you pinned from the server itself; \
-                 review a change there: agedrop team --server {} trust",
-                crate::text::one_line(origin),
-                crate::text::one_line(origin)
-            )));
-        }
-        lock(&self.pins).pin(&self.roster_key, &roster, now)?;
-        self.roster = Some(roster);
-        self.pending = None;
-        Ok(())
-    }
-
-    /// Compares the source's roster with the one pinned for it: pins it on first use,
-    /// and remembers a difference (then nothing is sealed until it is trusted).
-    pub async fn check_roster(&mut self, now: &str) -> Result<RosterNews, TeamError> {
-        let Some(current) = self.source_roster().await? else {
-            return Ok(RosterNews::Missing);
-        };
-        match self.pinned()? {
-            None => {
-                lock(&self.pins).pin(&self.roster_key, &current, now)?;
-                self.roster = Some(current);
-                Ok(RosterNews::FirstUse)
-            }
-            Some(pinned) => {
-                let change = Change::between(pinned.members(), current.members());
-                self.roster = Some(pinned);
-                if change.is_empty() {
-                    Ok(RosterNews::Same)
-                } else {
-                    self.pending = Some((current, change));
-                    Ok(RosterNews::Changed)
-                }
-            }
-        }
-    }
-
-    /// Uses `roster` (from a keys file the member named) as the trusted one.
-    pub fn use_roster(&mut self, roster: Roster) {
-        self.roster = Some(roster);
-        self.pending = None;
-    }
-
-    /// The pinned roster, if any.
-    pub fn roster(&self) -> Option<&Roster> {
-        self.roster.as_ref()
-    }
-
-    /// The source's roster and how it differs, when it is not the pinned one.
-    pub fn pending(&self) -> Option<&(Roster, Change)> {
-        self.pending.as_ref()
-    }
-
-    /// Which pinned roster this source uses (a server's origin).
-    pub fn roster_key(&self) -> &str {
-        &self.roster_key
-    }
-
-    /// The roster to seal to: the pinned one, and only if the source still lists
-    /// exactly it.
-    pub(super) fn sealing_roster(&self) -> Result<&Roster, TeamError> {
-        if let Some((_, change)) = &self.pending {
-            return Err(TeamError::RosterChanged(format!(
-                "the team roster the server lists differs from the one you pinned:\n{}\
-                 Nothing was sealed or sent. If you expected this change (someone joined, \
-                 left or has a new key), check it with them and run `agedrop team trust`.",
-                change.describe()
-            )));
-        }
-        self.roster.as_ref().ok_or_else(|| {
-            TeamError::RosterChanged(
-                "there is no pinned team roster to seal to; run `agedrop team trust`".into(),
-            )
-        })
     }
 
     /// The logged-in client, for commands that change the server.
@@ -464,7 +339,7 @@ impl Desk {
             });
         }
         items.sort_by_key(|item| item.received);
-        lock(&self.pins).save()?;
+        self.pins().save()?;
         Ok(items)
     }
 
@@ -472,24 +347,9 @@ impl Desk {
     pub async fn show(&mut self, id: &str) -> Result<Thread, TeamError> {
         let thread = self.thread(id).await?;
         self.remember_reporter(&thread);
-        lock(&self.pins).save()?;
+        self.pins().save()?;
         self.seen.mark(&thread.id, thread.events.len() as u32)?;
         Ok(thread)
-    }
-
-    /// Pins a server's report's reporter key the first time this desk sees it, so that a
-    /// server compromised later cannot swap it (reports sealed before agedrop bound the
-    /// key inside them have nothing else to check against).
-    fn remember_reporter(&self, thread: &Thread) {
-        if !matches!(self.source, Source::Server(_))
-            || crypto::parse_reporter_recipient(&thread.reporter).is_err()
-        {
-            return;
-        }
-        let mut pins = lock(&self.pins);
-        if pins.reporter(&self.roster_key, &thread.id).is_none() {
-            pins.pin_reporter(&self.roster_key, &thread.id, &thread.reporter);
-        }
     }
 
     /// After the member added event `seq`: if they had read everything before it, their

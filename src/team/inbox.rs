@@ -72,11 +72,12 @@ fn unsigned_reason(body: &EventBody) -> &'static str {
 
 impl Thread {
     /// Opens every sealed event of a report with the member's identities and checks each
-    /// signature against `roster` (the pinned one; `None` when there is none to use).
+    /// signature against `roster` (the pinned one; `None` when there is none to use). An
+    /// event that is not an age file at all (`None`) is shown as unreadable.
     pub fn open(
         id: String,
         reporter: String,
-        sealed: Vec<(u32, Sealed)>,
+        sealed: Vec<(u32, Option<Sealed>)>,
         identities: &Identities,
         roster: Option<&Roster>,
     ) -> Result<Thread, TeamError> {
@@ -87,7 +88,9 @@ impl Thread {
         // far more stanzas than that is a server making the desk work for nothing.
         let max_stanzas = roster.map_or(0, |r| 2 * r.members().len() + 8).max(64);
         for (seq, sealed) in sealed {
-            if crypto::stanza_count(&sealed).is_none_or(|n| n > max_stanzas) {
+            let Some(sealed) =
+                sealed.filter(|s| crypto::stanza_count(s).is_some_and(|n| n <= max_stanzas))
+            else {
                 events.push(OpenedEvent {
                     seq,
                     state: EventState::Unreadable,
@@ -99,7 +102,7 @@ impl Thread {
                     ),
                 });
                 continue;
-            }
+            };
             let Ok(plain) = crypto::open(&ids, &sealed) else {
                 events.push(OpenedEvent {
                     seq,

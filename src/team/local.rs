@@ -19,7 +19,12 @@ pub struct SealedReport {
     /// The reporter's recipient, as the server keeps it.
     pub reporter: String,
     /// Every event, in order.
-    pub events: Vec<(u32, Sealed)>,
+    pub events: Vec<(u32, Option<Sealed>)>,
+}
+
+/// Events as the store wrote them: each one an age file already.
+fn as_read(events: Vec<(u32, Sealed)>) -> Vec<(u32, Option<Sealed>)> {
+    events.into_iter().map(|(seq, e)| (seq, Some(e))).collect()
 }
 
 /// A data folder opened for reading.
@@ -100,7 +105,7 @@ impl LocalInbox {
             out.push(Thread::open(
                 id.to_string(),
                 record.reporter,
-                self.store.events(id)?,
+                as_read(self.store.events(id)?),
                 identities,
                 roster,
             )?);
@@ -116,7 +121,7 @@ impl LocalInbox {
         Ok(SealedReport {
             id: report.to_string(),
             reporter: record.reporter,
-            events: self.store.events(report)?,
+            events: as_read(self.store.events(report)?),
         })
     }
 

@@ -14,11 +14,12 @@ mod post;
 mod print;
 mod roster;
 mod settings;
+mod trust;
 
 pub use crate::text::terminal_safe;
 pub use bundle::{Bundle, BundleIndex, Promises, export};
 pub use client::{TeamClient, server_origin};
-pub use desk::{Desk, ListItem, RosterNews, Shown, ShownEvent, Source, rfc3339};
+pub use desk::{Desk, ListItem, Shown, ShownEvent, Source, rfc3339};
 pub use download::{Written, max_ciphertext};
 pub use files::{safe_file_name, write_attachment};
 pub use identity::{Identities, Terminal};
@@ -28,6 +29,7 @@ pub use post::Posted;
 pub use print::{print_list, print_thread};
 pub use roster::{Change, Pins, Roster, describe as describe_member};
 pub use settings::{Resolved, Seen, config_path, resolve};
+pub use trust::RosterNews;
 
 /// What can go wrong on the team's side. Messages say which file or id, and what was
 /// expected.

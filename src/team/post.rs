@@ -166,7 +166,7 @@ impl Desk {
                 )));
             }
         }
-        let mut pins = super::desk::lock(&self.pins);
+        let mut pins = self.pins();
         match pins.reporter(self.roster_key(), id) {
             Some(pinned) if pinned != server_text => {
                 return Err(hostile(&format!(
