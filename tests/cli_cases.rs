@@ -83,9 +83,8 @@ async fn regenerate_cli_fixture() {
     s.impact = "Read any table.".into();
     s.credit.handle = "@finder".into();
     s.reporter = r.to_string();
-    let mut sealer = keys
-        .blob_sealer(Some(&r), store.new_blob().unwrap())
-        .unwrap();
+    let file_key = agedrop::crypto::AttachmentKey::generate();
+    let mut sealer = agedrop::crypto::blob_sealer(&file_key, store.new_blob().unwrap()).unwrap();
     let poc = b"GET /search?q=' OR 1=1 --\n";
     sealer.write(poc).unwrap();
     let blob = sealer.finish().unwrap();
@@ -95,6 +94,7 @@ async fn regenerate_cli_fixture() {
         size: poc.len() as u64,
         sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(poc)),
         blob: blob.id().to_string(),
+        key: file_key.to_text().to_string(),
     };
     let id = store
         .create_report(
@@ -196,9 +196,8 @@ async fn regenerate_cli_fixture() {
     let mut s = Submission::default();
     s.title = "Escapes \u{1b}[31mred\u{1b}[0m and \u{202e}txt.exe".into();
     s.description = "Line one\n\u{1b}]0;pwned\u{7}line two".into();
-    let mut sealer = keys
-        .blob_sealer(Some(&r), store.new_blob().unwrap())
-        .unwrap();
+    let file_key = agedrop::crypto::AttachmentKey::generate();
+    let mut sealer = agedrop::crypto::blob_sealer(&file_key, store.new_blob().unwrap()).unwrap();
     sealer.write(b"dotfile").unwrap();
     let blob = sealer.finish().unwrap();
     let hostile = Attachment {
@@ -207,6 +206,7 @@ async fn regenerate_cli_fixture() {
         size: 7,
         sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"dotfile")),
         blob: blob.id().to_string(),
+        key: file_key.to_text().to_string(),
     };
     store
         .create_report(

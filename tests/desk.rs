@@ -365,6 +365,7 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
                 size: real.size,
                 sha256: real.sha256.clone(),
                 blob: real.blob.clone(),
+                key: real.key.clone(),
             }),
         );
         let sealed = crypto::seal(&refs, &event.encode()).unwrap();
@@ -410,6 +411,7 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
             size: real.size,
             sha256: hex::encode(Sha256::digest(b"something else")),
             blob: real.blob.clone(),
+            key: real.key.clone(),
         }),
     );
     desk_client

@@ -146,9 +146,11 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
     let identities = Identities::load(&server.member.identity).unwrap();
     let client = TeamClient::login(&server.url, &identities).await.unwrap();
     let desk = team_desk(&server, &server.member.identity).await;
-    let real = desk.thread(&id).await.unwrap().attachments()[0]
-        .blob
-        .clone();
+    let thread = desk.thread(&id).await.unwrap();
+    let (real, real_key) = (
+        thread.attachments()[0].blob.clone(),
+        thread.attachments()[0].key.clone(),
+    );
     let keys =
         crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
     let huge = Event::new(
@@ -159,6 +161,7 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
             size: 1 << 50,
             sha256: "00".repeat(32),
             blob: real,
+            key: real_key,
         }),
     );
     client

@@ -89,7 +89,7 @@ async fn only_ciphertext_reaches_the_disk_and_the_team_decrypts_everything() {
     assert!(!server.log_text().contains(canary));
 
     // The team member decrypts everything on their own machine.
-    let identities = Identities::load(&server.member.identity).unwrap();
+    let identities = std::sync::Arc::new(Identities::load(&server.member.identity).unwrap());
     let inbox = LocalInbox::open(&server.data()).unwrap();
     let threads = inbox.threads(&identities, None).unwrap();
     assert_eq!(threads.len(), 1);
@@ -127,7 +127,11 @@ async fn only_ciphertext_reaches_the_disk_and_the_team_decrypts_everything() {
         let mut plain = Vec::new();
         std::io::Read::read_to_end(
             &mut inbox
-                .attachment(&thread.id, &attachment.blob, &identities)
+                .attachment(
+                    &thread.id,
+                    &attachment.blob,
+                    &thread.opener(attachment, &identities).unwrap(),
+                )
                 .unwrap(),
             &mut plain,
         )

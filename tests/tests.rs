@@ -17,6 +17,8 @@ mod bad_input;
 mod conversation;
 // agedrop team against a real server: two members, hostile names, bundles.
 mod desk;
+// Members come and go: grants without re-encryption, removal, old-format reports.
+mod members;
 // The threat model, played: a compromised server learns nothing old and forges nothing.
 mod threats;
 // ...and what it sends is capped, made inert, and never breaks a whole view.

@@ -105,6 +105,28 @@ enum TeamCommand {
         #[command(flatten)]
         text: TextArgs,
     },
+    /// Give another member of your pinned roster the keys to reports you can read (a
+    /// new member, or a member's new key), without re-encrypting anything.
+    #[command(
+        after_help = "For each report, one `grant` event goes to the server: signed \
+by you, sealed to the team (never the reporter), naming the member and the events it \
+covers; inside it, the keys to those events (and to attachments stored before each file had \
+a key of its own), sealed to that member alone. Nothing is decrypted on the server, \
+attachments are not re-encrypted, and the reporter's view and receipt code do not change. \
+Running it again skips what earlier grants to the member cover, so an interrupted run is \
+finished by running it again.\n\nThe member must be in the keys file on the server and in \
+your pinned roster (`agedrop team trust`) first."
+    )]
+    Grant {
+        /// The member: their name or recipient, as `agedrop team trust` lists them
+        member: String,
+        /// Report ids, or unique prefixes
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<String>,
+        /// Every report on the server
+        #[arg(long)]
+        all: bool,
+    },
     /// Remove a report and everything of it from the server, for good.
     Purge {
         /// Report id, or a unique prefix
@@ -212,6 +234,9 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 let what = format!("Status set to {}", status.as_str());
                 done(&mut desk, args.json, &id, posted, &what)
             }
+            TeamCommand::Grant { member, ids, all } => {
+                grant(&desk, &member, ids, all, args.json).await
+            }
             TeamCommand::Purge { id, yes } => {
                 let id = desk.resolve(&id).await?;
                 let title = desk.thread(&id).await?.title().to_string();
@@ -232,6 +257,69 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             TeamCommand::Trust { .. } | TeamCommand::Whoami => Ok(()),
         }
     })
+}
+
+/// `agedrop team grant`: a progress bar on a terminal, a summary at the end.
+async fn grant(
+    desk: &Desk,
+    member: &str,
+    ids: Vec<String>,
+    all: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ids = if all {
+        None
+    } else {
+        let mut full = Vec::with_capacity(ids.len());
+        for id in &ids {
+            full.push(desk.resolve(id).await?);
+        }
+        Some(full)
+    };
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("granting {bar:40} {pos}/{len} reports {eta}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let summary = desk
+        .grant(member, ids, &mut |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+        })
+        .await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if json {
+        println!("{}", json_text(&summary)?);
+        return Ok(());
+    }
+    println!(
+        "Granted {} ({}) {} report(s): {} event key(s), {} older attachment key(s), {} added \
+         on the server, signed and sealed on this machine.",
+        terminal_safe(&summary.member),
+        terminal_safe(&summary.recipient),
+        summary.granted,
+        summary.events,
+        summary.attachments,
+        human_size(summary.bytes_added)
+    );
+    if summary.already_granted > 0 {
+        println!(
+            "{} report(s) were already granted to them, and were skipped.",
+            summary.already_granted
+        );
+    }
+    for warning in &summary.warnings {
+        eprintln!("warning: {}", terminal_safe(warning));
+    }
+    Ok(())
 }
 
 /// JSON for scripts, pretty, with every hidden character escaped (what came from a

@@ -9,10 +9,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use super::{
-    BlobSealer, ChunkSink, CryptoError, ReporterRecipient, Sealed, VerifyingKey,
-    looks_like_signing_key, seal,
-};
+use super::{CryptoError, ReporterRecipient, Sealed, VerifyingKey, looks_like_signing_key, seal};
 
 /// Longest member name kept from a comment line.
 const MAX_NAME: usize = 80;
@@ -159,15 +156,6 @@ impl TeamKeys {
         plaintext: &[u8],
     ) -> Result<Sealed, CryptoError> {
         seal(&self.recipients(reporter), plaintext)
-    }
-
-    /// Starts a streaming seal to the team and the reporter, writing into `sink`.
-    pub fn blob_sealer<S: ChunkSink>(
-        &self,
-        reporter: Option<&ReporterRecipient>,
-        sink: S,
-    ) -> Result<BlobSealer<S>, CryptoError> {
-        BlobSealer::new(&self.recipients(reporter), sink)
     }
 }
 

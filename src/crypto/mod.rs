@@ -1,11 +1,12 @@
 //! The only place that calls `age`: sealed payloads, the team keys file, streaming
-//! attachment encryption, receipt codes, members' signing keys and the login
+//! attachment encryption with a key per file, receipt codes, members' signing keys and the login
 //! challenge's one exact form.
 //!
 //! Everything the server stores is a [`Sealed`] value or a [`SealedChunk`] of an
 //! attachment stream; both can only be made here, by sealing, or by the store when it
 //! reads back what it wrote.
 
+mod filekey;
 mod keys;
 mod login;
 mod receipt;
@@ -17,6 +18,7 @@ use std::str::FromStr;
 
 use zeroize::Zeroizing;
 
+pub use filekey::{AttachmentKey, FileKey, open_keeping_key, stream_file_key};
 pub use keys::{
     KeysError, KeysLine, Member, ParsedRecipient, TeamKeys, canonical_recipient,
     parse_for_challenge, parse_recipient, read_keys_file, split_signing_key, throwaway_recipient,
@@ -101,6 +103,15 @@ pub fn seal(recipients: &[&dyn age::Recipient], plaintext: &[u8]) -> Result<Seal
     writer.write_all(plaintext)?;
     writer.finish()?;
     Ok(Sealed(out))
+}
+
+/// Starts sealing one attachment stream to its own key, writing into `sink`. Only the
+/// key opens it; the key travels inside the attachment's sealed event.
+pub fn blob_sealer<S: ChunkSink>(
+    key: &AttachmentKey,
+    sink: S,
+) -> Result<BlobSealer<S>, CryptoError> {
+    BlobSealer::new(&[&key.recipient()], sink)
 }
 
 /// How many recipient stanzas a sealed value's header lists, read without opening it;

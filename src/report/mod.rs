@@ -44,6 +44,8 @@ pub enum EventBody {
     Status(StatusChange),
     /// An internal note, sealed to the team only.
     Note(Text),
+    /// A member gives another member the keys to earlier events, sealed to the team only.
+    Grant(Grant),
 }
 
 /// The text fields of a report.
@@ -137,6 +139,63 @@ pub struct Attachment {
     pub sha256: String,
     /// The blob holding the sealed bytes, hex.
     pub blob: String,
+    /// The key the blob is sealed to, alone (`AGE-SECRET-KEY-1…`): opening this event is
+    /// what opens the file, so granting it re-seals this event, never the file. Empty in
+    /// attachments stored before files had keys of their own (then the blob is sealed to
+    /// the team and the reporter, as the event is).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+}
+
+/// A member giving another member of the pinned roster the keys to earlier events of a
+/// report (and to attachments stored before files had keys of their own). The team sees
+/// who granted what to whom; only the grantee can open the keys.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Grant {
+    /// The granting member's name.
+    pub author: String,
+    /// The grantee's name in the granting member's pinned roster.
+    pub name: String,
+    /// The grantee's recipient, canonical.
+    pub to: String,
+    /// The events whose keys it holds.
+    pub events: Vec<u32>,
+    /// The attachments (blob ids) whose keys it holds.
+    #[serde(default)]
+    pub blobs: Vec<String>,
+    /// The keys ([`GrantKeys`] as JSON), sealed to the grantee alone, base64.
+    pub keys: String,
+}
+
+/// What only the grantee of a [`Grant`] can open.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+pub struct GrantKeys {
+    /// One key per event.
+    pub events: Vec<GrantedEvent>,
+    /// One key per attachment stored before files had keys of their own.
+    #[serde(default)]
+    pub blobs: Vec<GrantedBlob>,
+}
+
+/// The key to one earlier event.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct GrantedEvent {
+    /// Its position in the thread.
+    pub seq: u32,
+    /// SHA-256 of its sealed bytes as the granting member saw them, hex: the grantee
+    /// uses the key only on exactly those bytes.
+    pub sealed_sha256: String,
+    /// Its age file key, base64.
+    pub key: String,
+}
+
+/// The key to one attachment stream.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct GrantedBlob {
+    /// The blob id, hex.
+    pub blob: String,
+    /// Its age file key, base64.
+    pub key: String,
 }
 
 /// A message, reply or note.
@@ -271,6 +330,51 @@ impl Event {
             return Err(DecodeError::Version(event.v));
         }
         Ok(event)
+    }
+}
+
+/// An event as a script sees it (`--json`): as sealed, but without an attachment
+/// stream's key. Output ends up in tickets and logs, and the key would open the stream
+/// wherever its ciphertext is (a backup, a copied data folder).
+pub struct ForScripts<'a>(pub &'a Event);
+
+impl Serialize for ForScripts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut event = s.serialize_struct("Event", 3)?;
+        event.serialize_field("v", &self.0.v)?;
+        event.serialize_field("at", &self.0.at)?;
+        match &self.0.body {
+            EventBody::Attachment(a) => event.serialize_field(
+                "body",
+                &AttachmentBody {
+                    attachment: AttachmentView(a),
+                },
+            )?,
+            body => event.serialize_field("body", body)?,
+        }
+        event.end()
+    }
+}
+
+#[derive(Serialize)]
+struct AttachmentBody<'a> {
+    attachment: AttachmentView<'a>,
+}
+
+struct AttachmentView<'a>(&'a Attachment);
+
+impl Serialize for AttachmentView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let a = self.0;
+        let mut out = s.serialize_struct("Attachment", 5)?;
+        out.serialize_field("name", &a.name)?;
+        out.serialize_field("media_type", &a.media_type)?;
+        out.serialize_field("size", &a.size)?;
+        out.serialize_field("sha256", &a.sha256)?;
+        out.serialize_field("blob", &a.blob)?;
+        out.end()
     }
 }
 

@@ -24,9 +24,11 @@ async fn orphan_chunks_are_swept_and_committed_ones_kept() {
         // An upload that committed.
         let receipt = Receipt::generate().unwrap();
         let (lookup, reporter) = receipt.derive().unwrap();
-        let mut sealer = keys
-            .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
-            .unwrap();
+        let mut sealer = crate::crypto::blob_sealer(
+            &crate::crypto::AttachmentKey::generate(),
+            store.new_blob().unwrap(),
+        )
+        .unwrap();
         sealer.write(&[7u8; 100_000]).unwrap();
         let blob = sealer.finish().unwrap();
         let event = keys.seal(None, b"event").unwrap();
@@ -116,9 +118,11 @@ async fn purge_removes_every_key_of_a_report() {
     let mut ids = Vec::new();
     for _ in 0..2 {
         let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
-        let mut sealer = keys
-            .blob_sealer(Some(&reporter.recipient()), store.new_blob().unwrap())
-            .unwrap();
+        let mut sealer = crate::crypto::blob_sealer(
+            &crate::crypto::AttachmentKey::generate(),
+            store.new_blob().unwrap(),
+        )
+        .unwrap();
         sealer.write(&[1u8; 50_000]).unwrap();
         let blob = sealer.finish().unwrap();
         let big_event = keys.seal(None, &vec![2u8; 100_000]).unwrap();

@@ -71,8 +71,19 @@ pub struct ShownEvent<'a> {
     pub signed_by: Option<&'a str>,
     /// Why it is or is not verified.
     pub verification: &'a str,
+    /// The pinned name of the member whose grant opened it, if it was sealed before this
+    /// member joined.
+    pub key_granted_by: Option<&'a str>,
     /// The opened event, or null.
+    #[serde(serialize_with = "without_stream_keys")]
     pub event: Option<&'a Event>,
+}
+
+fn without_stream_keys<S: serde::Serializer>(
+    event: &Option<&Event>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    event.map(crate::report::ForScripts).serialize(s)
 }
 
 /// `show --json`.
@@ -104,6 +115,7 @@ impl<'a> Shown<'a> {
                     verified: e.verified(),
                     signed_by: e.signer.as_deref(),
                     verification: &e.verification,
+                    key_granted_by: e.granted_by.as_deref(),
                     event: e.event.as_ref(),
                 })
                 .collect(),

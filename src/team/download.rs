@@ -6,7 +6,6 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -17,7 +16,8 @@ use crate::store::BlobId;
 
 use super::desk::{Desk, Source};
 use super::files::{safe_file_name, write_attachment};
-use super::{Identities, TeamError};
+use super::inbox::Opener;
+use super::{TeamError, Thread};
 
 /// Room for the age header in front of the stream: a stanza per recipient (a few
 /// hundred bytes each, more for RSA or plugins), far more than any team needs.
@@ -97,8 +97,9 @@ impl Desk {
             let name = unique(safe_file_name(&attachment.name), &mut used);
             check_room(out, attachment.size, &name)?;
             let bar = progress.then(|| progress_bar(&name, attachment.size));
+            let opener = thread.opener(attachment, &self.identities)?;
             let path = self
-                .write_one(id, attachment, out, &name, force, bar.clone())
+                .write_one(id, attachment, opener, out, &name, force, bar.clone())
                 .await?;
             if let Some(bar) = bar {
                 bar.finish_and_clear();
@@ -113,10 +114,12 @@ impl Desk {
         Ok(written)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn write_one(
         &self,
         id: &str,
         attachment: &Attachment,
+        opener: Opener,
         out: &Path,
         name: &str,
         force: bool,
@@ -146,7 +149,7 @@ impl Desk {
                 }
                 stream_to_file(
                     response,
-                    self.identities.clone(),
+                    opener,
                     Target {
                         dir: out.to_path_buf(),
                         name: name.to_string(),
@@ -167,14 +170,9 @@ impl Desk {
                     inner: reader,
                     left: cap,
                 };
-                write(&mut crypto::open_stream(
-                    &self.identities.as_refs(),
-                    capped,
-                )?)
+                write(&mut opener.open(capped)?)
             }),
-            Source::Local(inbox) => {
-                write(&mut inbox.attachment(id, &attachment.blob, &self.identities)?)
-            }
+            Source::Local(inbox) => write(&mut inbox.attachment(id, &attachment.blob, &opener)?),
         }
     }
 
@@ -182,10 +180,14 @@ impl Desk {
     /// small files and tests; the desk streams to disk instead).
     pub async fn attachment_bytes(
         &self,
-        id: &str,
+        thread: &Thread,
         attachment: &Attachment,
     ) -> Result<Zeroizing<Vec<u8>>, TeamError> {
-        let mut response = self.client()?.download(id, &attachment.blob).await?;
+        let opener = thread.opener(attachment, &self.identities)?;
+        let mut response = self
+            .client()?
+            .download(&thread.id, &attachment.blob)
+            .await?;
         let cap = max_ciphertext(attachment.size);
         let mut ciphertext = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| {
@@ -199,7 +201,7 @@ impl Desk {
             }
             ciphertext.extend_from_slice(&chunk);
         }
-        let mut reader = crypto::open_stream(&self.identities.as_refs(), &ciphertext[..])?;
+        let mut reader = opener.open(&ciphertext[..])?;
         let mut plain = Zeroizing::new(Vec::new());
         (&mut reader)
             .take(attachment.size.saturating_add(1))
@@ -298,7 +300,7 @@ impl Read for ChannelReader {
 /// as soon as more than `cap` bytes of ciphertext arrive.
 async fn stream_to_file(
     mut response: reqwest::Response,
-    identities: Arc<Identities>,
+    opener: Opener,
     target: Target,
     cap: u64,
     bar: Option<indicatif::ProgressBar>,
@@ -310,7 +312,7 @@ async fn stream_to_file(
             rx,
             current: bytes::Bytes::new(),
         };
-        let mut plain = crypto::open_stream(&identities.as_refs(), reader)?;
+        let mut plain = opener.open(reader)?;
         write_attachment(
             &target.dir,
             &target.name,

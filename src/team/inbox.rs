@@ -1,13 +1,16 @@
-//! A report's thread as a team member sees it: every sealed event opened locally, and
-//! every member's signature checked against the roster the member pinned. One event
-//! that cannot be read never hides the rest.
+//! A report's thread as a team member sees it: every sealed event opened locally (with
+//! the member's own identities, or with a key a verified grant gave them), and every
+//! member's signature checked against the roster the member pinned. One event that
+//! cannot be read never hides the rest.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
+use zeroize::Zeroizing;
 
-use crate::crypto::{self, Sealed};
-use crate::report::{Attachment, Event, EventBody, Opened, Status, Submission};
+use crate::crypto::{self, AttachmentKey, FileKey, Sealed};
+use crate::report::{Attachment, Event, EventBody, GrantKeys, Opened, Status, Submission};
 
 use super::roster::Roster;
 use super::{Identities, TeamError};
@@ -37,6 +40,13 @@ pub struct OpenedEvent {
     pub signer: Option<String>,
     /// One sentence saying why it is or is not verified.
     pub verification: String,
+    /// The pinned name of the member whose grant opened it, when the member's own
+    /// identities could not (it was sealed before they joined).
+    pub granted_by: Option<String>,
+    /// The event's own file key, kept for granting it to someone else.
+    pub(super) key: Option<FileKey>,
+    /// SHA-256 of the sealed bytes, which a grant names.
+    pub(super) sealed_sha256: Option<[u8; 32]>,
 }
 
 impl OpenedEvent {
@@ -54,6 +64,34 @@ pub struct Thread {
     pub reporter: String,
     /// Every event in order.
     pub events: Vec<OpenedEvent>,
+    /// Keys granted to this member for attachments stored before files had keys of their
+    /// own, by blob id.
+    blob_keys: HashMap<String, FileKey>,
+}
+
+/// What opens one attachment's stream.
+pub enum Opener {
+    /// The key sealed in its attachment event.
+    Own(AttachmentKey),
+    /// A stream stored before files had keys of their own, sealed to the team as it was
+    /// then: the key a colleague granted.
+    Granted(FileKey),
+    /// Such a stream, opened with the member's own identities.
+    Team(Arc<Identities>),
+}
+
+impl Opener {
+    /// The plaintext of the stream `ciphertext`, as a reader.
+    pub fn open<'a, R: std::io::Read + 'a>(
+        &self,
+        ciphertext: R,
+    ) -> Result<Box<dyn std::io::Read + 'a>, crypto::CryptoError> {
+        match self {
+            Opener::Own(key) => crypto::open_stream(&[key], ciphertext),
+            Opener::Granted(key) => crypto::open_stream(&[key], ciphertext),
+            Opener::Team(identities) => crypto::open_stream(&identities.as_refs(), ciphertext),
+        }
+    }
 }
 
 /// Why an unsigned event is not verified, by who writes that kind.
@@ -63,17 +101,117 @@ fn unsigned_reason(body: &EventBody) -> &'static str {
             "reporter's event: the server writes it from the reporter's upload; such events \
              are never signed"
         }
-        EventBody::Reply(_) | EventBody::Status(_) | EventBody::Note(_) => {
+        EventBody::Reply(_) | EventBody::Status(_) | EventBody::Note(_) | EventBody::Grant(_) => {
             "NOT SIGNED: anyone who knows the team's public keys (the server included) could \
              have written it"
         }
     }
 }
 
+/// The pinned name of the member who signed `opened` for report `id`, or why not.
+fn signed_by<'r>(id: &str, opened: &Opened, roster: Option<&'r Roster>) -> Result<&'r str, String> {
+    match (&opened.signed, roster) {
+        (None, _) => Err(unsigned_reason(&opened.event.body).to_string()),
+        (Some(_), None) => {
+            Err("signed, but there is no pinned roster to check the signature against".into())
+        }
+        (Some(signed), Some(roster)) => match roster.signer(&signed.signer) {
+            None => Err("signed by a key that is not in your pinned roster".into()),
+            Some((_, key)) if !signed.verify(id, key) => Err(
+                "THE SIGNATURE DOES NOT MATCH: the event was altered, or moved from another report"
+                    .into(),
+            ),
+            Some((name, _)) => Ok(name),
+        },
+    }
+}
+
+/// One sealed event on its way to being read.
+struct Slot {
+    seq: u32,
+    sealed: Option<Sealed>,
+    opened: Option<(Zeroizing<Vec<u8>>, FileKey)>,
+    granted_by: Option<String>,
+    /// A grant named it, but the server holds other bytes than the grant's.
+    changed_after_grant: Option<String>,
+}
+
+/// What verified grants to this member hold: event keys by position, attachment keys by
+/// blob id.
+#[derive(Default)]
+struct Granted {
+    events: HashMap<u32, ([u8; 32], FileKey, String)>,
+    blobs: HashMap<String, FileKey>,
+}
+
+/// Collects the keys in the verified grants among `slots` that these identities open.
+fn granted_keys(
+    id: &str,
+    slots: &[Slot],
+    ids: &[&dyn age::Identity],
+    roster: Option<&Roster>,
+    max_stanzas: usize,
+) -> Granted {
+    let mut granted = Granted::default();
+    for slot in slots {
+        let Some((plain, _)) = &slot.opened else {
+            continue;
+        };
+        let Ok(opened) = Opened::decode(plain) else {
+            continue;
+        };
+        let EventBody::Grant(grant) = &opened.event.body else {
+            continue;
+        };
+        // Only a member of the pinned roster may hand out keys.
+        let Ok(granter) = signed_by(id, &opened, roster) else {
+            continue;
+        };
+        let Some(inner) = crate::api::decode(&grant.keys)
+            .and_then(|bytes| Sealed::parse(bytes).ok())
+            .filter(|s| crypto::stanza_count(s).is_some_and(|n| n <= max_stanzas))
+        else {
+            continue;
+        };
+        let Ok(plain) = crypto::open(ids, &inner) else {
+            continue; // a grant to someone else
+        };
+        let Ok(keys) = serde_json::from_slice::<GrantKeys>(&plain) else {
+            continue;
+        };
+        for event in &keys.events {
+            let (Some(key), Some(sha)) = (
+                FileKey::from_text(&event.key),
+                hex::decode(&event.sealed_sha256)
+                    .ok()
+                    .and_then(|v| <[u8; 32]>::try_from(v).ok()),
+            ) else {
+                continue;
+            };
+            granted
+                .events
+                .entry(event.seq)
+                .or_insert((sha, key, granter.to_string()));
+        }
+        for blob in &keys.blobs {
+            if let Some(key) = FileKey::from_text(&blob.key) {
+                granted.blobs.entry(blob.blob.clone()).or_insert(key);
+            }
+        }
+    }
+    granted
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
 impl Thread {
-    /// Opens every sealed event of a report with the member's identities and checks each
-    /// signature against `roster` (the pinned one; `None` when there is none to use). An
-    /// event that is not an age file at all (`None`) is shown as unreadable.
+    /// Opens every sealed event of a report with the member's identities, and with the
+    /// keys that verified grants give them for the rest, and checks each signature against
+    /// `roster` (the pinned one; `None` when there is none to use). An event that is not
+    /// an age file at all (`None`) is shown as unreadable.
     pub fn open(
         id: String,
         reporter: String,
@@ -82,92 +220,174 @@ impl Thread {
         roster: Option<&Roster>,
     ) -> Result<Thread, TeamError> {
         let ids = identities.as_refs();
-        let mut events = Vec::with_capacity(sealed.len());
-        let mut signatures: HashMap<Vec<u8>, u32> = HashMap::new();
         // Every event is sealed to the team (as it was then) and perhaps the reporter;
         // far more stanzas than that is a server making the desk work for nothing.
         let max_stanzas = roster.map_or(0, |r| 2 * r.members().len() + 8).max(64);
-        for (seq, sealed) in sealed {
-            let Some(sealed) =
-                sealed.filter(|s| crypto::stanza_count(s).is_some_and(|n| n <= max_stanzas))
-            else {
-                events.push(OpenedEvent {
+        let mut slots: Vec<Slot> = sealed
+            .into_iter()
+            .map(|(seq, sealed)| {
+                let sealed =
+                    sealed.filter(|s| crypto::stanza_count(s).is_some_and(|n| n <= max_stanzas));
+                let opened = sealed
+                    .as_ref()
+                    .and_then(|s| crypto::open_keeping_key(&ids, s).ok());
+                Slot {
                     seq,
-                    state: EventState::Unreadable,
-                    event: None,
-                    signer: None,
-                    verification: format!(
+                    sealed,
+                    opened,
+                    granted_by: None,
+                    changed_after_grant: None,
+                }
+            })
+            .collect();
+        let granted = granted_keys(&id, &slots, &ids, roster, max_stanzas);
+        for slot in &mut slots {
+            let (None, Some(sealed), Some((sha, key, granter))) =
+                (&slot.opened, &slot.sealed, granted.events.get(&slot.seq))
+            else {
+                continue;
+            };
+            if sha256(sealed.as_bytes()) != *sha {
+                slot.changed_after_grant = Some(granter.clone());
+                continue;
+            }
+            if let Ok(plain) = crypto::open(&[key], sealed) {
+                slot.opened = Some((plain, key.clone()));
+                slot.granted_by = Some(granter.clone());
+            }
+        }
+
+        let mut events = Vec::with_capacity(slots.len());
+        let mut signatures: HashMap<Vec<u8>, u32> = HashMap::new();
+        for slot in slots {
+            let seq = slot.seq;
+            let unopened = |state, verification: String| OpenedEvent {
+                seq,
+                state,
+                event: None,
+                signer: None,
+                verification,
+                granted_by: None,
+                key: None,
+                sealed_sha256: None,
+            };
+            let Some(sealed) = slot.sealed else {
+                events.push(unopened(
+                    EventState::Unreadable,
+                    format!(
                         "unreadable: not an age file, or sealed to more than {max_stanzas} \
                          recipients; not opened"
                     ),
-                });
+                ));
                 continue;
             };
-            let Ok(plain) = crypto::open(&ids, &sealed) else {
-                events.push(OpenedEvent {
-                    seq,
-                    state: EventState::NotSealedToYou,
-                    event: None,
-                    signer: None,
-                    verification: "not sealed to your identity".into(),
-                });
+            let Some((plain, key)) = slot.opened else {
+                let verification = match slot.changed_after_grant {
+                    Some(granter) => format!(
+                        "not sealed to your identity; {granter} granted you its key, but the \
+                         source holds other bytes than the ones granted (changed after the grant)"
+                    ),
+                    None => "not sealed to your identity".into(),
+                };
+                events.push(unopened(EventState::NotSealedToYou, verification));
                 continue;
             };
-            let Ok(Opened { event, signed }) = Opened::decode(&plain) else {
-                events.push(OpenedEvent {
-                    seq,
-                    state: EventState::Unreadable,
-                    event: None,
-                    signer: None,
-                    verification: "unreadable: it opens, but is not an event this agedrop \
-                                   can read (damaged, forged, or written by a newer agedrop)"
+            let Ok(opened) = Opened::decode(&plain) else {
+                events.push(unopened(
+                    EventState::Unreadable,
+                    "unreadable: it opens, but is not an event this agedrop can read \
+                     (damaged, forged, or written by a newer agedrop)"
                         .into(),
-                });
+                ));
                 continue;
             };
-            let (signer, verification) = match (&signed, roster) {
-                (None, _) => (None, unsigned_reason(&event.body).to_string()),
-                (Some(_), None) => (
-                    None,
-                    "signed, but there is no pinned roster to check the signature against"
-                        .to_string(),
-                ),
-                (Some(signed), Some(roster)) => match roster.signer(&signed.signer) {
-                    None => (
-                        None,
-                        "signed by a key that is not in your pinned roster".to_string(),
-                    ),
-                    Some((_, key)) if !signed.verify(&id, key) => (
-                        None,
-                        "THE SIGNATURE DOES NOT MATCH: the event was altered, or moved from \
-                         another report"
-                            .to_string(),
-                    ),
-                    Some((name, _)) => match signatures.get(signed.signature()) {
+            let (signer, mut verification) = match signed_by(&id, &opened, roster) {
+                Err(reason) => (None, reason),
+                Ok(name) => {
+                    let signature = opened.signed.as_ref().map(|s| s.signature().to_vec());
+                    match signature.as_ref().and_then(|s| signatures.get(s)) {
                         Some(first) => (
                             None,
                             format!("a replayed copy of event {first}, not new words"),
                         ),
                         None => {
-                            signatures.insert(signed.signature().to_vec(), seq);
+                            if let Some(signature) = signature {
+                                signatures.insert(signature, seq);
+                            }
                             (Some(name.to_string()), format!("signed by {name}"))
                         }
-                    },
-                },
+                    }
+                }
             };
+            if let Some(granter) = &slot.granted_by {
+                verification.push_str(&format!("; opened with a key {granter} granted you"));
+            }
             events.push(OpenedEvent {
                 seq,
                 state: EventState::Opened,
-                event: Some(event),
+                event: Some(opened.event),
                 signer,
                 verification,
+                granted_by: slot.granted_by,
+                key: Some(key),
+                sealed_sha256: Some(sha256(sealed.as_bytes())),
             });
         }
         Ok(Thread {
             id,
             reporter,
             events,
+            blob_keys: granted.blobs,
         })
+    }
+
+    /// What opens one of this thread's attachments: its own key, from its sealed event;
+    /// for one stored before files had keys of their own, a key a verified grant gave
+    /// this member, or else their own identities.
+    pub fn opener(
+        &self,
+        attachment: &Attachment,
+        identities: &Arc<Identities>,
+    ) -> Result<Opener, TeamError> {
+        if !attachment.key.is_empty() {
+            return AttachmentKey::from_text(&attachment.key)
+                .map(Opener::Own)
+                .ok_or_else(|| {
+                    TeamError::Hostile(format!(
+                        "report {}: an attachment's sealed key is malformed",
+                        self.id
+                    ))
+                });
+        }
+        Ok(match self.blob_keys.get(&attachment.blob) {
+            Some(key) => Opener::Granted(key.clone()),
+            None => Opener::Team(identities.clone()),
+        })
+    }
+
+    /// The key a verified grant gave this member for an attachment stored before files
+    /// had keys of their own.
+    pub(super) fn blob_key(&self, blob: &str) -> Option<&FileKey> {
+        self.blob_keys.get(blob)
+    }
+
+    /// The events and attachments verified grants already give `recipient` (as the team
+    /// sees them: which, not the keys).
+    pub(super) fn granted_to(&self, recipient: &str) -> (HashSet<u32>, HashSet<String>) {
+        let mut events = HashSet::new();
+        let mut blobs = HashSet::new();
+        for e in self.events.iter().filter(|e| e.verified()) {
+            if let Some(Event {
+                body: EventBody::Grant(grant),
+                ..
+            }) = &e.event
+                && grant.to == recipient
+            {
+                events.extend(grant.events.iter().copied());
+                blobs.extend(grant.blobs.iter().cloned());
+            }
+        }
+        (events, blobs)
     }
 
     fn opened(&self) -> impl Iterator<Item = &Event> {

@@ -6,9 +6,10 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::crypto::{self, Sealed};
+use crate::crypto::Sealed;
 use crate::store::{BlobId, ReportId, Store, StoreOptions};
 
+use super::inbox::Opener;
 use super::roster::Roster;
 use super::{Identities, TeamError, Thread};
 
@@ -125,12 +126,13 @@ impl LocalInbox {
         })
     }
 
-    /// A decrypting reader over one attachment of a report.
+    /// A decrypting reader over one attachment of a report, opened with `opener`
+    /// ([`super::Thread::opener`]).
     pub fn attachment<'a>(
         &'a self,
         report: &str,
         blob: &str,
-        identities: &Identities,
+        opener: &Opener,
     ) -> Result<Box<dyn Read + 'a>, TeamError> {
         let report = self.resolve(report)?;
         let blob: BlobId = blob
@@ -141,10 +143,7 @@ impl LocalInbox {
                 "attachment {blob} is not part of report {report}"
             )));
         }
-        Ok(crypto::open_stream(
-            &identities.as_refs(),
-            self.store.blob(blob)?,
-        )?)
+        Ok(opener.open(self.store.blob(blob)?)?)
     }
 
     fn resolve(&self, id: &str) -> Result<ReportId, TeamError> {

@@ -91,7 +91,15 @@ pub fn print_thread(t: &Thread) -> String {
             let _ = writeln!(out, "\n## [{}] {what}", opened.seq);
             continue;
         };
-        let when = human_time(event.at);
+        // An event sealed before the member joined, opened with a colleague's grant.
+        let when = match &opened.granted_by {
+            Some(granter) => format!(
+                "{} (key granted by {})",
+                human_time(event.at),
+                one_line(granter)
+            ),
+            None => human_time(event.at),
+        };
         // A reporter's event someone signed (a member re-sharing it) says who.
         let signed = match &opened.signer {
             Some(name) => format!(" (signed by {})", one_line(name)),
@@ -165,6 +173,23 @@ pub fn print_thread(t: &Thread) -> String {
                     opened.seq,
                     team_heading("", &m.author, opened).trim_start(),
                     terminal_safe(&m.text)
+                );
+            }
+            EventBody::Grant(g) => {
+                let blobs = match g.blobs.len() {
+                    0 => String::new(),
+                    1 => " and 1 attachment".into(),
+                    n => format!(" and {n} attachments"),
+                };
+                let _ = writeln!(
+                    out,
+                    "\n## [{}] Keys granted by {} (team only), {when}\n{} ({}) may now read \
+                     {} earlier event(s){blobs}; the keys are sealed to them alone.",
+                    opened.seq,
+                    team_heading("", &g.author, opened).trim_start(),
+                    one_line(&g.name),
+                    one_line(&g.to),
+                    g.events.len()
                 );
             }
         }

@@ -9,7 +9,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::response::Html;
 
-use super::upload::{self, FileBudget, Sealing, StoredFile, internal};
+use super::upload::{self, FileBudget, StoredFile, internal};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto::Receipt;
 use crate::report::{Event, EventBody, Submission, now};
@@ -46,15 +46,9 @@ pub(super) async fn submit(
     let (lookup, reporter) = receipt.derive().map_err(internal)?;
     let recipient = reporter.recipient();
     drop(reporter);
-    let keys = state.keys();
-    let to = Sealing {
-        keys: &keys,
-        recipient: &recipient,
-    };
-
     let mut form = Submission::default();
     let mut files = Vec::new();
-    if let Err(e) = read_form(&state, &to, &mut multipart, &mut form, &mut files).await {
+    if let Err(e) = read_form(&state, &mut multipart, &mut form, &mut files).await {
         // Read what is left (up to a bound) so that the browser shows this page.
         upload::drain(&mut multipart).await;
         return Err(e);
@@ -74,6 +68,8 @@ pub(super) async fn submit(
 
     let at = now();
     let count = files.len();
+    // The keys file as it is now: a member removed during a long upload gets nothing.
+    let keys = state.keys();
     // The reporter's recipient travels inside the sealed report too, so the desk can
     // check the clear-text copy the server keeps before it seals a reply to it.
     form.reporter = recipient.to_string();
@@ -85,7 +81,7 @@ pub(super) async fn submit(
         blob: None,
     }];
     drop(submitted);
-    events.extend(upload::attachment_events(&to, at, files)?);
+    events.extend(upload::attachment_events(&keys, &recipient, at, files)?);
     state
         .store
         .create_report(&lookup, &recipient, events)
@@ -103,7 +99,6 @@ pub(super) async fn submit(
 /// Reads every part of the form into `form` and `files`, enforcing the limits.
 async fn read_form(
     state: &AppState,
-    to: &Sealing<'_>,
     multipart: &mut Multipart,
     form: &mut Submission,
     files: &mut Vec<StoredFile>,
@@ -114,7 +109,7 @@ async fn read_form(
     while let Some(mut field) = multipart.next_field().await.map_err(upload::broken)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
-            if let Some(file) = upload::read_file(state, to, &mut field, &mut budget).await? {
+            if let Some(file) = upload::read_file(state, &mut field, &mut budget).await? {
                 files.push(file);
             }
             continue;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::check::again;
 use super::session::ActiveSession;
-use super::upload::{self, FileBudget, Sealing, internal};
+use super::upload::{self, FileBudget, internal};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto;
 use crate::report::{Event, EventBody, Opened, Status, Text, human_size, human_time, now};
@@ -165,7 +165,7 @@ fn thread_page<'a>(
                 }
             }
             // Sealed to the team only; a reporter key never opens one.
-            EventBody::Note(_) => continue,
+            EventBody::Note(_) | EventBody::Grant(_) => continue,
         };
         entries.push(entry);
     }
@@ -250,19 +250,14 @@ async fn read_follow_up(
     drop(first);
     upload::check_space(state, 0)?;
 
-    let keys = state.keys();
     let recipient = session.key.recipient();
-    let to = Sealing {
-        keys: &keys,
-        recipient: &recipient,
-    };
     let mut message = None;
     let mut files = Vec::new();
     let mut budget = FileBudget::default();
     while let Some(mut field) = multipart.next_field().await.map_err(upload::broken)? {
         match field.name() {
             Some("files") => {
-                if let Some(file) = upload::read_file(state, &to, &mut field, &mut budget).await? {
+                if let Some(file) = upload::read_file(state, &mut field, &mut budget).await? {
                     files.push(file);
                 }
             }
@@ -289,6 +284,8 @@ async fn read_follow_up(
         ));
     }
     let at = now();
+    // The keys file as it is now: a member removed during a long upload gets nothing.
+    let keys = state.keys();
     let mut events = Vec::new();
     if let Some(text) = message {
         let event = Event::new(
@@ -305,6 +302,6 @@ async fn read_follow_up(
             blob: None,
         });
     }
-    events.extend(upload::attachment_events(&to, at, files)?);
+    events.extend(upload::attachment_events(&keys, &recipient, at, files)?);
     Ok(events)
 }

@@ -1,8 +1,6 @@
 //! Reading multipart forms from reporters (a new report, or a follow-up): text parts
 //! with limits, and file parts streamed through age into attachment files.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
@@ -10,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::guard::DRAIN_BYTES;
 use super::{AppState, PageError};
-use crate::crypto::{CryptoError, PlainDigest, ReporterRecipient, TeamKeys};
+use crate::crypto::{self, AttachmentKey, CryptoError, PlainDigest, ReporterRecipient, TeamKeys};
 use crate::report::{Attachment, Event, EventBody, human_size};
 use crate::store::{NewEvent, PendingBlob, StoreError};
 
@@ -34,17 +32,10 @@ pub(super) struct FileBudget {
     bytes: u64,
 }
 
-/// Everything needed to seal a reporter's files: the team and the reporter.
-pub(super) struct Sealing<'a> {
-    pub keys: &'a Arc<TeamKeys>,
-    pub recipient: &'a ReporterRecipient,
-}
-
 /// Reads one file part; `None` for the empty part a browser sends when no file was
 /// chosen.
 pub(super) async fn read_file(
     state: &AppState,
-    to: &Sealing<'_>,
     field: &mut Field<'_>,
     budget: &mut FileBudget,
 ) -> Result<Option<StoredFile>, PageError> {
@@ -65,7 +56,8 @@ pub(super) async fn read_file(
     }
     budget.files += 1;
     let media_type = media_type(field.content_type());
-    let (blob, size, sha256) = seal_file(state, to, field, &mut budget.bytes).await?;
+    let key = AttachmentKey::generate();
+    let (blob, size, sha256) = seal_file(state, &key, field, &mut budget.bytes).await?;
     Ok(Some(StoredFile {
         meta: Attachment {
             name: file_name,
@@ -73,14 +65,18 @@ pub(super) async fn read_file(
             size,
             sha256: hex::encode(sha256),
             blob: blob.id().to_string(),
+            key: key.to_text().to_string(),
         },
         blob,
     }))
 }
 
-/// Seals one attachment event per stored file, each carrying its blob.
+/// Seals one attachment event per stored file, each carrying its blob and the key that
+/// opens it, to the team as the keys file lists it now (a member removed while the
+/// upload ran gets nothing of it) and the reporter.
 pub(super) fn attachment_events(
-    to: &Sealing<'_>,
+    keys: &TeamKeys,
+    reporter: &ReporterRecipient,
     at: i64,
     files: Vec<StoredFile>,
 ) -> Result<Vec<NewEvent>, PageError> {
@@ -88,9 +84,8 @@ pub(super) fn attachment_events(
     for StoredFile { blob, meta } in files {
         let event = Event::new(at, EventBody::Attachment(meta));
         events.push(NewEvent {
-            sealed: to
-                .keys
-                .seal(Some(to.recipient), &event.encode())
+            sealed: keys
+                .seal(Some(reporter), &event.encode())
                 .map_err(internal)?,
             blob: Some(blob),
         });
@@ -98,21 +93,18 @@ pub(super) fn attachment_events(
     Ok(events)
 }
 
-/// Streams one file part into a sealed blob; gives the blob, the plaintext size and its
-/// SHA-256. Encryption and writing run on a blocking thread while this task reads and
+/// Streams one file part into a blob sealed to `key` alone; gives the blob, the
+/// plaintext size and its SHA-256. Encryption and writing run on a blocking thread while this task reads and
 /// hashes the body, so an upload uses two cores.
 async fn seal_file(
     state: &AppState,
-    to: &Sealing<'_>,
+    key: &AttachmentKey,
     field: &mut Field<'_>,
     uploaded: &mut u64,
 ) -> Result<(PendingBlob, u64, [u8; 32]), PageError> {
     let limits = &state.limits;
     let blob = state.store.new_blob().map_err(|e| state.storage_error(e))?;
-    let mut sealer = to
-        .keys
-        .blob_sealer(Some(to.recipient), blob)
-        .map_err(|e| sealing(state, e))?;
+    let mut sealer = crypto::blob_sealer(key, blob).map_err(|e| sealing(state, e))?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_DEPTH);
     // If this request ends early (an error, a client that hangs up), the sender is
     // dropped, the thread finishes, and its pending blob deletes itself.

@@ -1,0 +1,511 @@
+//! Members come and go: a new member is granted the old reports (through the server and
+//! a bundle) without anything being re-encrypted, a removed member gets nothing new, a
+//! report stored before files had keys of their own still opens and can be granted, and
+//! an interrupted grant is finished by running it again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use agedrop::crypto::{self, Sealed};
+use agedrop::team::{Identities, TeamClient};
+use sha2::{Digest, Sha256};
+
+use crate::desk::Desk;
+use crate::hostile::{Answer, Hostile};
+use crate::util::*;
+
+/// Writes the keys file with these members (name, keys-file line) and waits until the
+/// running server has reloaded it.
+fn set_members(server: &TestServer, members: &[(&str, &str)]) {
+    let before = server.log_text().matches("team keys file reloaded").count();
+    let text: String = members
+        .iter()
+        .map(|(name, line)| format!("# {name}\n{line}\n"))
+        .collect();
+    std::fs::write(server.keys_path(), text).unwrap();
+    server.signal("HUP");
+    for _ in 0..200 {
+        if server.log_text().matches("team keys file reloaded").count() > before {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("the keys file was not reloaded:\n{}", server.log_text());
+}
+
+/// Bytes the server's data folder holds (the free-space reserve file aside).
+fn data_bytes(dir: &Path) -> u64 {
+    files_under(dir)
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "reserve"))
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
+/// The reporter's thread page with the session's own values taken out.
+async fn reporter_view(server: &TestServer, code: &str) -> String {
+    let (_, status, page) = login(server, code).await;
+    assert_eq!(status, 200, "{page}");
+    page.replace(&csrf(&page), "CSRF")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Every event of `show --json` that is a grant.
+fn grants(shown: &serde_json::Value) -> Vec<&serde_json::Value> {
+    shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["body"]["grant"].is_object())
+        .collect()
+}
+
+/// `agedrop export` of the running server into a bundle.
+fn export(server: &TestServer) -> PathBuf {
+    let bundle = server.dir.path().join(format!(
+        "export-{}.bundle",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let out = Command::new(bin())
+        .args(["export", "--config"])
+        .arg(server.dir.path().join("agedrop.toml"))
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    succeeded(out, &["export"]);
+    bundle
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_joins_later_is_granted_the_old_reports_without_re_encryption() {
+    let server = TestServer::start_with(Options::limits(&["max_file_mib = 64"]));
+    let alice = server.member.line.clone();
+    let bob = keygen(server.dir.path(), "bob");
+    set_members(
+        &server,
+        &[("Alice Example", &alice), ("Bob Example", &bob.line)],
+    );
+    let alice_desk = Desk::new(&server, &server.member.identity);
+    let bob_desk = Desk::new(&server, &bob.identity);
+
+    // A report with a 20 MiB attachment; the team answers it.
+    let big = bytes_with_canary(20 << 20, "grant-canary");
+    let page = submit_form(
+        &server,
+        &report_fields("grant"),
+        &[("poc.bin".into(), big.clone())],
+    )
+    .await;
+    assert_eq!(page.status(), 200);
+    let code = receipt_code(&page.text().await.unwrap());
+    let id = alice_desk.json(&["list"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    alice_desk.run(&["reply", &id, "-m", "Thanks: we reproduced it."]);
+    alice_desk.run(&["note", &id, "-m", "Team only: the 2.4 branch."]);
+    bob_desk.run(&["status", &id, "triaged"]);
+    let reporter_before = reporter_view(&server, &code).await;
+
+    // Carol joins. Before a grant she can read nothing of the report.
+    let carol = keygen(server.dir.path(), "carol");
+    set_members(
+        &server,
+        &[
+            ("Alice Example", &alice),
+            ("Bob Example", &bob.line),
+            ("Carol Example", &carol.line),
+        ],
+    );
+    let carol_desk = Desk::new(&server, &carol.identity);
+    let listed = carol_desk.json(&["list"]);
+    assert_eq!(listed[0]["title"], "(not sealed to this identity)");
+    let shown = carol_desk.json(&["show", &id]);
+    assert!(
+        shown["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["state"] == "not-sealed-to-you"),
+        "{shown}"
+    );
+    let empty = server.dir.path().join("carol-before");
+    let written = carol_desk.json(&["attachments", &id, "--out", empty.to_str().unwrap()]);
+    assert_eq!(written.as_array().unwrap().len(), 0);
+
+    // Alice's desk seals nothing to a roster it has not pinned: not even a grant.
+    let refused = alice_desk
+        .command()
+        .args(["grant", "carol", "--all"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("agedrop team trust"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    alice_desk.run(&["trust", "--yes"]);
+
+    let before = data_bytes(&server.data());
+    let summary = alice_desk.json(&["grant", "carol", "--all"]);
+    let after = data_bytes(&server.data());
+    assert_eq!(summary["member"], "Carol Example", "{summary}");
+    assert_eq!(summary["granted"], 1, "{summary}");
+    assert_eq!(summary["already_granted"], 0, "{summary}");
+    // The report, its attachment, the reply, the note, the status.
+    assert_eq!(summary["events"], 5, "{summary}");
+    assert_eq!(summary["attachments"], 0, "{summary}");
+    let added = summary["bytes_added"].as_u64().unwrap();
+    assert!(added < 8 * 1024, "{summary}");
+    // Kilobytes, not the attachment's 20 MiB again.
+    let grown = after.saturating_sub(before);
+    eprintln!("grant: {added} bytes of events; the data folder grew by {grown} bytes");
+    assert!(grown < 512 * 1024, "the data folder grew by {grown} bytes");
+
+    // Carol now reads everything, through the server...
+    let listed = carol_desk.json(&["list"]);
+    assert_eq!(listed[0]["title"], "grant-title");
+    assert_eq!(listed[0]["status"], "triaged");
+    assert_eq!(listed[0]["attachments"], 1);
+    let shown = carol_desk.json(&["show", &id]);
+    let events = shown["events"].as_array().unwrap();
+    for e in events
+        .iter()
+        .filter(|e| e["event"]["body"]["grant"].is_null())
+    {
+        assert_eq!(e["state"], "opened", "{e}");
+        assert_eq!(e["key_granted_by"], "Alice Example", "{e}");
+    }
+    let reply = events
+        .iter()
+        .find(|e| e["event"]["body"]["reply"].is_object())
+        .unwrap();
+    assert_eq!(reply["signed_by"], "Alice Example");
+    assert_eq!(reply["verified"], true);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"]["body"]["note"]["text"] == "Team only: the 2.4 branch.")
+    );
+    // The attachment's own key never reaches a script's output.
+    let attachment = events
+        .iter()
+        .find(|e| e["event"]["body"]["attachment"].is_object())
+        .unwrap();
+    assert!(attachment["event"]["body"]["attachment"]["key"].is_null());
+    let out = server.dir.path().join("carol-after");
+    let written = carol_desk.json(&["attachments", &id, "--out", out.to_str().unwrap()]);
+    let file = &written.as_array().unwrap()[0];
+    let bytes = std::fs::read(file["path"].as_str().unwrap()).unwrap();
+    assert_eq!(sha256_hex(&bytes), sha256_hex(&big));
+
+    // ...the grant verifies as Alice's for every member...
+    for (who, desk) in [("carol", &carol_desk), ("bob", &bob_desk)] {
+        if who == "bob" {
+            desk.run(&["trust", "--yes"]);
+        }
+        let shown = desk.json(&["show", &id]);
+        let grant = grants(&shown);
+        assert_eq!(grant.len(), 1, "{who}: {shown}");
+        assert_eq!(grant[0]["verified"], true, "{who}");
+        assert_eq!(grant[0]["signed_by"], "Alice Example", "{who}");
+        assert_eq!(grant[0]["event"]["body"]["grant"]["to"], carol.recipient);
+    }
+
+    // ...and through a bundle.
+    let bundle = export(&server);
+    let offline = Desk::new(&server, &carol.identity);
+    let bundle_arg = bundle.to_str().unwrap();
+    let listed = offline.json(&["--bundle", bundle_arg, "list"]);
+    assert_eq!(listed[0]["title"], "grant-title");
+    let out = server.dir.path().join("carol-offline");
+    let written = offline.json(&[
+        "--bundle",
+        bundle_arg,
+        "attachments",
+        &id,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(written[0]["path"].as_str().unwrap()).unwrap();
+    assert_eq!(sha256_hex(&bytes), sha256_hex(&big));
+
+    // The reporter sees exactly what they saw before, under the same receipt code.
+    assert_eq!(reporter_view(&server, &code).await, reporter_before);
+
+    // Running it again adds nothing.
+    let again = alice_desk.json(&["grant", "carol", "--all"]);
+    assert_eq!(again["granted"], 0, "{again}");
+    assert_eq!(again["already_granted"], 1, "{again}");
+    assert_eq!(grants(&alice_desk.json(&["show", &id])).len(), 1);
+}
+
+/// Opens every event of report `id` after position `from` with `identity`; how many
+/// opened.
+async fn openable(server: &TestServer, as_member: &Path, id: &str, identity: &Path) -> usize {
+    let reader = Identities::load(as_member).unwrap();
+    let client = TeamClient::login(&server.url, &reader).await.unwrap();
+    let report = client.report(id).await.unwrap();
+    let trying = Identities::load(identity).unwrap();
+    report
+        .events
+        .iter()
+        .filter(|e| {
+            let sealed = Sealed::parse(agedrop::api::decode(&e.sealed).unwrap()).unwrap();
+            crypto::open(&trying.as_refs(), &sealed).is_ok()
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_can_open_nothing_sealed_after_removal() {
+    let server = TestServer::start();
+    let alice = server.member.line.clone();
+    let bob = keygen(server.dir.path(), "bob");
+    set_members(
+        &server,
+        &[("Alice Example", &alice), ("Bob Example", &bob.line)],
+    );
+    let alice_desk = Desk::new(&server, &server.member.identity);
+    let code = submit_simple(&server, "before removal").await;
+    let old = alice_desk.json(&["list"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    alice_desk.run(&["reply", &old, "-m", "Bob can read this one."]);
+    assert_eq!(
+        openable(&server, &server.member.identity, &old, &bob.identity).await,
+        2
+    );
+
+    // Bob leaves: his line goes, the server reloads.
+    set_members(&server, &[("Alice Example", &alice)]);
+    // His login is gone at once.
+    let bob_ids = Identities::load(&bob.identity).unwrap();
+    assert!(TeamClient::login(&server.url, &bob_ids).await.is_err());
+    // Alice's desk still has him pinned: it seals nothing until she accepts the change.
+    let refused = alice_desk
+        .command()
+        .args(["reply", &old, "-m", "not yet"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    alice_desk.run(&["trust", "--yes"]);
+    alice_desk.run(&["reply", &old, "-m", "After Bob left."]);
+    alice_desk.run(&["note", &old, "-m", "Team note after Bob left."]);
+    // A reporter's follow-up, and a new report with a file.
+    let (reporter, _, page) = login(&server, &code).await;
+    let sent = reporter
+        .post(server.at("/thread"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf(&page))
+                .text("message", "A follow-up after Bob left."),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_redirection(), "{}", sent.status());
+    let page = submit_form(
+        &server,
+        &report_fields("after-removal"),
+        &[("new.bin".into(), bytes_with_canary(100_000, "after"))],
+    )
+    .await;
+    assert_eq!(page.status(), 200);
+    let new = alice_desk
+        .json(&["list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .find(|i| *i != old)
+        .unwrap();
+
+    // Bob's identity opens what was sealed before he left, and nothing after.
+    let alice_id = &server.member.identity;
+    assert_eq!(openable(&server, alice_id, &old, &bob.identity).await, 2);
+    assert_eq!(openable(&server, alice_id, &old, alice_id).await, 5);
+    assert_eq!(openable(&server, alice_id, &new, &bob.identity).await, 0);
+    assert_eq!(openable(&server, alice_id, &new, alice_id).await, 2);
+    // Nor can anyone grant him anything: he is in no pinned roster.
+    let refused = alice_desk
+        .command()
+        .args(["grant", &bob.recipient, "--all"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no member"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_stored_before_files_had_keys_still_opens_and_can_be_granted() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-data");
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    std::fs::create_dir_all(data.join("attachments")).unwrap();
+    for entry in files_under(&fixture.join("data")) {
+        let relative = entry.strip_prefix(fixture.join("data")).unwrap();
+        std::fs::copy(&entry, data.join(relative)).unwrap();
+    }
+    for key in ["alice.key", "bob.key"] {
+        let path = home.path().join(key);
+        std::fs::copy(fixture.join(key), &path).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+    }
+    let mut server = TestServer::start_with(Options {
+        data: Some(data.clone()),
+        ..Options::default()
+    });
+    // The team the fixture was written for, and Carol, who joined after.
+    let carol = keygen(server.dir.path(), "carol");
+    let old_keys = std::fs::read_to_string(fixture.join("keys.txt")).unwrap();
+    std::fs::write(
+        server.keys_path(),
+        format!("{old_keys}# Carol Example\n{}\n", carol.line),
+    )
+    .unwrap();
+    server.restart();
+    let alice = Desk::new(&server, &home.path().join("alice.key"));
+
+    let listed = alice.json(&["list"]);
+    assert_eq!(listed[0]["title"], "SQL injection in /search (old format)");
+    assert_eq!(listed[0]["status"], "triaged");
+    let id = listed[0]["id"].as_str().unwrap().to_string();
+    let out = home.path().join("alice-out");
+    let written = alice.json(&["attachments", &id, "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        written[0]["sha256"],
+        "747cfd9865b30506f967af041cb76f547b28cf55c57eeed98e683155b31d0798"
+    );
+    let poc = std::fs::read(written[0]["path"].as_str().unwrap()).unwrap();
+    assert_eq!(poc, b"GET /search?q=%27 OR 1=1 --\n".to_vec());
+    // The reporter's receipt still opens their thread.
+    let code = std::fs::read_to_string(fixture.join("receipt.txt")).unwrap();
+    let page = reporter_view(&server, code.trim()).await;
+    assert!(page.contains("Thanks, we can reproduce it."), "{page}");
+
+    // Granted to Carol: the events, and the old attachment's key (its stream is sealed
+    // to Alice, Bob and the reporter, not to a key of its own).
+    let summary = alice.json(&["grant", "Carol Example", &id[..6]]);
+    assert_eq!(summary["granted"], 1, "{summary}");
+    assert_eq!(summary["events"], 5, "{summary}");
+    assert_eq!(summary["attachments"], 1, "{summary}");
+    let carol_desk = Desk::new(&server, &carol.identity);
+    let shown = carol_desk.json(&["show", &id]);
+    let events = shown["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["event"]["body"]["grant"].is_null())
+            .all(|e| e["state"] == "opened" && e["key_granted_by"] == "Alice Example"),
+        "{shown}"
+    );
+    let status = events
+        .iter()
+        .find(|e| e["event"]["body"]["status"].is_object())
+        .unwrap();
+    assert_eq!(status["signed_by"], "Bob Example");
+    let out = home.path().join("carol-out");
+    let written = carol_desk.json(&["attachments", &id, "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(written[0]["path"].as_str().unwrap()).unwrap(),
+        poc
+    );
+    // Carol can pass it on to a newer member in turn: her keys came from a grant.
+    let dave = keygen(server.dir.path(), "dave");
+    let keys = std::fs::read_to_string(server.keys_path()).unwrap();
+    std::fs::write(
+        server.keys_path(),
+        format!("{keys}# Dave Example\n{}\n", dave.line),
+    )
+    .unwrap();
+    server.signal("HUP");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    carol_desk.run(&["trust", "--yes"]);
+    let summary = carol_desk.json(&["grant", "dave", "--all"]);
+    assert_eq!(summary["granted"], 1, "{summary}");
+    let out = home.path().join("dave-out");
+    let written = Desk::new(&server, &dave.identity).json(&[
+        "attachments",
+        &id,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(written[0]["path"].as_str().unwrap()).unwrap(),
+        poc
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_grant_run_again_grants_every_report_once() {
+    let server = TestServer::start();
+    let alice = server.member.line.clone();
+    for n in 0..6 {
+        submit_simple(&server, &format!("report {n}")).await;
+    }
+    let carol = keygen(server.dir.path(), "carol");
+    set_members(
+        &server,
+        &[("Alice Example", &alice), ("Carol Example", &carol.line)],
+    );
+
+    // A connection that breaks after the fourth grant reached the server: its answer is
+    // lost, and the run stops there.
+    let appends = Arc::new(AtomicUsize::new(0));
+    let counter = appends.clone();
+    let hostile = Hostile::start(
+        &server.url,
+        Arc::new(move |method, path, status, body| {
+            if method == "POST" && path.ends_with("/events") {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                if n >= 4 {
+                    return Answer::Bytes(503, b"{\"error\":\"connection lost\"}".to_vec());
+                }
+            }
+            Answer::Bytes(status, body)
+        }),
+    )
+    .await;
+    let broken = Desk::at(&hostile.url, &server.member.identity);
+    let out = broken
+        .command()
+        .args(["grant", "carol", "--all"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(appends.load(Ordering::SeqCst), 4);
+
+    let alice_desk = Desk::new(&server, &server.member.identity);
+    let summary = alice_desk.json(&["grant", "carol", "--all"]);
+    assert_eq!(summary["reports"], 6, "{summary}");
+    assert_eq!(summary["already_granted"], 4, "{summary}");
+    assert_eq!(summary["granted"], 2, "{summary}");
+    let carol_desk = Desk::new(&server, &carol.identity);
+    for report in alice_desk.json(&["list"]).as_array().unwrap() {
+        let id = report["id"].as_str().unwrap();
+        assert_eq!(grants(&alice_desk.json(&["show", id])).len(), 1, "{id}");
+        assert!(
+            report["title"].as_str().unwrap().starts_with("report "),
+            "{report}"
+        );
+        assert!(
+            carol_desk.json(&["show", id])["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("report ")
+        );
+    }
+}
