@@ -153,6 +153,35 @@ pub struct AppendResponse {
     pub seq: u32,
 }
 
+/// Most events in one `POST /events` batch.
+pub const BATCH_EVENTS: usize = 500;
+/// Largest `POST /events` body, in bytes.
+pub const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Sealed events for several reports (`POST /events`), appended in one atomic, durable
+/// batch: all of them or none.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct BatchRequest {
+    /// The events, in order.
+    pub events: Vec<BatchEvent>,
+}
+
+/// One event of a batch.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct BatchEvent {
+    /// The report it belongs to.
+    pub report: String,
+    /// The age-encrypted event, base64.
+    pub sealed: String,
+}
+
+/// The appended events' positions, in the request's order.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct BatchResponse {
+    /// Each event's sequence number in its thread.
+    pub seqs: Vec<u32>,
+}
+
 /// Every error.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct ErrorResponse {

@@ -126,6 +126,11 @@ your pinned roster (`agedrop team trust`) first."
         /// Every report on the server
         #[arg(long)]
         all: bool,
+        /// Reports per round: opened, sealed and stored as one atomic batch before the
+        /// next (an interruption loses at most one round's work)
+        #[arg(long, value_name = "REPORTS", default_value_t = team::GRANT_ROUND as u64,
+              value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch: u64,
     },
     /// Remove a report and everything of it from the server, for good.
     Purge {
@@ -234,9 +239,12 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 let what = format!("Status set to {}", status.as_str());
                 done(&mut desk, args.json, &id, posted, &what)
             }
-            TeamCommand::Grant { member, ids, all } => {
-                grant(&desk, &member, ids, all, args.json).await
-            }
+            TeamCommand::Grant {
+                member,
+                ids,
+                all,
+                batch,
+            } => grant(&desk, &member, ids, all, batch as usize, args.json).await,
             TeamCommand::Purge { id, yes } => {
                 let id = desk.resolve(&id).await?;
                 let title = desk.thread(&id).await?.title().to_string();
@@ -265,6 +273,7 @@ async fn grant(
     member: &str,
     ids: Vec<String>,
     all: bool,
+    batch: usize,
     json: bool,
 ) -> anyhow::Result<()> {
     let ids = if all {
@@ -286,7 +295,7 @@ async fn grant(
         bar
     });
     let summary = desk
-        .grant(member, ids, &mut |done, total| {
+        .grant(member, ids, batch, &mut |done, total| {
             if let Some(bar) = &bar {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);

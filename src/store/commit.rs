@@ -3,7 +3,10 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::crypto::{self, LookupKey, ReporterRecipient};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
 
 use super::{BlobId, EVENT_PART, NewEvent, ReportId, ReportRecord, Store, StoreError, blob, keys};
 
@@ -76,23 +79,18 @@ impl Store {
             let mut feed = self.applied_feed.load(Ordering::SeqCst);
             let mut seqs = Vec::with_capacity(events.len());
             for event in &events {
-                let seq = record.events;
-                record.events = seq
-                    .checked_add(1)
-                    .ok_or(StoreError::Damaged("event count"))?;
-                for (part, piece) in event.sealed.as_bytes().chunks(EVENT_PART).enumerate() {
-                    let part =
-                        u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
-                    batch.insert(keys::event_part(id, seq, part), piece);
-                    undo.remove(keys::event_part(id, seq, part));
-                }
+                let seq = stage_event(
+                    &mut batch,
+                    Some(&mut undo),
+                    id,
+                    &mut record,
+                    &event.sealed,
+                    &mut feed,
+                )?;
                 if let Some(blob) = &event.blob {
                     batch.insert(keys::attached(id, blob.id()), &[][..]);
                     undo.remove(keys::attached(id, blob.id()));
                 }
-                feed += 1;
-                batch.insert(keys::feed(feed), keys::feed_value(id, seq));
-                undo.remove(keys::feed(feed));
                 seqs.push(seq);
             }
             record.last_day = today();
@@ -122,6 +120,46 @@ impl Store {
             }
         }
         durable.map_err(StoreError::Durability)?;
+        Ok(seqs)
+    }
+
+    /// Appends events without attachments to several existing reports in one atomic,
+    /// durable batch (a member's grants to many reports cost one flush, not one each).
+    /// Fails as a whole, writing nothing, if any of the reports is missing. Gives each
+    /// event's sequence number, in order.
+    pub async fn append_each(
+        &self,
+        items: Vec<(ReportId, Sealed)>,
+    ) -> Result<Vec<u32>, StoreError> {
+        let seqs = {
+            let _guard = self
+                .commit_lock
+                .lock()
+                .map_err(|_| StoreError::Damaged("lock"))?;
+            let mut batch = sled::Batch::default();
+            let mut records: HashMap<ReportId, ReportRecord> = HashMap::new();
+            let mut feed = self.applied_feed.load(Ordering::SeqCst);
+            let mut seqs = Vec::with_capacity(items.len());
+            for (id, sealed) in &items {
+                let record = match records.entry(*id) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(self.report(*id)?.ok_or(StoreError::NotFound)?),
+                };
+                seqs.push(stage_event(
+                    &mut batch, None, *id, record, sealed, &mut feed,
+                )?);
+            }
+            let day = today();
+            for (id, mut record) in records {
+                record.last_day = day;
+                batch.insert(keys::report(id), record.encode());
+            }
+            batch.insert(keys::feed_mark(), &feed.to_be_bytes()[..]);
+            self.tree.apply_batch(batch)?;
+            self.applied_feed.store(feed, Ordering::SeqCst);
+            seqs
+        };
+        self.group.wait().await.map_err(StoreError::Durability)?;
         Ok(seqs)
     }
 
@@ -184,6 +222,35 @@ impl Store {
         }
         Ok(swept)
     }
+}
+
+/// Adds one sealed event of report `id` to `batch` (and its removal to `undo`): its
+/// parts, its feed entry, the report's count. Gives its sequence number.
+fn stage_event(
+    batch: &mut sled::Batch,
+    mut undo: Option<&mut sled::Batch>,
+    id: ReportId,
+    record: &mut ReportRecord,
+    sealed: &Sealed,
+    feed: &mut u64,
+) -> Result<u32, StoreError> {
+    let seq = record.events;
+    record.events = seq
+        .checked_add(1)
+        .ok_or(StoreError::Damaged("event count"))?;
+    for (part, piece) in sealed.as_bytes().chunks(EVENT_PART).enumerate() {
+        let part = u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
+        batch.insert(keys::event_part(id, seq, part), piece);
+        if let Some(undo) = undo.as_deref_mut() {
+            undo.remove(keys::event_part(id, seq, part));
+        }
+    }
+    *feed += 1;
+    batch.insert(keys::feed(*feed), keys::feed_value(id, seq));
+    if let Some(undo) = undo {
+        undo.remove(keys::feed(*feed));
+    }
+    Ok(seq)
 }
 
 /// Whole days since the Unix epoch, the only time the server keeps in the clear.

@@ -341,6 +341,34 @@ impl TeamClient {
         Ok(answer.seq)
     }
 
+    /// Adds sealed events to several reports in one atomic, durable batch (at most
+    /// [`api::BATCH_EVENTS`], and [`api::BATCH_BYTES`] as JSON); gives each one's
+    /// sequence number.
+    pub async fn append_batch(&self, events: &[(String, Sealed)]) -> Result<Vec<u32>, TeamError> {
+        for (id, _) in events {
+            check_report_id(id)?;
+        }
+        let body = api::BatchRequest {
+            events: events
+                .iter()
+                .map(|(id, sealed)| api::BatchEvent {
+                    report: id.clone(),
+                    sealed: api::encode(sealed.as_bytes()),
+                })
+                .collect(),
+        };
+        let request = self.request(reqwest::Method::POST, "/events").json(&body);
+        let answer: api::BatchResponse = json_capped(send(request).await?, SMALL_BODY).await?;
+        if answer.seqs.len() != events.len() {
+            return Err(TeamError::Server(format!(
+                "sent {} events, the server says it stored {}",
+                events.len(),
+                answer.seqs.len()
+            )));
+        }
+        Ok(answer.seqs)
+    }
+
     /// Starts downloading an attachment's ciphertext (the caller bounds what it reads).
     pub async fn download(&self, id: &str, blob: &str) -> Result<reqwest::Response, TeamError> {
         check_report_id(id)?;

@@ -158,7 +158,7 @@ pub fn rfc3339(at: i64) -> Option<String> {
 
 /// Decodes the sealed events of a report from a server or a bundle, in order; each is
 /// checked to be an age file (`None` where it is not: shown as unreadable).
-fn sealed_events(
+pub(super) fn sealed_events(
     id: &str,
     events: &[api::SealedEvent],
 ) -> Result<Vec<(u32, Option<Sealed>)>, TeamError> {

@@ -10,14 +10,13 @@
 //! Running it again skips what verified grants to the same member already cover, so an
 //! interrupted run is finished by running it again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use serde::Serialize;
-use zeroize::Zeroizing;
 
 use crate::api::TeamMember;
-use crate::crypto::{self, FileKey};
+use crate::crypto::{self, FileKey, Sealed, SigningKey};
 use crate::report::{Event, EventBody, Grant, GrantKeys, GrantedBlob, GrantedEvent, now};
 
 use super::desk::Desk;
@@ -92,22 +91,24 @@ impl Desk {
         }
     }
 
-    /// Grants `who` the reports `ids` (full ids; all of them when `None`). `progress` is
-    /// called after each report with (done, total).
+    /// Grants `who` the reports `ids` (full ids; every report when `None`), `round`
+    /// reports at a time ([`ROUND`] is a good default). `progress` is called as reports
+    /// are done with (done, total).
+    ///
+    /// Reports go in rounds: their sealed events fetched (the whole feed at once for
+    /// every report), opened and the grants sealed on both cores when the member's
+    /// identities allow it, and each round's grants sent as atomic batches, so a
+    /// thousand reports cost a few requests and flushes, not a thousand of each.
     pub async fn grant(
         &self,
         who: &str,
         ids: Option<Vec<String>>,
+        round: usize,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<GrantSummary, TeamError> {
         let client = self.client()?;
         let grantee = self.grantee(who)?;
         let roster = self.sealing_roster()?;
-        let mut summary = GrantSummary {
-            member: grantee.name.clone(),
-            recipient: grantee.recipient.clone(),
-            ..GrantSummary::default()
-        };
         let key = self
             .identities
             .signing_key()
@@ -127,46 +128,96 @@ impl Desk {
             .map_err(|e| TeamError::Io(format!("cannot seal to {}: {e}", grantee.name)))?
             .recipient;
         let team = roster.recipients()?;
-        let team: Vec<&dyn age::Recipient> = team.iter().map(|r| r.as_ref() as _).collect();
+        let sealing = Sealing {
+            author,
+            grantee: &grantee,
+            to_grantee: to_grantee.as_ref(),
+            team: team.iter().map(|r| r.as_ref() as _).collect(),
+            key,
+        };
+        let workers = if self.identities.all_native() { 2 } else { 1 };
 
+        let mut feed = match ids {
+            None => Some(self.feed_events().await?),
+            Some(_) => None,
+        };
         let ids = match ids {
             Some(ids) => ids,
-            None => self.report_ids().await?,
+            None => client.reports().await?.into_iter().map(|r| r.id).collect(),
         };
-        summary.reports = ids.len();
-        for (done, id) in ids.iter().enumerate() {
-            let thread = self.thread(id).await?;
-            let keys = self.keys_to_grant(&thread, &grantee.recipient).await?;
-            match keys {
-                Keys::Nothing => summary.nothing_to_grant += 1,
-                Keys::Covered => summary.already_granted += 1,
-                Keys::New(parts) => {
-                    for (keys, events, blobs) in parts {
-                        summary.events += keys.events.len();
-                        summary.attachments += keys.blobs.len();
-                        let inner = crypto::seal(
-                            &[to_grantee.as_ref()],
-                            &crate::report::exact_json(&keys),
-                        )?;
-                        let event = Event::new(
-                            now(),
-                            EventBody::Grant(Grant {
-                                author: author.clone(),
-                                name: grantee.name.clone(),
-                                to: grantee.recipient.clone(),
-                                events,
-                                blobs,
-                                keys: crate::api::encode(inner.as_bytes()),
-                            }),
-                        );
-                        let sealed = crypto::seal(&team, &event.encode_signed(&thread.id, key))?;
-                        summary.bytes_added += sealed.len() as u64;
-                        client.append(&thread.id, &sealed).await?;
+        let mut summary = GrantSummary {
+            member: grantee.name.clone(),
+            recipient: grantee.recipient.clone(),
+            reports: ids.len(),
+            ..GrantSummary::default()
+        };
+        let mut done = 0;
+        progress(done, ids.len());
+        for round in ids.chunks(round.max(1)) {
+            let mut sealed = Vec::with_capacity(round.len());
+            for id in round {
+                let events = match feed.as_mut().and_then(|f| f.remove(id)) {
+                    Some(events) => events,
+                    None => {
+                        let report = client.report(id).await?;
+                        super::desk::sealed_events(id, &report.events)?
                     }
-                    summary.granted += 1;
+                };
+                sealed.push((id.clone(), events));
+            }
+            let threads = on_cores(workers, sealed, |(id, events)| {
+                Thread::open(id, String::new(), events, &self.identities, Some(roster))
+            })?
+            .into_iter()
+            .collect::<Result<Vec<Thread>, TeamError>>()?;
+            let mut plans = Vec::with_capacity(threads.len());
+            for thread in &threads {
+                let (readable, events) = events_to_grant(thread, &grantee.recipient);
+                let blobs = self.blobs_to_grant(thread, &grantee.recipient).await?;
+                plans.push((thread.id.clone(), readable, events, blobs));
+            }
+            drop(threads);
+            let grants = on_cores(workers, plans, |(id, readable, events, blobs)| {
+                sealing.seal(&id, readable, events, blobs)
+            })?;
+            let mut batch: Vec<(String, Sealed)> = Vec::new();
+            let mut batch_bytes = 0;
+            for grant in grants {
+                match grant? {
+                    Outcome::Nothing => summary.nothing_to_grant += 1,
+                    Outcome::Covered => summary.already_granted += 1,
+                    Outcome::New {
+                        id,
+                        sealed,
+                        events,
+                        attachments,
+                    } => {
+                        summary.granted += 1;
+                        summary.events += events;
+                        summary.attachments += attachments;
+                        for event in sealed {
+                            summary.bytes_added += event.len() as u64;
+                            // base64 in JSON: a third more, and the id.
+                            let cost = event.len() * 4 / 3 + 64;
+                            if !batch.is_empty()
+                                && (batch.len() == crate::api::BATCH_EVENTS
+                                    || batch_bytes + cost > crate::api::BATCH_BYTES / 2)
+                            {
+                                client.append_batch(&batch).await?;
+                                batch.clear();
+                                batch_bytes = 0;
+                            }
+                            batch_bytes += cost;
+                            batch.push((id.clone(), event));
+                        }
+                    }
                 }
             }
-            progress(done + 1, ids.len());
+            if !batch.is_empty() {
+                client.append_batch(&batch).await?;
+            }
+            done += round.len();
+            progress(done, ids.len());
         }
         if summary.nothing_to_grant > 0 {
             summary.warnings.push(format!(
@@ -178,84 +229,62 @@ impl Desk {
         Ok(summary)
     }
 
-    /// Every report id the source lists, oldest record first.
-    async fn report_ids(&self) -> Result<Vec<String>, TeamError> {
-        Ok(self
-            .client()?
-            .reports()
-            .await?
-            .into_iter()
-            .map(|r| r.id)
-            .collect())
-    }
-
-    /// The keys of `thread` that verified grants to `recipient` do not cover yet.
-    async fn keys_to_grant(&self, thread: &Thread, recipient: &str) -> Result<Keys, TeamError> {
-        let (covered_events, covered_blobs) = thread.granted_to(recipient);
-        let mut events: Vec<(u32, String, Zeroizing<String>)> = Vec::new();
-        let mut readable = 0;
-        for e in &thread.events {
-            let (Some(event), Some(key), Some(sha)) = (&e.event, &e.key, &e.sealed_sha256) else {
-                continue;
-            };
-            if matches!(event.body, EventBody::Grant(_)) {
-                continue; // the grantee gets grants of their own
+    /// Every report's sealed events from the server's feed, a page of hundreds at a
+    /// time. A report whose events do not arrive in order from its first is left out
+    /// (it is fetched on its own, and checked there).
+    async fn feed_events(&self) -> Result<HashMap<String, Vec<(u32, Option<Sealed>)>>, TeamError> {
+        let client = self.client()?;
+        let mut reports: HashMap<String, Vec<(u32, Option<Sealed>)>> = HashMap::new();
+        let mut broken = HashSet::new();
+        let mut cursor = 0;
+        loop {
+            let page = client.feed(cursor).await?;
+            if page.items.is_empty() {
+                break;
             }
-            readable += 1;
-            if !covered_events.contains(&e.seq) {
-                events.push((e.seq, hex::encode(sha), key.to_text()));
+            if page.next <= cursor {
+                return Err(TeamError::Server("the server's feed went backwards".into()));
+            }
+            cursor = page.next;
+            for item in page.items {
+                let events = reports.entry(item.report.clone()).or_default();
+                let expected = events.last().map_or(0, |(seq, _)| seq + 1);
+                let sealed = crate::api::decode(&item.sealed).map(Sealed::parse);
+                match sealed {
+                    Some(sealed) if item.seq == expected => events.push((item.seq, sealed.ok())),
+                    _ => {
+                        broken.insert(item.report);
+                    }
+                }
             }
         }
-        let mut blobs: Vec<(String, Zeroizing<String>)> = Vec::new();
+        reports.retain(|id, _| !broken.contains(id));
+        Ok(reports)
+    }
+
+    /// The keys of attachment streams stored before files had keys of their own, in
+    /// `thread`, that verified grants to `recipient` do not cover yet.
+    async fn blobs_to_grant(
+        &self,
+        thread: &Thread,
+        recipient: &str,
+    ) -> Result<Vec<(String, FileKey)>, TeamError> {
+        let (_, covered) = thread.granted_to(recipient);
+        let mut blobs = Vec::new();
         let mut seen = HashSet::new();
         for attachment in thread.attachments() {
             // Streams with a key of their own are opened through their (granted) event.
             if !attachment.key.is_empty()
-                || covered_blobs.contains(&attachment.blob)
+                || covered.contains(&attachment.blob)
                 || !seen.insert(attachment.blob.clone())
             {
                 continue;
             }
             if let Some(key) = self.stream_key(thread, &attachment.blob).await? {
-                blobs.push((attachment.blob.clone(), key.to_text()));
+                blobs.push((attachment.blob.clone(), key));
             }
         }
-        if readable == 0 {
-            return Ok(Keys::Nothing);
-        }
-        if events.is_empty() && blobs.is_empty() {
-            return Ok(Keys::Covered);
-        }
-        let mut parts = Vec::new();
-        let mut blobs = Some(blobs);
-        for chunk in events.chunks(KEYS_PER_GRANT).map(Some).chain(
-            // Attachments alone still need a grant when every event is covered.
-            std::iter::once(None).filter(|_| events.is_empty()),
-        ) {
-            let chunk = chunk.unwrap_or(&[]);
-            let blobs = blobs.take().unwrap_or_default();
-            let keys = GrantKeys {
-                events: chunk
-                    .iter()
-                    .map(|(seq, sha, key)| GrantedEvent {
-                        seq: *seq,
-                        sealed_sha256: sha.clone(),
-                        key: key.to_string(),
-                    })
-                    .collect(),
-                blobs: blobs
-                    .iter()
-                    .map(|(blob, key)| GrantedBlob {
-                        blob: blob.clone(),
-                        key: key.to_string(),
-                    })
-                    .collect(),
-            };
-            let seqs = chunk.iter().map(|(seq, _, _)| *seq).collect();
-            let blob_ids = blobs.into_iter().map(|(blob, _)| blob).collect();
-            parts.push((keys, seqs, blob_ids));
-        }
-        Ok(Keys::New(parts))
+        Ok(blobs)
     }
 
     /// The file key of an attachment stream stored before files had keys of their own:
@@ -286,13 +315,159 @@ impl Desk {
     }
 }
 
-/// What a report holds for the grantee.
-enum Keys {
+/// Reports per round by default: fetched, opened, sealed and sent (as one atomic batch,
+/// unless that would be too large) before the next.
+pub const ROUND: usize = 256;
+
+/// How one report went.
+enum Outcome {
     /// This member can open nothing of it.
     Nothing,
     /// Earlier verified grants already cover everything this member can open.
     Covered,
-    /// New keys, in parts of at most [`KEYS_PER_GRANT`] events: the keys, and which
-    /// events and attachments they are for.
-    New(Vec<(GrantKeys, Vec<u32>, Vec<String>)>),
+    /// New grant events.
+    New {
+        id: String,
+        sealed: Vec<Sealed>,
+        events: usize,
+        attachments: usize,
+    },
+}
+
+/// The keys of `thread`'s events that verified grants to `recipient` do not cover yet
+/// (grants aside: the grantee gets grants of their own), and how many events this member
+/// could open at all.
+fn events_to_grant(thread: &Thread, recipient: &str) -> (usize, Vec<(u32, [u8; 32], FileKey)>) {
+    let (covered, _) = thread.granted_to(recipient);
+    let mut readable = 0;
+    let mut keys = Vec::new();
+    for e in &thread.events {
+        let (Some(event), Some(key), Some(sha)) = (&e.event, &e.key, &e.sealed_sha256) else {
+            continue;
+        };
+        if matches!(event.body, EventBody::Grant(_)) {
+            continue;
+        }
+        readable += 1;
+        if !covered.contains(&e.seq) {
+            keys.push((e.seq, *sha, key.clone()));
+        }
+    }
+    (readable, keys)
+}
+
+/// What every grant of one run is sealed and signed with.
+struct Sealing<'a> {
+    author: String,
+    grantee: &'a TeamMember,
+    to_grantee: &'a (dyn age::Recipient + Send + Sync),
+    team: Vec<&'a (dyn age::Recipient + Send + Sync)>,
+    key: &'a SigningKey,
+}
+
+impl Sealing<'_> {
+    /// The grant events for report `id`: the keys sealed to the grantee alone, inside an
+    /// event signed by the member and sealed to the team; several for a long thread.
+    fn seal(
+        &self,
+        id: &str,
+        readable: usize,
+        events: Vec<(u32, [u8; 32], FileKey)>,
+        blobs: Vec<(String, FileKey)>,
+    ) -> Result<Outcome, TeamError> {
+        if readable == 0 {
+            return Ok(Outcome::Nothing);
+        }
+        if events.is_empty() && blobs.is_empty() {
+            return Ok(Outcome::Covered);
+        }
+        let (event_count, attachments) = (events.len(), blobs.len());
+        let team: Vec<&dyn age::Recipient> = self.team.iter().map(|r| *r as _).collect();
+        let mut sealed = Vec::new();
+        let mut blobs = Some(blobs);
+        let mut chunks: Vec<&[(u32, [u8; 32], FileKey)]> = events.chunks(KEYS_PER_GRANT).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]); // attachments alone still need a grant
+        }
+        for chunk in chunks {
+            let blobs = blobs.take().unwrap_or_default();
+            let keys = GrantKeys {
+                events: chunk
+                    .iter()
+                    .map(|(seq, sha, key)| GrantedEvent {
+                        seq: *seq,
+                        sealed_sha256: hex::encode(sha),
+                        key: key.to_text().to_string(),
+                    })
+                    .collect(),
+                blobs: blobs
+                    .iter()
+                    .map(|(blob, key)| GrantedBlob {
+                        blob: blob.clone(),
+                        key: key.to_text().to_string(),
+                    })
+                    .collect(),
+            };
+            let inner = crypto::seal(
+                &[self.to_grantee as &dyn age::Recipient],
+                &crate::report::exact_json(&keys),
+            )?;
+            drop(keys);
+            let event = Event::new(
+                now(),
+                EventBody::Grant(Grant {
+                    author: self.author.clone(),
+                    name: self.grantee.name.clone(),
+                    to: self.grantee.recipient.clone(),
+                    events: chunk.iter().map(|(seq, _, _)| *seq).collect(),
+                    blobs: blobs.into_iter().map(|(blob, _)| blob).collect(),
+                    keys: crate::api::encode(inner.as_bytes()),
+                }),
+            );
+            sealed.push(crypto::seal(&team, &event.encode_signed(id, self.key))?);
+        }
+        Ok(Outcome::New {
+            id: id.to_string(),
+            sealed,
+            events: event_count,
+            attachments,
+        })
+    }
+}
+
+/// `f` over `items` on `workers` threads, results in order.
+fn on_cores<T: Send, U: Send>(
+    workers: usize,
+    items: Vec<T>,
+    f: impl Fn(T) -> U + Sync,
+) -> Result<Vec<U>, TeamError> {
+    if workers <= 1 || items.len() < 2 {
+        return Ok(items.into_iter().map(f).collect());
+    }
+    let per = items.len().div_ceil(workers);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(workers);
+    let mut items = items.into_iter();
+    loop {
+        let part: Vec<T> = items.by_ref().take(per).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        let mut out = Vec::new();
+        for handle in handles {
+            out.extend(
+                handle
+                    .join()
+                    .map_err(|_| TeamError::Io("a worker thread failed".into()))?,
+            );
+        }
+        Ok(out)
+    })
 }

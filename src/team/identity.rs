@@ -23,6 +23,9 @@ pub struct Identities {
     list: Vec<Box<dyn age::Identity + Send + Sync>>,
     recipients: Vec<String>,
     signing: Option<SigningKey>,
+    /// Every identity is a native X25519 key: using them asks nothing of the member and
+    /// starts no program, so they may work on several threads at once.
+    native: bool,
 }
 
 /// Talks to the member on the terminal (`/dev/tty`), for passphrases and for plugins
@@ -67,10 +70,11 @@ impl Identities {
                      --identity, or set AGEDROP_IDENTITY"
             ))
         })?;
-        let (list, recipients, signing) = if is_age_file(&bytes) {
+        let (list, recipients, signing, native) = if is_age_file(&bytes) {
             let inner = decrypt_protected(&bytes, &shown)?;
             let (list, recipients) = parse_text(&inner, &shown)?;
-            (list, recipients, crypto::native_signing_key(&inner))
+            let native = crypto::native_recipients(&inner).len() == list.len();
+            (list, recipients, crypto::native_signing_key(&inner), native)
         } else {
             let text = std::str::from_utf8(&bytes).map_err(|_| {
                 identity_error(format!(
@@ -82,10 +86,11 @@ impl Identities {
                 || text.contains("-----BEGIN RSA PRIVATE KEY-----")
             {
                 let (list, recipients) = ssh_identity(text, &shown)?;
-                (list, recipients, None)
+                (list, recipients, None, false)
             } else {
                 let (list, recipients) = parse_text(text, &shown)?;
-                (list, recipients, crypto::native_signing_key(text))
+                let native = crypto::native_recipients(text).len() == list.len();
+                (list, recipients, crypto::native_signing_key(text), native)
             }
         };
         Ok(Identities {
@@ -93,7 +98,14 @@ impl Identities {
             list,
             recipients,
             signing,
+            native,
         })
+    }
+
+    /// Whether every identity is a native X25519 key, which may open on several threads
+    /// at once (a plugin or an SSH key may prompt, or need a touch, for each use).
+    pub fn all_native(&self) -> bool {
+        self.native
     }
 
     /// Uses the signing key in `path` (made by `agedrop keygen --signing-key`, perhaps

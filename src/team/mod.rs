@@ -23,7 +23,7 @@ pub use client::{TeamClient, server_origin};
 pub use desk::{Desk, ListItem, Shown, ShownEvent, Source, rfc3339};
 pub use download::{Written, max_ciphertext};
 pub use files::{safe_file_name, write_attachment};
-pub use grant::GrantSummary;
+pub use grant::{GrantSummary, ROUND as GRANT_ROUND};
 pub use identity::{Identities, Terminal};
 pub use inbox::{EventState, OpenedEvent, Opener, Thread};
 pub use local::LocalInbox;

@@ -110,6 +110,10 @@ pub(super) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/reports/{id}/events",
             post(append).layer(DefaultBodyLimit::max(event_limit)),
         )
+        .route(
+            "/events",
+            post(append_batch).layer(DefaultBodyLimit::max(api::BATCH_BYTES)),
+        )
         .route("/reports/{id}/attachments/{blob}", get(attachment))
         .route("/feed", get(feed))
         .layer(middleware::from_fn_with_state(state, require_token));
@@ -367,6 +371,49 @@ async fn append(
         .map_err(|e| state.api_storage(e))?;
     let seq = seqs.first().copied().unwrap_or_default();
     Ok((StatusCode::CREATED, Json(api::AppendResponse { seq })))
+}
+
+/// Events for several reports in one atomic, durable batch (a member's grants): each
+/// checked as [`append`] checks one, and all refused if any is refused.
+async fn append_batch(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<api::BatchRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<api::BatchResponse>), ApiError> {
+    let request = json(body)?;
+    if request.events.is_empty() || request.events.len() > api::BATCH_EVENTS {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("send between 1 and {} events at once", api::BATCH_EVENTS),
+        ));
+    }
+    let mut items = Vec::with_capacity(request.events.len());
+    for (n, event) in request.events.iter().enumerate() {
+        let id = report_id(&event.report)?;
+        let bytes = api::decode(&event.sealed)
+            .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("event {n} is not base64")))?;
+        if bytes.len() > state.limits.max_event_bytes {
+            return Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "event {n} is larger than limits.max_event_kib ({} KiB)",
+                    state.limits.max_event_bytes / 1024
+                ),
+            ));
+        }
+        let sealed = Sealed::parse(bytes).map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("event {n} is not an age-encrypted file"),
+            )
+        })?;
+        items.push((id, sealed));
+    }
+    let seqs = state
+        .store
+        .append_each(items)
+        .await
+        .map_err(|e| state.api_storage(e))?;
+    Ok((StatusCode::CREATED, Json(api::BatchResponse { seqs })))
 }
 
 async fn purge(
