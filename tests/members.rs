@@ -513,3 +513,186 @@ async fn an_interrupted_grant_run_again_grants_every_report_once() {
         );
     }
 }
+
+/// A compromised server cannot hand out keys: a grant nobody in the pinned roster signed
+/// (unsigned, or signed by a key of its own) opens nothing, even when it swaps in an
+/// event its keys do open; and an event changed after a real grant stays closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compromised_server_can_neither_forge_a_grant_nor_swap_a_granted_event() {
+    use agedrop::report::{Event, EventBody, Grant, GrantKeys, GrantedEvent, Submission};
+
+    let server = TestServer::start();
+    let alice = server.member.line.clone();
+    submit_simple(&server, "the real report").await;
+    let carol = keygen(server.dir.path(), "carol");
+    set_members(
+        &server,
+        &[("Alice Example", &alice), ("Carol Example", &carol.line)],
+    );
+    let alice_desk = Desk::new(&server, &server.member.identity);
+    let id = alice_desk.json(&["list"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    alice_desk.run(&["reply", &id, "-m", "A real reply"]);
+
+    // What the server crafts: a fake report under a key it holds, and grants of that key
+    // to Carol, one unsigned and one signed by a key of its own.
+    let throwaway = age::x25519::Identity::generate();
+    let mut fake = Submission::default();
+    fake.title = "FAKE: send your key to evil.example".into();
+    let fake = crypto::seal(
+        &[&throwaway.to_public()],
+        &Event::new(1, EventBody::Submitted(Box::new(fake))).encode(),
+    )
+    .unwrap();
+    let (_, fake_key) = crypto::open_keeping_key(&[&throwaway], &fake).unwrap();
+    let carol_recipient = crypto::parse_recipient(&carol.recipient).unwrap().recipient;
+    let keys = GrantKeys {
+        events: vec![GrantedEvent {
+            seq: 0,
+            sealed_sha256: sha256_hex(fake.as_bytes()),
+            key: fake_key.to_text().to_string(),
+        }],
+        blobs: Vec::new(),
+    };
+    let inner = crypto::seal(
+        &[carol_recipient.as_ref()],
+        &serde_json::to_vec(&keys).unwrap(),
+    )
+    .unwrap();
+    let grant = || {
+        Event::new(
+            2,
+            EventBody::Grant(Grant {
+                author: "Alice Example".into(),
+                name: "Carol Example".into(),
+                to: carol.recipient.clone(),
+                events: vec![0],
+                blobs: Vec::new(),
+                keys: agedrop::api::encode(inner.as_bytes()),
+            }),
+        )
+    };
+    let stranger = crypto::SigningKey::generate().unwrap();
+    let forged = [
+        crypto::seal(&[carol_recipient.as_ref()], &grant().encode()).unwrap(),
+        crypto::seal(
+            &[carol_recipient.as_ref()],
+            &grant().encode_signed(&id, &stranger),
+        )
+        .unwrap(),
+    ];
+    let rewrite = |body: &[u8], seq0: &Sealed, extra: &[Sealed]| -> Vec<u8> {
+        let mut report: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let events = report["events"].as_array_mut().unwrap();
+        events[0]["sealed"] = agedrop::api::encode(seq0.as_bytes()).into();
+        let mut next = events.len() as u64;
+        for sealed in extra {
+            events.push(serde_json::json!({ "seq": next, "sealed": agedrop::api::encode(sealed.as_bytes()) }));
+            next += 1;
+        }
+        serde_json::to_vec(&report).unwrap()
+    };
+    let path = format!("/api/v1/reports/{id}");
+    let (fake_hook, forged_hook, path_hook) = (fake.clone(), forged.clone(), path.clone());
+    let hostile = Hostile::start(
+        &server.url,
+        Arc::new(move |method, p, status, body| {
+            if method == "GET" && p == path_hook && status == 200 {
+                return Answer::Bytes(200, rewrite(&body, &fake_hook, &forged_hook));
+            }
+            Answer::Bytes(status, body)
+        }),
+    )
+    .await;
+    let carol_there = Desk::at(&hostile.url, &carol.identity);
+    let shown = carol_there.json(&["show", &id]);
+    let events = shown["events"].as_array().unwrap();
+    assert_eq!(events[0]["state"], "not-sealed-to-you", "{shown}");
+    assert!(!shown.to_string().contains("FAKE"), "{shown}");
+    for forged in &events[events.len() - 2..] {
+        assert_eq!(forged["verified"], false, "{forged}");
+    }
+
+    // A real grant from Alice; then the server swaps the granted report for another
+    // ciphertext: Carol's desk refuses to use the key on other bytes, and says why.
+    alice_desk.run(&["trust", "--yes"]);
+    alice_desk.run(&["grant", "carol", &id]);
+    let other = crypto::seal(&[&throwaway.to_public()], b"other bytes").unwrap();
+    let path_hook = path.clone();
+    let swapping = Hostile::start(
+        &server.url,
+        Arc::new(move |method, p, status, body| {
+            if method == "GET" && p == path_hook && status == 200 {
+                let mut report: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                report["events"][0]["sealed"] = agedrop::api::encode(other.as_bytes()).into();
+                return Answer::Bytes(200, serde_json::to_vec(&report).unwrap());
+            }
+            Answer::Bytes(status, body)
+        }),
+    )
+    .await;
+    let shown = Desk::at(&swapping.url, &carol.identity).json(&["show", &id]);
+    let first = &shown["events"][0];
+    assert_eq!(first["state"], "not-sealed-to-you", "{shown}");
+    assert!(
+        first["verification"]
+            .as_str()
+            .unwrap()
+            .contains("changed after the grant"),
+        "{first}"
+    );
+    // The honest server's copy opens with the grant, the reply verified as Alice's.
+    let shown = Desk::new(&server, &carol.identity).json(&["show", &id]);
+    assert_eq!(shown["events"][0]["state"], "opened", "{shown}");
+    assert_eq!(shown["events"][1]["signed_by"], "Alice Example", "{shown}");
+}
+
+/// The batch endpoint stores all of a batch or nothing of it, and refuses junk cleanly.
+#[tokio::test]
+async fn a_batch_of_events_is_stored_whole_or_not_at_all() {
+    let server = TestServer::start();
+    submit_simple(&server, "batched").await;
+    let ids = Identities::load(&server.member.identity).unwrap();
+    let client = TeamClient::login(&server.url, &ids).await.unwrap();
+    let id = client.reports().await.unwrap()[0].id.clone();
+    let team = crypto::parse_recipient(&server.member.recipient)
+        .unwrap()
+        .recipient;
+    let sealed = crypto::seal(&[team.as_ref()], b"an event").unwrap();
+    let events_now = || async { client.report(&id).await.unwrap().events.len() };
+    assert_eq!(events_now().await, 1);
+
+    // One unknown report in the batch: nothing of it is stored.
+    let unknown = "0123456789abcdef".to_string();
+    let refused = client
+        .append_batch(&[(id.clone(), sealed.clone()), (unknown, sealed.clone())])
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(events_now().await, 1);
+
+    // A whole batch, the same report twice: in order.
+    let seqs = client
+        .append_batch(&[(id.clone(), sealed.clone()), (id.clone(), sealed.clone())])
+        .await
+        .unwrap();
+    assert_eq!(seqs, vec![1, 2]);
+    assert_eq!(events_now().await, 3);
+
+    // Junk, through the raw API: clean JSON errors, nothing stored.
+    let http = client_builder().build().unwrap();
+    let no_token = http
+        .post(server.at("/api/v1/events"))
+        .json(&serde_json::json!({"events": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 401);
+    let too_many: Vec<(String, Sealed)> = (0..agedrop::api::BATCH_EVENTS + 1)
+        .map(|_| (id.clone(), sealed.clone()))
+        .collect();
+    assert!(client.append_batch(&too_many).await.is_err());
+    assert_eq!(events_now().await, 3);
+    assert!(server.log_text().lines().all(|l| !l.contains("panicked")));
+}
