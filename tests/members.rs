@@ -587,10 +587,9 @@ async fn a_compromised_server_can_neither_forge_a_grant_nor_swap_a_granted_event
         let mut report: serde_json::Value = serde_json::from_slice(body).unwrap();
         let events = report["events"].as_array_mut().unwrap();
         events[0]["sealed"] = agedrop::api::encode(seq0.as_bytes()).into();
-        let mut next = events.len() as u64;
-        for sealed in extra {
-            events.push(serde_json::json!({ "seq": next, "sealed": agedrop::api::encode(sealed.as_bytes()) }));
-            next += 1;
+        for (seq, sealed) in (events.len()..).zip(extra) {
+            let sealed = agedrop::api::encode(sealed.as_bytes());
+            events.push(serde_json::json!({ "seq": seq, "sealed": sealed }));
         }
         serde_json::to_vec(&report).unwrap()
     };
