@@ -447,19 +447,7 @@ async fn a_bundle_reads_the_same_as_the_server() {
     alice.run(&["note", &id, "-m", "A note before the export"]);
 
     // Exported while the server runs (its folder is locked: the export reads a copy).
-    let bundle = server.dir.path().join("inbox.bundle");
-    let out = Command::new(bin())
-        .args(["export", "--config"])
-        .arg(server.dir.path().join("agedrop.toml"))
-        .arg("--out")
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let bundle = export(&server, "inbox");
     let raw = std::fs::read(&bundle).unwrap();
     assert!(memchr::memmem::find(&raw, b"bundle me").is_none());
     assert!(memchr::memmem::find(&raw, b"Reply before the export").is_none());

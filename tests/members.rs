@@ -3,8 +3,7 @@
 //! report stored before files had keys of their own still opens and can be granted, and
 //! an interrupted grant is finished by running it again.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -65,35 +64,24 @@ fn grants(shown: &serde_json::Value) -> Vec<&serde_json::Value> {
         .collect()
 }
 
-/// `agedrop export` of the running server into a bundle.
-fn export(server: &TestServer) -> PathBuf {
-    let bundle = server.dir.path().join(format!(
-        "export-{}.bundle",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    let out = Command::new(bin())
-        .args(["export", "--config"])
-        .arg(server.dir.path().join("agedrop.toml"))
-        .arg("--out")
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    succeeded(out, &["export"]);
-    bundle
+/// A server with Alice (its own member) and Bob; Bob's identity.
+fn with_bob(server: &TestServer) -> Member {
+    let bob = keygen(server.dir.path(), "bob");
+    set_members(
+        server,
+        &[
+            ("Alice Example", &server.member.line),
+            ("Bob Example", &bob.line),
+        ],
+    );
+    bob
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_who_joins_later_is_granted_the_old_reports_without_re_encryption() {
     let server = TestServer::start_with(Options::limits(&["max_file_mib = 64"]));
     let alice = server.member.line.clone();
-    let bob = keygen(server.dir.path(), "bob");
-    set_members(
-        &server,
-        &[("Alice Example", &alice), ("Bob Example", &bob.line)],
-    );
+    let bob = with_bob(&server);
     let alice_desk = Desk::new(&server, &server.member.identity);
     let bob_desk = Desk::new(&server, &bob.identity);
 
@@ -223,7 +211,7 @@ async fn a_member_who_joins_later_is_granted_the_old_reports_without_re_encrypti
     }
 
     // ...and through a bundle.
-    let bundle = export(&server);
+    let bundle = export(&server, "granted");
     let offline = Desk::new(&server, &carol.identity);
     let bundle_arg = bundle.to_str().unwrap();
     let listed = offline.json(&["--bundle", bundle_arg, "list"]);
@@ -271,11 +259,7 @@ async fn openable(server: &TestServer, as_member: &Path, id: &str, identity: &Pa
 async fn a_removed_member_can_open_nothing_sealed_after_removal() {
     let server = TestServer::start();
     let alice = server.member.line.clone();
-    let bob = keygen(server.dir.path(), "bob");
-    set_members(
-        &server,
-        &[("Alice Example", &alice), ("Bob Example", &bob.line)],
-    );
+    let bob = with_bob(&server);
     let alice_desk = Desk::new(&server, &server.member.identity);
     let code = submit_simple(&server, "before removal").await;
     let old = alice_desk.json(&["list"])[0]["id"]

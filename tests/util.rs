@@ -443,6 +443,21 @@ pub fn first_id(list: &str) -> String {
     row.split_whitespace().next().unwrap().to_string()
 }
 
+/// `agedrop export` of the running server (it reads a copy of the locked folder) into
+/// `NAME.bundle` in the server's folder; the bundle's path.
+pub fn export(server: &TestServer, name: &str) -> PathBuf {
+    let bundle = server.dir.path().join(format!("{name}.bundle"));
+    let out = Command::new(bin())
+        .args(["export", "--config"])
+        .arg(server.dir.path().join("agedrop.toml"))
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    succeeded(out, &["export"]);
+    bundle
+}
+
 /// The standard output of a command that must have succeeded.
 pub fn succeeded(out: std::process::Output, what: &[&str]) -> String {
     assert!(

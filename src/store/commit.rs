@@ -61,10 +61,7 @@ impl Store {
         }
         let mut undo = sled::Batch::default();
         let seqs = {
-            let _guard = self
-                .commit_lock
-                .lock()
-                .map_err(|_| StoreError::Damaged("lock"))?;
+            let _guard = self.commit_guard()?;
             let mut batch = sled::Batch::default();
             let mut record = match fresh {
                 Some(record) => {
@@ -132,10 +129,7 @@ impl Store {
         items: Vec<(ReportId, Sealed)>,
     ) -> Result<Vec<u32>, StoreError> {
         let seqs = {
-            let _guard = self
-                .commit_lock
-                .lock()
-                .map_err(|_| StoreError::Damaged("lock"))?;
+            let _guard = self.commit_guard()?;
             let mut batch = sled::Batch::default();
             let mut records: HashMap<ReportId, ReportRecord> = HashMap::new();
             let mut feed = self.applied_feed.load(Ordering::SeqCst);
@@ -168,10 +162,7 @@ impl Store {
     pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
         let mut blobs = Vec::new();
         {
-            let _guard = self
-                .commit_lock
-                .lock()
-                .map_err(|_| StoreError::Damaged("lock"))?;
+            let _guard = self.commit_guard()?;
             let record = self.report(id)?.ok_or(StoreError::NotFound)?;
             let mut batch = sled::Batch::default();
             batch.remove(keys::report(id));
@@ -198,6 +189,13 @@ impl Store {
             blob::delete(&self.attachments, blob);
         }
         Ok(())
+    }
+
+    /// The lock every commit holds while it stages and applies its batch.
+    fn commit_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
+        self.commit_lock
+            .lock()
+            .map_err(|_| StoreError::Damaged("lock"))
     }
 
     /// Deletes attachment files that no committed report names (uploads cut off by a
