@@ -83,6 +83,10 @@ enum Command {
         /// folder holds no roster; without it every team event shows as unverified).
         #[arg(long, value_name = "FILE")]
         keys: Option<PathBuf>,
+        /// The server's config file, for the programme's promises (without it, `list`
+        /// shows no acknowledgement deadlines rather than guessed ones).
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
@@ -148,12 +152,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             data,
             identity,
             keys,
+            config,
             json,
             what,
         } => team::open(
             &data,
             &identity,
             keys.as_deref(),
+            config.as_deref(),
             what.unwrap_or(team::ReadCommand::List {
                 statuses: Vec::new(),
             }),

@@ -173,6 +173,34 @@ async fn open_command_lists_shows_and_writes_attachments() {
     let list = run(&["list"]);
     assert!(list.contains("Open command check"), "{list}");
     let id = first_id(&list);
+    // Deadlines come from the operator's promises, or are not guessed at all.
+    let listed: serde_json::Value = serde_json::from_str(&run(&["--json", "list"])).unwrap();
+    assert!(listed[0]["acknowledge_by"].is_null(), "{listed}");
+    let config = server.dir.path().join("promises.toml");
+    let text = std::fs::read_to_string(server.dir.path().join("agedrop.toml")).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[programme]\n", "[programme]\nacknowledge_hours = 5\n"),
+    )
+    .unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--json",
+        "list",
+    ]))
+    .unwrap();
+    let rfc3339 = |field: &str| {
+        time::OffsetDateTime::parse(
+            listed[0][field].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        rfc3339("acknowledge_by") - rfc3339("received"),
+        time::Duration::hours(5)
+    );
     let shown = run(&["show", &id[..6]]);
     assert!(shown.contains("body text"), "{shown}");
     assert!(shown.contains("no credit"), "{shown}");

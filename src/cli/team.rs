@@ -345,9 +345,16 @@ pub fn open(
     data: &Path,
     identity: &Path,
     keys: Option<&Path>,
+    config: Option<&Path>,
     command: ReadCommand,
     json: bool,
 ) -> anyhow::Result<()> {
+    let promise = config
+        .map(|path| {
+            agedrop::config::Config::load(Some(path), &Default::default())
+                .map(|c| c.programme.acknowledge_hours)
+        })
+        .transpose()?;
     let identities = Identities::load(identity)?;
     let inbox = LocalInbox::open(data)?;
     let key = format!("data:{}", data.canonicalize()?.display());
@@ -361,6 +368,9 @@ pub fn open(
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         desk.use_roster(Roster::from_keys_file(&text)?);
+    }
+    if let Some(hours) = promise {
+        desk.use_promise(hours);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

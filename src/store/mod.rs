@@ -91,8 +91,8 @@ pub struct StoreOptions {
     pub sweep: bool,
 }
 
-/// What the server keeps in the clear about a report.
-#[derive(Clone, Debug)]
+/// What the server keeps in the clear about a report. No `Debug` and no `Clone`: the
+/// lookup key finds the report from its receipt code, and is never printed or copied.
 pub struct ReportRecord {
     lookup: [u8; 32],
     /// The reporter's public recipient (`age1…`), for sealing replies to them.

@@ -62,7 +62,7 @@ async fn orphan_chunks_are_swept_and_committed_ones_kept() {
     }
     let store = reopened.expect("reopen the store");
     assert_eq!(store.reports().unwrap().len(), 1);
-    let (id, _) = store.reports().unwrap()[0].clone();
+    let id = store.reports().unwrap()[0].0;
     let events = store.events(id).unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(files(&store), 1, "the orphan's file was not swept");

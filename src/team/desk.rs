@@ -137,6 +137,8 @@ pub struct Desk {
     /// Where this source's roster is pinned (a server's origin; `bundle:` and a
     /// bundle's origin, so that a bundle never plants a pin for a server).
     pub(super) roster_key: String,
+    /// A data folder's acknowledgement promise (hours), from the operator's config.
+    local_promise: Option<u32>,
 }
 
 fn as_rfc3339<S: serde::Serializer>(at: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -197,6 +199,7 @@ impl Desk {
             roster: None,
             pending: None,
             roster_key,
+            local_promise: None,
         }
     }
 
@@ -234,13 +237,21 @@ impl Desk {
         Ok(summaries)
     }
 
-    /// Hours within which the programme promises to acknowledge.
-    async fn acknowledge_hours(&self) -> Result<u32, TeamError> {
+    /// Hours within which the programme promises to acknowledge: the server's, the
+    /// bundle's, or for a data folder the operator's config given with
+    /// [`Desk::use_promise`] (`None` without it: no deadline beats a wrong one).
+    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError> {
         match &self.source {
-            Source::Server(client) => Ok(client.team().await?.acknowledge_hours),
-            Source::Bundle(bundle) => Ok(bundle.index.team.acknowledge_hours),
-            Source::Local(_) => Ok(crate::config::RawProgramme::default().acknowledge_hours),
+            Source::Server(client) => Ok(Some(client.team().await?.acknowledge_hours)),
+            Source::Bundle(bundle) => Ok(Some(bundle.index.team.acknowledge_hours)),
+            Source::Local(_) => Ok(self.local_promise),
         }
+    }
+
+    /// For a data folder: the programme's acknowledgement promise, in hours, from the
+    /// operator's config.
+    pub fn use_promise(&mut self, acknowledge_hours: u32) {
+        self.local_promise = Some(acknowledge_hours);
     }
 
     /// The full id of the one report whose id starts with `prefix`.
@@ -318,7 +329,7 @@ impl Desk {
 
     /// Every report, oldest first, with what a member needs to triage.
     pub async fn list(&self, statuses: &[Status]) -> Result<Vec<ListItem>, TeamError> {
-        let hours = i64::from(self.acknowledge_hours().await?);
+        let hours = self.acknowledge_hours().await?.map(i64::from);
         let now = crate::report::now();
         let mut items = Vec::new();
         for summary in self.summaries().await? {
@@ -331,7 +342,8 @@ impl Desk {
             let deadline = thread
                 .received()
                 .filter(|_| status == Status::Received)
-                .map(|at| at + hours * 3600);
+                .zip(hours)
+                .map(|(at, hours)| at + hours * 3600);
             items.push(ListItem {
                 title: thread.title().to_string(),
                 // Nothing readable: the status is unknown, not "received".
