@@ -11,7 +11,6 @@
 //! interrupted run is finished by running it again.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 
 use serde::Serialize;
 
@@ -311,7 +310,7 @@ impl Desk {
         // The rest of the stream is not needed.
         drop(response);
         let ids = self.identities.as_refs();
-        Ok(crypto::stream_file_key(&ids, (&header[..]).take(HEADER_BYTES)).ok())
+        Ok(crypto::stream_file_key(&ids, &header[..]).ok())
     }
 }
 
