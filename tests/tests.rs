@@ -1,18 +1,19 @@
-//! agedrop's integration tests: one binary, each module a user-facing area, every test
-//! against a real `agedrop serve` process on 127.0.0.1.
+//! agedrop's integration tests: one binary, each module a user-facing area. `router`
+//! drives the web app in-process; the rest run real `agedrop` processes on 127.0.0.1
+//! (durability, signals, TLS, the browser, the command line).
 
 #![allow(clippy::unwrap_used)]
 
 mod util;
+
+// In-process: headers, cross-site forms, sessions, receipt codes, rate limits, bad input.
+mod router;
+
 // A hostile server: a double in front of a real one that rewrites what it is told to.
 mod hostile;
 
 // A report goes in, only ciphertext is stored, the team decrypts it.
 mod submit;
-// Receipt codes: valid, typo'd, unknown, sloppily typed.
-mod receipt;
-// Bad input gets a clear 4xx page and the server keeps serving.
-mod bad_input;
 // Reporter and team talk under the receipt: sessions, the team API, purging.
 mod conversation;
 // agedrop team against a real server: two members, hostile names, bundles.
@@ -23,9 +24,10 @@ mod members;
 mod threats;
 // ...and what it sends is capped, made inert, and never breaks a whole view.
 mod hostile_answers;
-// One client cannot lock everyone out: junk floods, strangers' logins, trickled uploads.
+// One client cannot lock everyone out: bad input and junk floods cost nothing, strangers'
+// logins, trickled uploads.
 mod floods;
-// Security headers on every route, error pages included; nothing personal in logs.
+// Nothing personal in logs; storage errors logged once.
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
 mod storage;

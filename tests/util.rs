@@ -1,5 +1,8 @@
 //! Helpers: a real `agedrop serve` process on 127.0.0.1 with a fresh team key and data
-//! folder, and an HTTP client.
+//! folder, the same router in-process (`app`), and an HTTP client.
+
+mod app;
+pub use app::*;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -36,6 +39,17 @@ impl Options {
         let mut options = Options::default();
         options.limits.extend(lines.iter().map(|l| l.to_string()));
         options
+    }
+
+    /// The config file for a server on `listen` with this data folder and keys file.
+    pub fn config(&self, listen: &str, data: &Path, keys: &Path) -> String {
+        format!(
+            "[server]\nlisten = {listen:?}\ndata = {data:?}\nkeys = {keys:?}\n\
+             shutdown_grace_seconds = 5\n{}\n\
+             [programme]\nname = \"Test Programme\"\n[limits]\n{}\n",
+            self.server.join("\n"),
+            self.limits.join("\n")
+        )
     }
 }
 
@@ -132,14 +146,9 @@ impl TestServer {
 
     fn write_config(&self) -> PathBuf {
         let path = self.dir.path().join("agedrop.toml");
-        let config = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ndata = {:?}\nkeys = {:?}\nshutdown_grace_seconds = 5\n{}\n\
-             [programme]\nname = \"Test Programme\"\n[limits]\n{}\n",
-            self.data(),
-            self.keys_path(),
-            self.options.server.join("\n"),
-            self.options.limits.join("\n")
-        );
+        let config = self
+            .options
+            .config("127.0.0.1:0", &self.data(), &self.keys_path());
         std::fs::write(&path, config).unwrap();
         path
     }
@@ -339,6 +348,14 @@ pub async fn submit_simple(server: &TestServer, title: &str) -> String {
         .unwrap();
     assert_eq!(page.status(), 200);
     receipt_code(&page.text().await.unwrap())
+}
+
+/// A well-formed receipt code (valid checksum) that opens nothing anywhere.
+pub fn unknown_code() -> String {
+    agedrop::crypto::Receipt::generate()
+        .unwrap()
+        .code()
+        .to_string()
 }
 
 /// The code inside `<code id="receipt-code">`.

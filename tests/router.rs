@@ -1,0 +1,17 @@
+//! The router in-process (`agedrop::web::app(state)` driven with `oneshot`): what every
+//! answer carries, what a form must prove, sessions, receipt codes, rate limits and bad
+//! input. Nothing here needs a socket or a process, so each case has a router of its own.
+
+// Security headers on every route, error pages included.
+mod headers;
+// Forms posted from another site are refused; our own and non-browser clients pass.
+mod cross_site;
+// Sessions: the one cookie, the form token, logout, idleness and age.
+mod sessions;
+// Receipt codes: valid, typo'd, unknown, sloppily typed.
+mod receipts;
+// Rate limits: junk takes no token, one key's flood never touches another's.
+mod limits;
+// Bad input: each gets its own clear page (the table is also played against a real
+// process in `floods`).
+pub mod bad_input;
