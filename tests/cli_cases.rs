@@ -1,5 +1,7 @@
-//! The command line's behaviour as data: `tests/cmd/*.trycmd` run by trycmd against a
-//! fixed offline bundle (`tests/cmd/desk.in/`), so every output is exact.
+//! The command line's behaviour as data, run by trycmd: `tests/cmd/desk.trycmd`, a
+//! narrative over a fixed offline bundle (`tests/cmd/desk.in/`), and one case per file
+//! in `tests/cmd/keygen/` and `tests/cmd/serve/` (as rage's `tests/cmd/` has them), each
+//! with its arguments, expected output, exit status and files beside it.
 
 use agedrop::crypto::{Receipt, TeamKeys};
 use agedrop::report::{Attachment, Event, EventBody, Status, StatusChange, Submission, Text};
@@ -20,7 +22,10 @@ fn cli_cases() {
         .env("AGEDROP_SERVER", "")
         .env("AGEDROP_IDENTITY", "")
         .env("NO_COLOR", "1")
-        .case("tests/cmd/*.trycmd");
+        // A refusal that regressed into a running server must not hang the suite.
+        .timeout(std::time::Duration::from_secs(30))
+        .case("tests/cmd/*.trycmd")
+        .case("tests/cmd/*/*.toml");
 }
 
 /// Writes `tests/cmd/desk.in/`: two identities and a bundle of three reports with fixed

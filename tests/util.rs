@@ -41,6 +41,19 @@ impl Options {
         options
     }
 
+    /// The default settings, served over TLS with the test certificate (for 127.0.0.1,
+    /// signed by `tests/fixtures/tls-ca.pem`, a CA made for these tests only).
+    pub fn tls() -> Options {
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        Options {
+            server: vec![
+                format!("tls_cert = \"{fixtures}/tls-cert.pem\""),
+                format!("tls_key = \"{fixtures}/tls-key.pem\""),
+            ],
+            ..Default::default()
+        }
+    }
+
     /// The config file for a server on `listen` with this data folder and keys file.
     pub fn config(&self, listen: &str, data: &Path, keys: &Path) -> String {
         format!(

@@ -146,14 +146,7 @@ async fn every_route_and_error_carries_the_security_headers() {
 
 #[tokio::test]
 async fn under_tls_every_answer_asks_for_https_only() {
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-    let app = TestApp::start_with(Options {
-        server: vec![
-            format!("tls_cert = \"{fixtures}/tls-cert.pem\""),
-            format!("tls_key = \"{fixtures}/tls-key.pem\""),
-        ],
-        ..Default::default()
-    });
+    let app = TestApp::start_with(Options::tls());
     for path in ["/", "/missing"] {
         let page = app.send(app.get(path)).await;
         assert_eq!(

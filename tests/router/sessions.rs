@@ -30,14 +30,7 @@ async fn a_valid_receipt_sets_a_session_cookie_scripts_and_other_sites_cannot_us
 
 #[tokio::test]
 async fn under_tls_the_cookie_is_secure_and_host_only() {
-    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-    let app = TestApp::start_with(Options {
-        server: vec![
-            format!("tls_cert = \"{fixtures}/tls-cert.pem\""),
-            format!("tls_key = \"{fixtures}/tls-key.pem\""),
-        ],
-        ..Default::default()
-    });
+    let app = TestApp::start_with(Options::tls());
     let code = app.submit_simple("Over TLS").await;
     let cookie = app.login(&code).await.set_cookie;
     // The __Host- prefix: the browser insists on Secure, Path=/ and no Domain.
