@@ -125,4 +125,22 @@ mod tests {
         assert_eq!(safe_file_name("dir/"), "attachment");
         assert!(safe_file_name(&"é".repeat(300)).len() <= MAX_NAME_BYTES);
     }
+
+    #[test]
+    fn invisible_characters_and_edge_dots_go_and_long_names_are_cut_whole() {
+        assert_eq!(safe_file_name("report.pdf. "), "report.pdf");
+        assert_eq!(safe_file_name(" . .profile"), "profile");
+        assert_eq!(
+            safe_file_name("zero\u{200B}width\u{FEFF}.txt"),
+            "zerowidth.txt"
+        );
+        assert_eq!(safe_file_name("\u{202E}\u{200B}\u{7}"), "attachment");
+        assert_eq!(safe_file_name("a/b\\..\\"), "attachment");
+        // Cut at a character boundary, at most MAX_NAME_BYTES.
+        let long = safe_file_name(&"é".repeat(300));
+        assert_eq!(long, "é".repeat(MAX_NAME_BYTES / 2));
+        let odd = safe_file_name(&format!("a{}", "é".repeat(300)));
+        assert_eq!(odd.len(), MAX_NAME_BYTES - 1);
+        assert!(odd.ends_with('é'));
+    }
 }

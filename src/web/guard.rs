@@ -353,3 +353,6 @@ impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
         self.with(key, RateLimit::peek)
     }
 }
+
+#[cfg(test)]
+mod tests;

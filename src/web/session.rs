@@ -184,3 +184,130 @@ impl Sessions {
 fn digest(id: &[u8]) -> [u8; 32] {
     Sha256::digest(id).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDLE: Duration = Duration::from_secs(10);
+    const MAX: Duration = Duration::from_secs(20);
+
+    /// Starts a session; the request headers that carry its cookie.
+    fn start(sessions: &Sessions) -> HeaderMap {
+        let (_, key) = crypto::Receipt::generate().unwrap().derive().unwrap();
+        let set_cookie = sessions
+            .start("0123456789abcdef".parse().unwrap(), key)
+            .unwrap();
+        let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, pair.parse().unwrap());
+        headers
+    }
+
+    /// Moves every session's clock back: last used `idle` ago, started `age` ago.
+    fn rewind(sessions: &Sessions, idle: Duration, age: Duration) {
+        let now = Instant::now();
+        for entry in sessions.lock().values_mut() {
+            entry.last_seen = now.checked_sub(idle).unwrap();
+            entry.created = now.checked_sub(age).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_session_lasts_while_it_is_used_within_its_idle_time() {
+        let sessions = Sessions::new(IDLE, MAX, 10, false);
+        let cookie = start(&sessions);
+        rewind(&sessions, IDLE - Duration::from_secs(1), IDLE);
+        assert!(sessions.get(&cookie).is_some());
+        // That use counted: it is as fresh as new again.
+        let entry_idle = sessions.lock().values().next().unwrap().last_seen.elapsed();
+        assert!(entry_idle < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_session_left_idle_ends_and_is_forgotten() {
+        let sessions = Sessions::new(IDLE, MAX, 10, false);
+        let cookie = start(&sessions);
+        rewind(&sessions, IDLE, IDLE);
+        assert!(sessions.get(&cookie).is_none());
+        assert!(sessions.lock().is_empty());
+    }
+
+    #[test]
+    fn a_busy_session_still_ends_at_its_maximum_age() {
+        let sessions = Sessions::new(IDLE, MAX, 10, false);
+        let cookie = start(&sessions);
+        rewind(&sessions, Duration::ZERO, MAX - Duration::from_secs(1));
+        assert!(sessions.get(&cookie).is_some());
+        rewind(&sessions, Duration::ZERO, MAX);
+        assert!(sessions.get(&cookie).is_none());
+    }
+
+    #[test]
+    fn a_sweep_drops_ended_sessions_and_keeps_live_ones() {
+        let sessions = Sessions::new(IDLE, MAX, 10, false);
+        start(&sessions);
+        start(&sessions);
+        sessions.sweep();
+        assert_eq!(sessions.lock().len(), 2);
+        rewind(&sessions, IDLE, IDLE);
+        sessions.sweep();
+        assert!(sessions.lock().is_empty());
+    }
+
+    #[test]
+    fn when_full_the_session_idle_longest_makes_room() {
+        let sessions = Sessions::new(IDLE, MAX, 2, false);
+        let oldest = start(&sessions);
+        rewind(&sessions, Duration::from_secs(5), Duration::from_secs(5));
+        let recent = start(&sessions);
+        let newest = start(&sessions);
+        assert!(sessions.get(&oldest).is_none());
+        assert!(sessions.get(&recent).is_some());
+        assert!(sessions.get(&newest).is_some());
+    }
+
+    #[test]
+    fn logging_out_forgets_the_session_and_clears_the_cookie() {
+        let sessions = Sessions::new(IDLE, MAX, 10, true);
+        let cookie = start(&sessions);
+        let cleared = sessions.end(&cookie);
+        assert_eq!(
+            cleared,
+            "__Host-agedrop=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+        );
+        assert!(sessions.get(&cookie).is_none());
+    }
+
+    #[test]
+    fn only_this_servers_cookie_with_a_whole_id_names_a_session() {
+        let sessions = Sessions::new(IDLE, MAX, 10, false);
+        let real = start(&sessions);
+        let value = real[header::COOKIE].to_str().unwrap().to_string();
+        let id = value.split_once('=').unwrap().1.to_string();
+        let with = |cookie: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::COOKIE, cookie.parse().unwrap());
+            sessions.get(&h).is_some()
+        };
+        assert!(with(&value));
+        assert!(with(&format!("theme=dark; {value}")));
+        assert!(!with(&format!("__Host-agedrop={id}")));
+        assert!(!with(&format!("agedrop_session={}", &id[..62])));
+        assert!(!with(&format!("agedrop_session={}", "00".repeat(32))));
+        assert!(!with("agedrop_session=not-hex"));
+    }
+
+    #[test]
+    fn a_form_token_matches_only_its_own_session() {
+        let sessions = Sessions::new(IDLE, MAX, 10, false);
+        let mine = sessions.get(&start(&sessions)).unwrap();
+        let theirs = sessions.get(&start(&sessions)).unwrap();
+        assert!(mine.csrf_matches(&mine.csrf()));
+        assert!(mine.csrf_matches(&format!(" {} ", mine.csrf())));
+        assert!(!mine.csrf_matches(&theirs.csrf()));
+        assert!(!mine.csrf_matches(""));
+        assert!(!mine.csrf_matches(&mine.csrf()[..62]));
+        assert!(!mine.csrf_matches("not hex at all"));
+    }
+}

@@ -306,3 +306,51 @@ fn sealing(state: &AppState, e: CryptoError) -> PageError {
 pub(super) fn internal(e: impl std::fmt::Display) -> PageError {
     PageError::Internal(e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_file_names_are_accepted_as_sent() {
+        for name in [
+            "report.pdf",
+            "screen shot (2).png",
+            "ünïcödé 名前.txt",
+            ".hidden",
+            "...",
+            "a..b",
+            &"a".repeat(255),
+        ] {
+            assert!(check_file_name(name).is_ok(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn names_that_try_to_be_paths_or_hide_what_they_are_are_refused_and_say_why() {
+        for name in [
+            "../etc/passwd",
+            "dir/file",
+            "dir\\file",
+            "/abs",
+            ".",
+            "..",
+            "tab\there",
+            "nul\0byte",
+            "evil\u{202E}gpj.exe",
+            "zero\u{200B}width",
+            "bom\u{FEFF}",
+            &"a".repeat(256),
+            &"é".repeat(128),
+        ] {
+            let Err(PageError::BadInput(message)) = check_file_name(name) else {
+                panic!("{name:?} was accepted");
+            };
+            assert!(message.contains("is not accepted"), "{message}");
+            assert!(message.contains("Rename the file"), "{message}");
+            // The name is echoed made visible and cut short, never as sent.
+            assert!(!message.chars().any(crate::text::is_hidden), "{message:?}");
+            assert!(message.chars().count() < 300, "{message}");
+        }
+    }
+}
