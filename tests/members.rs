@@ -15,25 +15,6 @@ use crate::desk::Desk;
 use crate::hostile::{Answer, Hostile};
 use crate::util::*;
 
-/// Writes the keys file with these members (name, keys-file line) and waits until the
-/// running server has reloaded it.
-fn set_members(server: &TestServer, members: &[(&str, &str)]) {
-    let before = server.log_text().matches("team keys file reloaded").count();
-    let text: String = members
-        .iter()
-        .map(|(name, line)| format!("# {name}\n{line}\n"))
-        .collect();
-    std::fs::write(server.keys_path(), text).unwrap();
-    server.signal("HUP");
-    for _ in 0..200 {
-        if server.log_text().matches("team keys file reloaded").count() > before {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("the keys file was not reloaded:\n{}", server.log_text());
-}
-
 /// Bytes the server's data folder holds (the free-space reserve file aside).
 fn data_bytes(dir: &Path) -> u64 {
     files_under(dir)
@@ -67,13 +48,10 @@ fn grants(shown: &serde_json::Value) -> Vec<&serde_json::Value> {
 /// A server with Alice (its own member) and Bob; Bob's identity.
 fn with_bob(server: &TestServer) -> Member {
     let bob = keygen(server.dir.path(), "bob");
-    set_members(
-        server,
-        &[
-            ("Alice Example", &server.member.line),
-            ("Bob Example", &bob.line),
-        ],
-    );
+    server.set_members(&[
+        ("Alice Example", &server.member.line),
+        ("Bob Example", &bob.line),
+    ]);
     bob
 }
 
@@ -106,14 +84,11 @@ async fn a_member_who_joins_later_is_granted_the_old_reports_without_re_encrypti
 
     // Carol joins. Before a grant she can read nothing of the report.
     let carol = keygen(server.dir.path(), "carol");
-    set_members(
-        &server,
-        &[
-            ("Alice Example", &alice),
-            ("Bob Example", &bob.line),
-            ("Carol Example", &carol.line),
-        ],
-    );
+    server.set_members(&[
+        ("Alice Example", &alice),
+        ("Bob Example", &bob.line),
+        ("Carol Example", &carol.line),
+    ]);
     let carol_desk = Desk::new(&server, &carol.identity);
     let listed = carol_desk.json(&["list"]);
     assert_eq!(listed[0]["title"], "(not sealed to this identity)");
@@ -273,7 +248,7 @@ async fn a_removed_member_can_open_nothing_sealed_after_removal() {
     );
 
     // Bob leaves: his line goes, the server reloads.
-    set_members(&server, &[("Alice Example", &alice)]);
+    server.set_members(&[("Alice Example", &alice)]);
     // His login is gone at once.
     let bob_ids = Identities::load(&bob.identity).unwrap();
     assert!(TeamClient::login(&server.url, &bob_ids).await.is_err());
@@ -441,10 +416,7 @@ async fn an_interrupted_grant_run_again_grants_every_report_once() {
         submit_simple(&server, &format!("report {n}")).await;
     }
     let carol = keygen(server.dir.path(), "carol");
-    set_members(
-        &server,
-        &[("Alice Example", &alice), ("Carol Example", &carol.line)],
-    );
+    server.set_members(&[("Alice Example", &alice), ("Carol Example", &carol.line)]);
 
     // Two reports a round. The connection breaks after the second round reached the
     // server: its answer is lost, and the run stops there.
@@ -509,10 +481,7 @@ async fn a_compromised_server_can_neither_forge_a_grant_nor_swap_a_granted_event
     let alice = server.member.line.clone();
     submit_simple(&server, "the real report").await;
     let carol = keygen(server.dir.path(), "carol");
-    set_members(
-        &server,
-        &[("Alice Example", &alice), ("Carol Example", &carol.line)],
-    );
+    server.set_members(&[("Alice Example", &alice), ("Carol Example", &carol.line)]);
     let alice_desk = Desk::new(&server, &server.member.identity);
     let id = alice_desk.json(&["list"])[0]["id"]
         .as_str()

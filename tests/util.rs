@@ -258,6 +258,31 @@ impl TestServer {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
+    /// Writes the keys file with these members (name, keys-file line), sends SIGHUP and
+    /// waits until the server has reloaded it.
+    pub fn set_members(&self, members: &[(&str, &str)]) {
+        let text: String = members
+            .iter()
+            .map(|(name, line)| format!("# {name}\n{line}\n"))
+            .collect();
+        self.write_keys(&text, "team keys file reloaded");
+    }
+
+    /// Writes `text` as the keys file, sends SIGHUP and waits until the log says
+    /// `logged` once more than before.
+    pub fn write_keys(&self, text: &str, logged: &str) {
+        let before = self.log_text().matches(logged).count();
+        std::fs::write(self.keys_path(), text).unwrap();
+        self.signal("HUP");
+        for _ in 0..400 {
+            if self.log_text().matches(logged).count() > before {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("the server never logged {logged:?}:\n{}", self.log_text());
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -331,6 +356,13 @@ pub fn form(
         );
     }
     form
+}
+
+/// Sends a request; the status and the body.
+pub async fn fetch(request: reqwest::RequestBuilder) -> (u16, String) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
 }
 
 /// Posts a report with these text fields and files (name, bytes); the answer.
@@ -488,6 +520,18 @@ pub fn export(server: &TestServer, name: &str) -> PathBuf {
     bundle
 }
 
+/// The standard error of a command that must have failed saying `says`.
+#[track_caller]
+pub fn failed(out: std::process::Output, says: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "it succeeded; expected it to say {says:?}"
+    );
+    assert!(stderr.contains(says), "expected {says:?} in:\n{stderr}");
+    stderr
+}
+
 /// The standard output of a command that must have succeeded.
 pub fn succeeded(out: std::process::Output, what: &[&str]) -> String {
     assert!(
@@ -496,6 +540,14 @@ pub fn succeeded(out: std::process::Output, what: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Alice (the server's own member) logged in to its team API.
+pub async fn team_client(server: &TestServer) -> agedrop::team::TeamClient {
+    let identities = agedrop::team::Identities::load(&server.member.identity).unwrap();
+    agedrop::team::TeamClient::login(&server.url, &identities)
+        .await
+        .unwrap()
 }
 
 /// A desk over a server for library-level tests: logged in with `identity`, its roster
