@@ -1,125 +1,19 @@
-//! `agedrop team` against a real server: two members with different kinds of
-//! identity, hostile attachment names, the editor, purging, and offline bundles.
+//! `agedrop team` against a real server: a member with a passphrase, the editor and
+//! standard input, attachments written safely, the errors a member meets, purging,
+//! hostile attachment names, offline bundles, plugin and SSH identities.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use agedrop::crypto;
-use agedrop::report::{Event, EventBody};
-use agedrop::team::{Identities, TeamClient};
+use agedrop::report::{Attachment, Event, EventBody};
 use sha2::{Digest, Sha256};
 
 use crate::util::*;
 
-/// A member's private corner: an identity and their own config and state folders.
-pub(crate) struct Desk {
-    identity: PathBuf,
-    signing_key: Option<PathBuf>,
-    pub(crate) home: tempfile::TempDir,
-    server: String,
-}
-
-impl Desk {
-    pub(crate) fn new(server: &TestServer, identity: &Path) -> Desk {
-        Desk::at(&server.url, identity)
-    }
-
-    /// A desk that talks to `url` (a test double, say).
-    pub(crate) fn at(url: &str, identity: &Path) -> Desk {
-        Desk {
-            identity: identity.to_path_buf(),
-            signing_key: None,
-            home: tempfile::tempdir().unwrap(),
-            server: url.to_string(),
-        }
-    }
-
-    /// The same member with a signing key file of their own.
-    pub(crate) fn signing_with(mut self, file: &Path) -> Desk {
-        self.signing_key = Some(file.to_path_buf());
-        self
-    }
-
-    pub(crate) fn command(&self) -> Command {
-        let mut c = Command::new(bin());
-        c.env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("XDG_STATE_HOME", self.home.path().join("state"))
-            .env("XDG_RUNTIME_DIR", self.home.path())
-            .env("AGEDROP_SERVER", &self.server)
-            .env("AGEDROP_IDENTITY", &self.identity)
-            .env_remove("AGEDROP_SIGNING_KEY")
-            .env_remove("EDITOR")
-            .env_remove("VISUAL");
-        if let Some(file) = &self.signing_key {
-            c.env("AGEDROP_SIGNING_KEY", file);
-        }
-        c.arg("team");
-        c
-    }
-
-    /// Runs `agedrop team ARGS`, expecting success; its standard output.
-    pub(crate) fn run(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "agedrop team {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        serde_json::from_str(&self.run(&all)).unwrap()
-    }
-
-    /// Runs in a pseudo-terminal (`script`) with `input` typed in (passphrases,
-    /// confirmations), expecting success; what the terminal showed.
-    fn run_in_terminal(&self, args: &[&str], input: &str) -> String {
-        let (ok, shown) = self.try_in_terminal(args, input);
-        assert!(ok, "in a terminal, {args:?} failed: {shown}");
-        shown
-    }
-
-    /// As [`Desk::run_in_terminal`], but reports failure instead of asserting.
-    fn try_in_terminal(&self, args: &[&str], input: &str) -> (bool, String) {
-        let mut line = format!("{} team", bin());
-        for arg in args {
-            line.push_str(&format!(" '{}'", arg.replace('\'', "'\\''")));
-        }
-        let mut script = Command::new("script");
-        if let Some(file) = &self.signing_key {
-            script.env("AGEDROP_SIGNING_KEY", file);
-        }
-        let mut child = script
-            .args(["-qec", &line, "/dev/null"])
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("XDG_STATE_HOME", self.home.path().join("state"))
-            .env("AGEDROP_SERVER", &self.server)
-            .env("AGEDROP_IDENTITY", &self.identity)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("`script` (util-linux) runs commands in a terminal");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out: Output = child.wait_with_output().unwrap();
-        let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-        (out.status.success(), shown)
-    }
-}
-
-/// Alice with a plain identity file, Bob with a passphrase-protected one.
-fn two_members(server: &TestServer) -> (Desk, Desk) {
+/// Bob, a second member whose identity is behind a passphrase ("correct horse").
+fn with_bob(server: &TestServer) -> Desk {
     let (text, bob_recipient) = crypto::generate_identity("2026-01-01T00:00:00Z");
     let bob_file = server.dir.path().join("bob.age");
     // A low scrypt work factor keeps the test fast; the format is the one `agedrop
@@ -129,29 +23,18 @@ fn two_members(server: &TestServer) -> (Desk, Desk) {
         crypto::protect_identity(&text, "correct horse", Some(10)).unwrap(),
     )
     .unwrap();
-    std::fs::write(
-        server.keys_path(),
-        format!(
-            "# Alice Example\n{}\n\n# Bob Builder\n{bob_recipient}\n",
-            server.member.line
-        ),
-    )
-    .unwrap();
-    server.signal("HUP");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    (
-        Desk::new(server, &server.member.identity),
-        Desk::new(server, &bob_file),
-    )
+    server.set_members(&[
+        ("Alice Example", &server.member.line),
+        ("Bob Builder", &bob_recipient),
+    ]);
+    Desk::new(server, &bob_file)
 }
 
-#[tokio::test]
-async fn two_members_run_the_desk_and_sign_their_words() {
-    let server = TestServer::start();
-    let (alice, bob) = two_members(&server);
+/// A report with a 200 kB attachment on a fresh server; its receipt code and id.
+async fn one_report(server: &TestServer) -> (String, String, Vec<u8>) {
     let attachment = bytes_with_canary(200_000, "desk");
     let page = submit_form(
-        &server,
+        server,
         &[
             ("title", "Desk workflow report".into()),
             ("description", "d".into()),
@@ -160,18 +43,44 @@ async fn two_members_run_the_desk_and_sign_their_words() {
     )
     .await;
     let code = receipt_code(&page.text().await.unwrap());
-
-    let list = alice.json(&["list"]);
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    let list = Desk::new(server, &server.member.identity).json(&["list"]);
     let id = list[0]["id"].as_str().unwrap().to_string();
+    (code, id, attachment)
+}
+
+#[tokio::test]
+async fn a_new_report_is_listed_unread_with_its_deadline() {
+    let server = TestServer::start();
+    one_report(&server).await;
+    let list = Desk::new(&server, &server.member.identity).json(&["list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["title"], "Desk workflow report");
     assert_eq!(list[0]["status"], "received");
+    // The report and its attachment.
     assert_eq!(list[0]["unread"], 2);
     assert_eq!(list[0]["overdue"], false);
-    assert!(list[0]["acknowledge_by"].is_string());
+    let deadline = |field: &str| {
+        time::OffsetDateTime::parse(
+            list[0][field].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    // The server's promise: 72 hours by default.
+    assert_eq!(
+        deadline("acknowledge_by") - deadline("received"),
+        time::Duration::hours(72)
+    );
+}
 
+#[tokio::test]
+async fn a_passphrase_protected_identity_asks_on_the_terminal_and_nowhere_else() {
+    let server = TestServer::start();
+    let bob = with_bob(&server);
+    let (code, id, _) = one_report(&server).await;
+    let alice = Desk::new(&server, &server.member.identity);
     alice.run(&["reply", &id[..6], "-m", "Thanks, Alice here."]);
 
-    // Bob's identity is behind a passphrase, asked for on the terminal.
     let shown = bob.run_in_terminal(&["show", &id], "correct horse\n");
     assert!(shown.contains("Passphrase for"), "{shown}");
     assert!(shown.contains("Reply from Alice Example"), "{shown}");
@@ -188,30 +97,35 @@ async fn two_members_run_the_desk_and_sign_their_words() {
         ],
         "correct horse\n",
     );
-    // Without a terminal to ask on, the protected identity is refused clearly.
-    let mut refused = bob.command();
-    refused.args(["list"]).stdin(Stdio::null());
-    let out = refused.output().unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no terminal"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Without a terminal to ask on, it is refused clearly.
+    let mut no_terminal = bob.command();
+    no_terminal.arg("list").stdin(Stdio::null());
+    failed(no_terminal.output().unwrap(), "no terminal");
 
+    // Bob's words are his, for the team and for the reporter.
     let shown = alice.run(&["show", &id]);
     assert!(
         shown.contains("Status set to triaged by Bob Builder"),
         "{shown}"
     );
-    assert!(shown.contains("Disclosure date: 2027-01-31"));
+    assert!(shown.contains("Disclosure date: 2027-01-31"), "{shown}");
+    let (_, status, page) = login(&server, &code).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Bob Builder (security team) set the status"));
+    assert!(page.contains("id=\"status\">triaged<"));
+}
 
-    // A note from standard input, and a reply written in $EDITOR.
-    let mut note = alice.command();
-    let mut child = note
+#[tokio::test]
+async fn notes_come_from_standard_input_and_replies_from_the_editor() {
+    let server = TestServer::start();
+    let (code, id, _) = one_report(&server).await;
+    let alice = Desk::new(&server, &server.member.identity);
+    let mut child = alice
+        .command()
         .args(["note", &id, "--file", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -220,7 +134,7 @@ async fn two_members_run_the_desk_and_sign_their_words() {
         .unwrap()
         .write_all(b"Internal: ship in 2.5")
         .unwrap();
-    assert!(child.wait().unwrap().success());
+    succeeded(child.wait_with_output().unwrap(), &["note", "--file", "-"]);
     let editor = server.dir.path().join("editor.sh");
     std::fs::write(
         &editor,
@@ -234,11 +148,7 @@ async fn two_members_run_the_desk_and_sign_their_words() {
         .args(["reply", &id])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(out, &["reply"]);
     let leftovers: Vec<_> = std::fs::read_dir(alice.home.path())
         .unwrap()
         .filter_map(|e| e.ok())
@@ -246,106 +156,116 @@ async fn two_members_run_the_desk_and_sign_their_words() {
         .collect();
     assert!(leftovers.is_empty(), "the editor's file was left behind");
 
-    // The reporter sees the replies and the status with who wrote them, not the note.
-    let (_, status, page) = login(&server, &code).await;
-    assert_eq!(status, 200);
+    let shown = alice.run(&["show", &id]);
+    assert!(shown.contains("Internal: ship in 2.5"), "{shown}");
+    assert!(shown.contains("Written in the editor."), "{shown}");
+    // The reporter reads the reply without its comment lines, and never the note.
+    let (_, _, page) = login(&server, &code).await;
     assert!(page.contains("Alice Example (security team) replied"));
     assert!(page.contains("Written in the editor."));
     assert!(!page.contains("a comment line"));
-    assert!(page.contains("Bob Builder (security team) set the status"));
-    assert!(page.contains("id=\"status\">triaged<"));
     assert!(!page.contains("ship in 2.5"));
-
-    // Attachments: streamed, decrypted, checked, 0600.
-    let out_dir = server.dir.path().join("downloads");
-    let written = alice.json(&["attachments", &id, "--out", out_dir.to_str().unwrap()]);
-    let path = written[0]["path"].as_str().unwrap();
-    assert_eq!(std::fs::read(path).unwrap(), attachment);
-    assert_eq!(
-        std::fs::metadata(path).unwrap().permissions().mode_bits(),
-        0o600
-    );
-    let again = alice
-        .command()
-        .args(["attachments", &id, "--out", out_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!again.status.success());
-    alice.run(&[
-        "attachments",
-        &id,
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--force",
-    ]);
-
-    // Errors a member meets.
-    let out = alice.command().args(["show", "ffff"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no report with id"));
-    let out = alice
-        .command()
-        .args(["status", &id, "closed"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown status"));
-
-    // Purging asks first; without a terminal it needs --yes.
-    let out = alice
-        .command()
-        .args(["purge", &id])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
-    assert_eq!(alice.json(&["list"]).as_array().unwrap().len(), 1);
-    // On a terminal it asks for the id; anything else keeps the report.
-    let (ok, kept) = alice.try_in_terminal(&["purge", &id[..8]], "nope\n");
-    assert!(!ok && kept.contains("not confirmed"), "{kept}");
-    assert_eq!(alice.json(&["list"]).as_array().unwrap().len(), 1);
-    let gone = alice.run_in_terminal(&["purge", &id[..8]], &format!("{id}\n"));
-    assert!(gone.contains("removed from the server"), "{gone}");
-    assert_eq!(alice.json(&["list"]).as_array().unwrap().len(), 0);
-    assert_eq!(check(&server, &code).await.0, 404);
-}
-
-trait ModeBits {
-    fn mode_bits(&self) -> u32;
-}
-
-impl ModeBits for std::fs::Permissions {
-    fn mode_bits(&self) -> u32 {
-        std::os::unix::fs::PermissionsExt::mode(self) & 0o777
-    }
 }
 
 #[tokio::test]
-async fn hostile_attachment_names_stay_inside_the_folder() {
+async fn attachments_are_written_private_and_never_overwritten_without_force() {
     let server = TestServer::start();
+    let (_, id, attachment) = one_report(&server).await;
+    let alice = Desk::new(&server, &server.member.identity);
+    let out_dir = server.dir.path().join("downloads");
+    let out = out_dir.to_str().unwrap();
+    let written = alice.json(&["attachments", &id, "--out", out]);
+    let path = Path::new(written[0]["path"].as_str().unwrap());
+    assert_eq!(path, out_dir.join("trace.bin"));
+    assert_eq!(std::fs::read(path).unwrap(), attachment);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions())
+            & 0o777,
+        0o600
+    );
+    std::fs::write(path, b"the member's own edits").unwrap();
+    alice.fails(
+        &["attachments", &id, "--out", out],
+        "already exists; use --force to overwrite it",
+    );
+    assert_eq!(std::fs::read(path).unwrap(), b"the member's own edits");
+    alice.run(&["attachments", &id, "--out", out, "--force"]);
+    assert_eq!(std::fs::read(path).unwrap(), attachment);
+}
+
+#[tokio::test]
+async fn a_member_is_told_what_is_wrong() {
+    let server = TestServer::start();
+    let (_, id, _) = one_report(&server).await;
+    let alice = Desk::new(&server, &server.member.identity);
+    alice.fails(&["show", "ffff"], "no report with id");
+    alice.fails(&["status", &id, "closed"], "unknown status");
+}
+
+#[tokio::test]
+async fn a_purge_asks_first() {
+    let server = TestServer::start();
+    let (code, id, _) = one_report(&server).await;
+    let alice = Desk::new(&server, &server.member.identity);
+    let reports = || alice.json(&["list"]).as_array().unwrap().len();
+    // Without a terminal it needs --yes.
+    let mut no_terminal = alice.command();
+    no_terminal.args(["purge", &id]).stdin(Stdio::null());
+    failed(no_terminal.output().unwrap(), "--yes");
+    assert_eq!(reports(), 1);
+    // On a terminal it asks for the id; anything else keeps the report.
+    let (ok, kept) = alice.try_in_terminal(&["purge", &id[..8]], "nope\n");
+    assert!(!ok && kept.contains("not confirmed"), "{kept}");
+    assert_eq!(reports(), 1);
+    let gone = alice.run_in_terminal(&["purge", &id[..8]], &format!("{id}\n"));
+    assert!(gone.contains("removed from the server"), "{gone}");
+    assert_eq!(reports(), 0);
+    assert_eq!(check(&server, &code).await.0, 404);
+}
+
+/// What a compromised server (or anyone holding the team's public keys) can add: an
+/// attachment event under `name` that reuses the report's real file and its key, with
+/// `sha256` as the file's checksum.
+async fn add_attachment(server: &TestServer, id: &str, name: &str, sha256: Option<String>) {
+    let desk = team_desk(server, &server.member.identity).await;
+    let thread = desk.thread(id).await.unwrap();
+    let real = thread.attachments()[0];
+    let event = Event::new(
+        1,
+        EventBody::Attachment(Attachment {
+            name: name.into(),
+            media_type: "text/plain".into(),
+            size: real.size,
+            sha256: sha256.unwrap_or_else(|| real.sha256.clone()),
+            blob: real.blob.clone(),
+            key: real.key.clone(),
+        }),
+    );
+    let team = crypto::parse_recipient(&server.member.recipient)
+        .unwrap()
+        .recipient;
+    let sealed = crypto::seal(&[team.as_ref()], &event.encode()).unwrap();
+    team_client(server).await.append(id, &sealed).await.unwrap();
+}
+
+/// A report with one small attachment, "plain.txt"; its id.
+async fn named_report(server: &TestServer) -> String {
     let page = submit_form(
-        &server,
+        server,
         &[("title", "Names".into()), ("description", "d".into())],
         &[("plain.txt".into(), b"the bytes".to_vec())],
     )
     .await;
     assert_eq!(page.status(), 200);
+    team_client(server).await.reports().await.unwrap()[0]
+        .id
+        .clone()
+}
 
-    // What a compromised server (or anyone holding the team's public keys) could add:
-    // attachment events that reuse a real blob under hostile names.
-    let identities = Identities::load(&server.member.identity).unwrap();
-    let desk_client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let id = desk_client.reports().await.unwrap()[0].id.clone();
-    let team = team_desk(&server, &server.member.identity).await;
-    let thread = team.thread(&id).await.unwrap();
-    let real = thread.attachments()[0];
-    let recipients: Vec<_> = team
-        .roster()
-        .unwrap()
-        .members()
-        .iter()
-        .map(|m| crypto::parse_recipient(&m.recipient).unwrap().recipient)
-        .collect();
-    let refs: Vec<&dyn age::Recipient> = recipients.iter().map(|r| r.as_ref() as _).collect();
+#[tokio::test]
+async fn hostile_attachment_names_stay_inside_the_folder() {
+    let server = TestServer::start();
+    let id = named_report(&server).await;
     let hostile = [
         "../../escaped.txt",
         "/etc/passwd",
@@ -357,19 +277,7 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
         "C:\\windows\\system32\\x.dll",
     ];
     for name in hostile {
-        let event = Event::new(
-            1,
-            EventBody::Attachment(agedrop::report::Attachment {
-                name: name.into(),
-                media_type: "text/plain".into(),
-                size: real.size,
-                sha256: real.sha256.clone(),
-                blob: real.blob.clone(),
-                key: real.key.clone(),
-            }),
-        );
-        let sealed = crypto::seal(&refs, &event.encode()).unwrap();
-        desk_client.append(&id, &sealed).await.unwrap();
+        add_attachment(&server, &id, name, None).await;
     }
 
     let root = tempfile::tempdir().unwrap();
@@ -388,12 +296,7 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
         );
         let name = path.file_name().unwrap().to_str().unwrap();
         assert!(!name.starts_with('.'), "{name:?} is hidden");
-        assert!(
-            !name
-                .chars()
-                .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
-            "{name:?}"
-        );
+        assert!(!name.chars().any(agedrop::text::is_hidden), "{name:?}");
         assert_eq!(std::fs::read(path).unwrap(), b"the bytes");
         assert!(names.insert(name.to_string()), "{name} written twice");
     }
@@ -401,38 +304,27 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
     let mut everything = files_under(root.path());
     everything.retain(|p| p.parent() != Some(out.as_path()));
     assert!(everything.is_empty(), "{everything:?}");
+}
 
-    // A file whose bytes do not match its sealed SHA-256 is an error and is removed.
-    let lie = Event::new(
-        2,
-        EventBody::Attachment(agedrop::report::Attachment {
-            name: "lie.txt".into(),
-            media_type: "text/plain".into(),
-            size: real.size,
-            sha256: hex::encode(Sha256::digest(b"something else")),
-            blob: real.blob.clone(),
-            key: real.key.clone(),
-        }),
+#[tokio::test]
+async fn a_file_that_does_not_match_its_checksum_is_an_error_and_is_removed() {
+    let server = TestServer::start();
+    let id = named_report(&server).await;
+    let lie = hex::encode(Sha256::digest(b"something else"));
+    add_attachment(&server, &id, "lie.txt", Some(lie)).await;
+    let out = tempfile::tempdir().unwrap();
+    let alice = Desk::new(&server, &server.member.identity);
+    alice.fails(
+        &["attachments", &id, "--out", out.path().to_str().unwrap()],
+        "does not match",
     );
-    desk_client
-        .append(&id, &crypto::seal(&refs, &lie.encode()).unwrap())
-        .await
-        .unwrap();
-    let out2 = root.path().join("second");
-    let result = alice
-        .command()
-        .args(["attachments", &id, "--out", out2.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!result.status.success());
-    assert!(String::from_utf8_lossy(&result.stderr).contains("does not match"));
-    assert!(!out2.join("lie.txt").exists());
+    assert!(!out.path().join("lie.txt").exists());
 }
 
 #[tokio::test]
 async fn a_bundle_reads_the_same_as_the_server() {
     let server = TestServer::start();
-    let (alice, _bob) = two_members(&server);
+    let alice = Desk::new(&server, &server.member.identity);
     for (title, file) in [("First bundled", "one.txt"), ("Second bundled", "two.bin")] {
         let page = submit_form(
             &server,
@@ -486,19 +378,17 @@ async fn a_bundle_reads_the_same_as_the_server() {
         );
     }
     // Offline means read-only.
-    let refused = offline
-        .command()
-        .args([
+    offline.fails(
+        &[
             "--bundle",
             bundle.to_str().unwrap(),
             "reply",
             &id,
             "-m",
             "x",
-        ])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
+        ],
+        "this works only against a server",
+    );
 }
 
 #[tokio::test]
@@ -525,16 +415,10 @@ async fn a_plugin_identity_logs_in_reads_and_replies() {
     // A hardware identity cannot sign: Harriet has a signing key of her own, which also
     // logs her in (the server never runs a plugin for a login).
     let (signing, signing_public) = signing_keygen(server.dir.path(), "harriet");
-    std::fs::write(
-        server.keys_path(),
-        format!(
-            "# Alice Example\n{}\n# Hardware Harriet\n{recipient} {signing_public}\n",
-            server.member.line
-        ),
-    )
-    .unwrap();
-    server.signal("HUP");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    server.set_members(&[
+        ("Alice Example", &server.member.line),
+        ("Hardware Harriet", &format!("{recipient} {signing_public}")),
+    ]);
 
     let code = submit_simple(&server, "Sealed through a plugin").await;
     let harriet = Desk::new(&server, &identity).signing_with(&signing);
@@ -569,12 +453,7 @@ async fn a_plugin_identity_logs_in_reads_and_replies() {
         .arg("list")
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--signing-key"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    failed(out, "--signing-key");
 }
 
 #[tokio::test]
@@ -588,19 +467,20 @@ async fn openssh_keys_work_as_identities() {
     // has none yet: he can read, not write.
     let (carol_signing, carol_public) = signing_keygen(server.dir.path(), "carol");
     let (erin_signing, erin_public) = signing_keygen(server.dir.path(), "erin");
-    std::fs::write(
-        server.keys_path(),
-        format!(
-            "# Carol (ed25519)\n{} {carol_public}\n# Dave (ed25519, passphrase)\n{}\n\
-             # Erin (RSA)\n{} {erin_public}\n",
-            public("ssh-ed25519").trim(),
-            public("ssh-ed25519-protected").trim(),
-            public("ssh-rsa").trim()
+    server.set_members(&[
+        (
+            "Carol (ed25519)",
+            &format!("{} {carol_public}", public("ssh-ed25519").trim()),
         ),
-    )
-    .unwrap();
-    server.signal("HUP");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+        (
+            "Dave (ed25519, passphrase)",
+            public("ssh-ed25519-protected").trim(),
+        ),
+        (
+            "Erin (RSA)",
+            &format!("{} {erin_public}", public("ssh-rsa").trim()),
+        ),
+    ]);
     submit_simple(&server, "Read with SSH keys").await;
 
     for (key, name, signing) in [
@@ -630,7 +510,5 @@ async fn openssh_keys_work_as_identities() {
         "{said}"
     );
     // A public key is not an identity.
-    let wrong = Desk::new(&server, &fixtures.join("ssh-ed25519.pub"));
-    let out = wrong.command().arg("list").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not the .pub"));
+    Desk::new(&server, &fixtures.join("ssh-ed25519.pub")).fails(&["list"], "not the .pub");
 }

@@ -11,7 +11,6 @@ use agedrop::crypto;
 use agedrop::report::{Event, EventBody};
 use agedrop::team::{Identities, TeamClient};
 
-use crate::desk::Desk;
 use crate::hostile::{Answer, Hostile};
 use crate::threats::{SOCKET_SLACK, assert_inert, run_measuring_peak, stderr};
 use crate::util::*;

@@ -11,7 +11,6 @@ use agedrop::crypto::{self, Sealed};
 use agedrop::team::{Identities, TeamClient};
 use sha2::{Digest, Sha256};
 
-use crate::desk::Desk;
 use crate::hostile::{Answer, Hostile};
 use crate::util::*;
 

@@ -12,7 +12,6 @@ use agedrop::report::{Event, EventBody, Text};
 use agedrop::team::{Identities, TeamClient};
 use base64::Engine;
 
-use crate::desk::Desk;
 use crate::hostile::{Answer, Hostile, honest};
 use crate::util::*;
 

@@ -2,7 +2,9 @@
 //! folder, the same router in-process (`app`), and an HTTP client.
 
 mod app;
+mod desk;
 pub use app::*;
+pub use desk::Desk;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

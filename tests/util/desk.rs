@@ -1,0 +1,120 @@
+//! `agedrop team` as a member runs it: a real desk process with its own identity, home,
+//! config and state folders, against a server or a double in front of one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use super::{TestServer, bin};
+
+/// A member's private corner: an identity and their own config and state folders.
+pub struct Desk {
+    identity: PathBuf,
+    signing_key: Option<PathBuf>,
+    pub home: tempfile::TempDir,
+    server: String,
+}
+
+impl Desk {
+    pub fn new(server: &TestServer, identity: &Path) -> Desk {
+        Desk::at(&server.url, identity)
+    }
+
+    /// A desk that talks to `url` (a test double, say).
+    pub fn at(url: &str, identity: &Path) -> Desk {
+        Desk {
+            identity: identity.to_path_buf(),
+            signing_key: None,
+            home: tempfile::tempdir().unwrap(),
+            server: url.to_string(),
+        }
+    }
+
+    /// The same member with a signing key file of their own.
+    pub fn signing_with(mut self, file: &Path) -> Desk {
+        self.signing_key = Some(file.to_path_buf());
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_STATE_HOME", self.home.path().join("state"))
+            .env("XDG_RUNTIME_DIR", self.home.path())
+            .env("AGEDROP_SERVER", &self.server)
+            .env("AGEDROP_IDENTITY", &self.identity)
+            .env_remove("AGEDROP_SIGNING_KEY")
+            .env_remove("EDITOR")
+            .env_remove("VISUAL");
+        if let Some(file) = &self.signing_key {
+            c.env("AGEDROP_SIGNING_KEY", file);
+        }
+        c.arg("team");
+        c
+    }
+
+    /// Runs `agedrop team ARGS`, expecting success; its standard output.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.command().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "agedrop team {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs `agedrop team ARGS`, expecting it to fail saying `says`; its standard error.
+    #[track_caller]
+    pub fn fails(&self, args: &[&str], says: &str) -> String {
+        super::failed(self.command().args(args).output().unwrap(), says)
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.run(&all)).unwrap()
+    }
+
+    /// Runs in a pseudo-terminal (`script`) with `input` typed in (passphrases,
+    /// confirmations), expecting success; what the terminal showed.
+    pub fn run_in_terminal(&self, args: &[&str], input: &str) -> String {
+        let (ok, shown) = self.try_in_terminal(args, input);
+        assert!(ok, "in a terminal, {args:?} failed: {shown}");
+        shown
+    }
+
+    /// As [`Desk::run_in_terminal`], but reports failure instead of asserting.
+    pub fn try_in_terminal(&self, args: &[&str], input: &str) -> (bool, String) {
+        let mut line = format!("{} team", bin());
+        for arg in args {
+            line.push_str(&format!(" '{}'", arg.replace('\'', "'\\''")));
+        }
+        let mut script = Command::new("script");
+        if let Some(file) = &self.signing_key {
+            script.env("AGEDROP_SIGNING_KEY", file);
+        }
+        let mut child = script
+            .args(["-qec", &line, "/dev/null"])
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_STATE_HOME", self.home.path().join("state"))
+            .env("AGEDROP_SERVER", &self.server)
+            .env("AGEDROP_IDENTITY", &self.identity)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("`script` (util-linux) runs commands in a terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out: Output = child.wait_with_output().unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        (out.status.success(), shown)
+    }
+}
