@@ -177,3 +177,52 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
 }
 
 use futures_util::StreamExt;
+
+// Judging what a desk did in front of a hostile server.
+
+/// Output made safe for a terminal: no escape, bell, C1 or text-direction character.
+pub fn assert_inert(output: &str) {
+    for c in output.chars() {
+        let raw_control = c.is_control() && c != '\n' && c != '\t';
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(
+            !raw_control && !bidi,
+            "a raw {c:?} reached the terminal: {output:?}"
+        );
+    }
+}
+
+/// Bytes a sender can push into a loopback connection that the reader never reads: the
+/// kernel's send and receive buffers (net.ipv4.tcp_wmem and tcp_rmem allow 4 and 32 MiB
+/// here) and the HTTP stacks' own.
+pub const SOCKET_SLACK: u64 = 40 << 20;
+
+/// Runs a command; its output and the peak resident memory seen while it ran (KiB, from
+/// /proc's VmHWM, read every few milliseconds).
+pub fn run_measuring_peak(mut command: std::process::Command) -> (std::process::Output, u64) {
+    use std::process::Stdio;
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    let mut peak = 0;
+    while !waiter.is_finished() {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    (waiter.join().unwrap(), peak)
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}

@@ -12,7 +12,7 @@ use agedrop::report::{Event, EventBody};
 use agedrop::team::{Identities, TeamClient};
 
 use crate::hostile::{Answer, Hostile};
-use crate::threats::{SOCKET_SLACK, assert_inert, run_measuring_peak, stderr};
+use crate::hostile::{SOCKET_SLACK, assert_inert, run_measuring_peak, stderr};
 use crate::util::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,86 +9,15 @@ use std::sync::Arc;
 use agedrop::api;
 use agedrop::crypto::{self, Sealed};
 use agedrop::report::{Event, EventBody, Text};
-use agedrop::team::{Identities, TeamClient};
+use agedrop::team::Identities;
 use base64::Engine;
 
-use crate::hostile::{Answer, Hostile, honest};
+use crate::hostile::{Answer, Hostile, honest, stderr};
 use crate::util::*;
 
-/// Whether `needle` appears in `hay` raw, as hex, or as base64 (at any alignment).
-fn leaked(hay: &[u8], needle: &[u8]) -> bool {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut forms = vec![
-        needle.to_vec(),
-        hex::encode(needle).into_bytes(),
-        hex::encode_upper(needle).into_bytes(),
-    ];
-    for pad in 0..3 {
-        let mut shifted = vec![b'x'; pad];
-        shifted.extend_from_slice(needle);
-        let text = b64.encode(&shifted);
-        // Drop the characters that mix in the padding or the end.
-        let inner = &text[(pad * 4).div_ceil(3)..text.len().saturating_sub(4)];
-        forms.push(inner.as_bytes().to_vec());
-    }
-    forms
-        .iter()
-        .any(|f| !f.is_empty() && memchr::memmem::find(hay, f).is_some())
-}
-
-/// Output made safe for a terminal: no escape, bell, C1 or text-direction character.
-pub(crate) fn assert_inert(output: &str) {
-    for c in output.chars() {
-        let raw_control = c.is_control() && c != '\n' && c != '\t';
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        assert!(
-            !raw_control && !bidi,
-            "a raw {c:?} reached the terminal: {output:?}"
-        );
-    }
-}
-
-/// Bytes a sender can push into a loopback connection that the reader never reads: the
-/// kernel's send and receive buffers (net.ipv4.tcp_wmem and tcp_rmem allow 4 and 32 MiB
-/// here) and the HTTP stacks' own.
-pub(crate) const SOCKET_SLACK: u64 = 40 << 20;
-
-/// Runs a command; its output and the peak resident memory seen while it ran (KiB, from
-/// /proc's VmHWM, read every few milliseconds).
-pub(crate) fn run_measuring_peak(
-    mut command: std::process::Command,
-) -> (std::process::Output, u64) {
-    use std::process::Stdio;
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
-    let mut peak = 0;
-    while !waiter.is_finished() {
-        if let Ok(text) = std::fs::read_to_string(&status)
-            && let Some(kib) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
-        {
-            peak = peak.max(kib);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    (waiter.join().unwrap(), peak)
-}
-
-pub(crate) fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
 /// The stored ciphertexts of a report: its `submitted` event and its first attachment.
-async fn stored(server: &TestServer) -> (String, String, String) {
-    let identities = Identities::load(&server.member.identity).unwrap();
-    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+async fn stored(server: &TestServer) -> (String, String) {
+    let client = team_client(server).await;
     let id = client.reports().await.unwrap()[0].id.clone();
     let report = client.report(&id).await.unwrap();
     let desk = team_desk(server, &server.member.identity).await;
@@ -101,11 +30,7 @@ async fn stored(server: &TestServer) -> (String, String, String) {
         .bytes()
         .await
         .unwrap();
-    (
-        id,
-        report.events[0].sealed.clone(),
-        api::encode(&attachment),
-    )
+    (report.events[0].sealed.clone(), api::encode(&attachment))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +48,7 @@ async fn a_login_challenge_is_never_a_decryption_oracle() {
     )
     .await;
     assert_eq!(page.status(), 200);
-    let (_, event, attachment) = stored(&server).await;
+    let (event, attachment) = stored(&server).await;
 
     // The compromised server hands the desk a stored event, then an attachment, as its
     // "challenge", and waits for the plaintext to come back.
@@ -137,11 +62,8 @@ async fn a_login_challenge_is_never_a_decryption_oracle() {
             Answer::Bytes(status, body)
         });
         let hostile = Hostile::start(&server.url, hook).await;
-        let desk = Desk::at(&hostile.url, &server.member.identity);
-        let out = desk.command().arg("list").output().unwrap();
-        assert!(!out.status.success());
-        let said = stderr(&out);
-        assert!(said.contains("may be compromised"), "{said}");
+        let said =
+            Desk::at(&hostile.url, &server.member.identity).fails(&["list"], "may be compromised");
         assert!(said.contains("nothing was sent back"), "{said}");
         let seen = hostile.seen();
         assert!(
@@ -157,103 +79,125 @@ async fn a_login_challenge_is_never_a_decryption_oracle() {
             );
         }
     }
-
-    // A relay that passes the member's login on to the real server under its own name
-    // gets a challenge naming that server: the desk refuses it.
-    let relay = Hostile::relay(&server.url).await;
-    let out = Desk::at(&relay.url, &server.member.identity)
-        .command()
-        .arg("list")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("not one for http://127.0.0.1"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(relay.seen().iter().all(|r| r.path != "/api/v1/login"));
-
-    // Through an honest double, the same desk logs in and reads.
-    let honest = Hostile::start(&server.url, honest()).await;
-    let list = Desk::at(&honest.url, &server.member.identity).run(&["list"]);
-    assert!(list.contains(&format!("{canary}-title")), "{list}");
-    // A login never sends the challenge's plaintext either: only its hash.
-    {
-        let seen = honest.seen();
-        let login = seen.iter().find(|r| r.path == "/api/v1/login").unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&login.body).unwrap();
-        assert_eq!(body["answer"].as_str().unwrap().len(), 64, "{body}");
-        assert!(!String::from_utf8_lossy(&login.body).contains("agedrop-login-v1"));
-    }
-
-    // The server makes challenges only for its own names.
-    let response = client()
-        .post(server.at("/api/v1/login/challenge"))
-        .header("host", "evil.example")
-        .json(&api::ChallengeRequest {
-            recipient: server.member.recipient.clone(),
-        })
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("public_url"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_desk_seals_only_to_the_roster_it_pinned() {
+async fn a_relayed_login_is_refused_by_the_desk() {
     let server = TestServer::start();
-    submit_simple(&server, "Pinned roster").await;
+    // A relay that passes the member's login on to the real server under its own name
+    // gets a challenge naming that server.
+    let relay = Hostile::relay(&server.url).await;
+    Desk::at(&relay.url, &server.member.identity).fails(&["list"], "not one for http://127.0.0.1");
+    assert!(relay.seen().iter().all(|r| r.path != "/api/v1/login"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_sends_only_the_hash_of_the_challenge() {
+    let server = TestServer::start();
+    submit_simple(&server, "Through a double").await;
+    let honest = Hostile::start(&server.url, honest()).await;
+    let list = Desk::at(&honest.url, &server.member.identity).run(&["list"]);
+    assert!(list.contains("Through a double"), "{list}");
+    let seen = honest.seen();
+    let login = seen.iter().find(|r| r.path == "/api/v1/login").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&login.body).unwrap();
+    assert_eq!(body["answer"].as_str().unwrap().len(), 64, "{body}");
+    assert!(!String::from_utf8_lossy(&login.body).contains("agedrop-login-v1"));
+}
+
+#[tokio::test]
+async fn the_server_makes_challenges_only_for_its_own_names() {
+    let app = TestApp::start();
+    let request = api::ChallengeRequest {
+        recipient: app.member.recipient.clone(),
+    };
+    let foreign = app
+        .send(
+            app.post("/api/v1/login/challenge")
+                .header("host", "evil.example")
+                .json(&request),
+        )
+        .await;
+    assert_eq!(foreign.status, 400, "{}", foreign.body);
+    assert!(foreign.body.contains("public_url"), "{}", foreign.body);
+    let own = app
+        .send(app.post("/api/v1/login/challenge").json(&request))
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+}
+
+/// A report, a desk that has pinned the one-member roster, and then Mallory added to
+/// the server's keys file (as a compromised server could). Alice's desk, the report's
+/// id, Mallory, and the keys file as it was before.
+async fn mallory_added(server: &TestServer) -> (Desk, String, Member, String) {
+    submit_simple(server, "Pinned roster").await;
+    let alice = Desk::new(server, &server.member.identity);
+    let out = alice.command().arg("list").output().unwrap();
+    let id = first_id(&succeeded(out, &["list"]));
+    let mallory = keygen(server.dir.path(), "mallory");
+    let keys = std::fs::read_to_string(server.keys_path()).unwrap();
+    server.set_members(&[
+        ("Alice Example", &server.member.line),
+        ("Mallory", &mallory.line),
+    ]);
+    (alice, id, mallory, keys)
+}
+
+/// How many of a report's events open with `member`'s identity.
+async fn opened_by(server: &TestServer, id: &str, member: &Member) -> usize {
+    let report = team_client(server).await.report(id).await.unwrap();
+    let identities = Identities::load(&member.identity).unwrap();
+    report
+        .events
+        .iter()
+        .filter(|e| {
+            let sealed = Sealed::parse(api::decode(&e.sealed).unwrap()).unwrap();
+            crypto::open(&identities.as_refs(), &sealed).is_ok()
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_read_pins_the_roster_and_says_so() {
+    let server = TestServer::start();
+    submit_simple(&server, "First read").await;
     let alice = Desk::new(&server, &server.member.identity);
     let out = alice.command().arg("list").output().unwrap();
+    assert!(out.status.success());
     assert!(
         stderr(&out).contains("pinned its team roster"),
         "{}",
         stderr(&out)
     );
-    let id = first_id(&String::from_utf8_lossy(&out.stdout));
+    let again = alice.command().arg("list").output().unwrap();
+    assert!(!stderr(&again).contains("pinned"), "{}", stderr(&again));
+}
 
-    // The server (its keys file, as a compromised server could) lists one more.
-    let mallory = keygen(server.dir.path(), "mallory");
-    let keys = std::fs::read_to_string(server.keys_path()).unwrap();
-    std::fs::write(
-        server.keys_path(),
-        format!("{keys}# Mallory\n{}\n", mallory.line),
-    )
-    .unwrap();
-    server.signal("HUP");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_on_the_server_stops_every_sealed_write() {
+    let server = TestServer::start();
+    let (alice, id, mallory, _) = mallory_added(&server).await;
     for args in [
         vec!["reply", &id, "-m", "for the reporter"],
         vec!["status", &id, "triaged", "-m", "checked"],
         vec!["note", &id, "-m", "team only"],
     ] {
-        let out = alice.command().args(&args).output().unwrap();
-        assert!(!out.status.success(), "{args:?} went through");
-        let said = stderr(&out);
-        assert!(said.contains("differs from the one you pinned"), "{said}");
+        let said = alice.fails(&args, "differs from the one you pinned");
         assert!(said.contains("+ added:   Mallory"), "{said}");
         assert!(said.contains("agedrop team trust"), "{said}");
     }
-    // Nothing was sent, and nothing of the report opens with Mallory's identity.
-    let identities = Identities::load(&server.member.identity).unwrap();
-    let client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let report = client.report(&id).await.unwrap();
-    assert_eq!(report.events.len(), 1);
-    let mallory_ids = Identities::load(&mallory.identity).unwrap();
-    let opens_for_mallory = |events: &[api::SealedEvent]| {
-        events
-            .iter()
-            .filter(|e| {
-                let sealed = Sealed::from_stored(api::decode(&e.sealed).unwrap());
-                crypto::open(&mallory_ids.as_refs(), &sealed).is_ok()
-            })
-            .count()
-    };
-    assert_eq!(opens_for_mallory(&report.events), 0);
-
+    // Nothing was sent, so nothing of the report opens with Mallory's identity.
+    assert_eq!(opened_by(&server, &id, &mallory).await, 0);
+    assert_eq!(
+        team_client(&server)
+            .await
+            .report(&id)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
     // Reading still works, with a warning.
     let out = alice.command().arg("list").output().unwrap();
     assert!(out.status.success());
@@ -262,47 +206,53 @@ async fn the_desk_seals_only_to_the_roster_it_pinned() {
         "{}",
         stderr(&out)
     );
+}
 
-    // Trusting needs a yes.
-    let out = alice
-        .command()
-        .arg("trust")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusting_a_change_needs_a_yes_and_then_seals_to_the_new_roster() {
+    let server = TestServer::start();
+    let (alice, id, mallory, _) = mallory_added(&server).await;
+    let mut no_terminal = alice.command();
+    no_terminal.arg("trust").stdin(std::process::Stdio::null());
+    failed(no_terminal.output().unwrap(), "--yes");
+    alice.fails(
+        &["reply", &id, "-m", "x"],
+        "differs from the one you pinned",
+    );
     let trusted = alice.json(&["trust", "--yes"]);
     assert_eq!(trusted["change"]["added"][0]["name"], "Mallory");
     alice.run(&["reply", &id, "-m", "now Mallory reads this"]);
-    let report = client.report(&id).await.unwrap();
-    assert_eq!(opens_for_mallory(&report.events), 1);
+    assert_eq!(opened_by(&server, &id, &mallory).await, 1);
+}
 
-    // Mallory leaves: the desk stops again until told, then seals to her no more.
-    std::fs::write(server.keys_path(), &keys).unwrap();
-    server.signal("HUP");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let out = alice
-        .command()
-        .args(["reply", &id, "-m", "x"])
-        .output()
-        .unwrap();
-    assert!(
-        stderr(&out).contains("- removed: Mallory"),
-        "{}",
-        stderr(&out)
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_member_leaves_nothing_new_is_sealed_to_them() {
+    let server = TestServer::start();
+    let (alice, id, mallory, keys) = mallory_added(&server).await;
+    alice.run(&["trust", "--yes"]);
+    alice.run(&["reply", &id, "-m", "Mallory reads this"]);
+    server.write_keys(&keys, "team keys file reloaded");
+    // The desk stops again until told, then seals to her no more.
+    alice.fails(&["reply", &id, "-m", "x"], "- removed: Mallory");
     alice.run(&["trust", "--yes"]);
     alice.run(&["reply", &id, "-m", "Mallory cannot read this"]);
-    let report = client.report(&id).await.unwrap();
+    let report = team_client(&server).await.report(&id).await.unwrap();
     assert_eq!(report.events.len(), 3);
-    assert_eq!(opens_for_mallory(&report.events), 1);
+    assert_eq!(opened_by(&server, &id, &mallory).await, 1);
+}
 
-    // A new desk can pin the keys file it got from the operator instead of trusting the
-    // server on first use; then nothing is announced, and nothing is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_pinned_from_the_operators_keys_file_trusts_nothing_on_first_use() {
+    let server = TestServer::start();
+    let id = {
+        submit_simple(&server, "Pinned from the file").await;
+        team_client(&server).await.reports().await.unwrap()[0]
+            .id
+            .clone()
+    };
     let fresh = Desk::new(&server, &server.member.identity);
     let pinned = fresh.json(&["trust", "--keys", server.keys_path().to_str().unwrap()]);
-    assert_eq!(pinned["members"].as_array().unwrap().len(), 1);
+    assert_eq!(pinned["members"].as_array().unwrap().len(), 1, "{pinned}");
     let out = fresh.command().arg("list").output().unwrap();
     assert!(out.status.success());
     assert!(
@@ -311,6 +261,13 @@ async fn the_desk_seals_only_to_the_roster_it_pinned() {
         stderr(&out)
     );
     fresh.run(&["note", &id, "-m", "pinned from the keys file"]);
+    // A server that then lists someone else is refused as before.
+    let mallory = keygen(server.dir.path(), "mallory");
+    server.set_members(&[
+        ("Alice Example", &server.member.line),
+        ("Mallory", &mallory.line),
+    ]);
+    fresh.fails(&["note", &id, "-m", "x"], "differs from the one you pinned");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,9 +327,7 @@ async fn a_swapped_reporter_key_stops_a_reply() {
             vec!["reply", &id, "-m", "to whom?"],
             vec!["status", &id, "triaged"],
         ] {
-            let out = alice.command().args(&args).output().unwrap();
-            assert!(!out.status.success(), "mode {m}: {args:?} went through");
-            assert!(stderr(&out).contains(said), "mode {m}: {}", stderr(&out));
+            alice.fails(&args, said);
         }
     }
     assert!(
@@ -383,42 +338,29 @@ async fn a_swapped_reporter_key_stops_a_reply() {
     alice.run(&["note", &id, "-m", "the server lies about the reporter"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_team_words_show_as_unverified() {
-    let server = TestServer::start();
-    let code = submit_simple(&server, "Forgeries").await;
+/// What a compromised server (with a member's token, and every public key) can write
+/// into a report after Alice's genuine reply: (1) Alice's signed envelope around other
+/// words, (2) unsigned words in Alice's name, (3) Alice's genuine event replayed, (4)
+/// Bob, a member, signing words that claim to be Alice's. The desk's `show --json`
+/// events and its text.
+async fn forgeries(server: &TestServer) -> (Vec<serde_json::Value>, String) {
+    let code = submit_simple(server, "Forgeries").await;
     let bob = keygen(server.dir.path(), "bob");
-    std::fs::write(
-        server.keys_path(),
-        format!(
-            "# Alice Example\n{}\n# Bob\n{}\n",
-            server.member.line, bob.line
-        ),
-    )
-    .unwrap();
-    server.signal("HUP");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let alice = Desk::new(&server, &server.member.identity);
+    server.set_members(&[("Alice Example", &server.member.line), ("Bob", &bob.line)]);
+    let alice = Desk::new(server, &server.member.identity);
     let id = first_id(&alice.run(&["list"]));
     alice.run(&["reply", &id, "-m", "Genuine words from Alice."]);
 
-    // What a compromised server (with a member's token, and every public key) can do.
     let identities = Identities::load(&server.member.identity).unwrap();
-    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let client = team_client(server).await;
     let report = client.report(&id).await.unwrap();
-    let genuine = report.events.last().unwrap().sealed.clone();
-    let plain = crypto::open(
-        &identities.as_refs(),
-        &Sealed::from_stored(api::decode(&genuine).unwrap()),
-    )
-    .unwrap();
+    let genuine =
+        Sealed::parse(api::decode(&report.events.last().unwrap().sealed).unwrap()).unwrap();
+    let plain = crypto::open(&identities.as_refs(), &genuine).unwrap();
     let keys =
         crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
     let (_, reporter) = crypto::Receipt::parse(&code).unwrap().derive().unwrap();
     let seal = |bytes: &[u8]| keys.seal(Some(&reporter.recipient()), bytes).unwrap();
-    // 1. Alice's envelope around other words.
-    let mut envelope: serde_json::Value = serde_json::from_slice(&plain).unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD;
     let reply = |text: &str| {
         Event::new(
             agedrop::report::now(),
@@ -428,99 +370,89 @@ async fn forged_team_words_show_as_unverified() {
             }),
         )
     };
-    envelope["event"] = b64
+    let mut envelope: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    envelope["event"] = base64::engine::general_purpose::STANDARD
         .encode(reply("Altered: publish it all now.").encode())
         .into();
-    client
-        .append(&id, &seal(&serde_json::to_vec(&envelope).unwrap()))
-        .await
-        .unwrap();
-    // 2. Unsigned words in Alice's name.
-    client
-        .append(
-            &id,
-            &seal(&reply("Unsigned: send us your exploit.").encode()),
-        )
-        .await
-        .unwrap();
-    // 3. Alice's genuine event again, replayed.
-    client
-        .append(&id, &Sealed::from_stored(api::decode(&genuine).unwrap()))
-        .await
-        .unwrap();
-    // 4. Bob, a member, signing words that claim to be Alice's: verified, as Bob's.
-    let bob_ids = Identities::load(&bob.identity).unwrap();
-    let bob_key = bob_ids.signing_key().unwrap();
-    client
-        .append(
-            &id,
-            &seal(&reply("Bob pretending.").encode_signed(&id, bob_key)),
-        )
-        .await
-        .unwrap();
-
+    let bob_key = Identities::load(&bob.identity).unwrap();
+    let bob_key = bob_key.signing_key().unwrap();
+    for sealed in [
+        seal(&serde_json::to_vec(&envelope).unwrap()),
+        seal(&reply("Unsigned: send us your exploit.").encode()),
+        genuine,
+        seal(&reply("Bob pretending.").encode_signed(&id, bob_key)),
+    ] {
+        client.append(&id, &sealed).await.unwrap();
+    }
     let shown = alice.json(&["show", &id]);
-    let events = shown["events"].as_array().unwrap();
-    let by_text = |needle: &str| {
-        events
-            .iter()
-            .find(|e| {
-                e["event"]["body"]["reply"]["text"]
-                    .as_str()
-                    .is_some_and(|t| t.contains(needle))
-            })
-            .unwrap_or_else(|| panic!("no event with {needle}"))
-            .clone()
-    };
-    let genuine = by_text("Genuine words");
-    assert_eq!(genuine["verified"], true);
-    assert_eq!(genuine["signed_by"], "Alice Example");
-    let altered = by_text("Altered");
-    assert_eq!(altered["verified"], false);
-    assert!(
-        altered["verification"]
-            .as_str()
-            .unwrap()
-            .contains("DOES NOT MATCH")
-    );
-    let unsigned = by_text("Unsigned");
-    assert_eq!(unsigned["verified"], false);
-    assert!(
-        unsigned["verification"]
-            .as_str()
-            .unwrap()
-            .contains("NOT SIGNED")
-    );
-    let copies: Vec<_> = events
+    (
+        shown["events"].as_array().unwrap().clone(),
+        alice.run(&["show", &id]),
+    )
+}
+
+/// The events whose reply text contains `needle`.
+fn replies<'a>(events: &'a [serde_json::Value], needle: &str) -> Vec<&'a serde_json::Value> {
+    events
         .iter()
         .filter(|e| {
             e["event"]["body"]["reply"]["text"]
                 .as_str()
-                .is_some_and(|t| t.contains("Genuine words"))
+                .is_some_and(|t| t.contains(needle))
         })
-        .collect();
-    assert_eq!(copies.len(), 2);
-    assert_eq!(copies[1]["verified"], false);
-    assert!(
-        copies[1]["verification"]
-            .as_str()
-            .unwrap()
-            .contains("replayed")
-    );
-    let pretending = by_text("Bob pretending");
-    assert_eq!(pretending["verified"], true);
-    assert_eq!(pretending["signed_by"], "Bob");
-    // The reporter's own events are never signed, and say so.
-    assert_eq!(events[0]["verified"], false);
-    assert!(
-        events[0]["verification"]
-            .as_str()
-            .unwrap()
-            .contains("reporter")
-    );
-    // As text: the forgeries are marked, and Bob's words are shown as Bob's.
-    let text = alice.run(&["show", &id]);
+        .collect()
+}
+
+/// Asserts an event is unverified, saying `why`.
+#[track_caller]
+fn assert_unverified(event: &serde_json::Value, why: &str) {
+    assert_eq!(event["verified"], false, "{event}");
+    let said = event["verification"].as_str().unwrap();
+    assert!(said.contains(why), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn altered_or_unsigned_words_in_a_members_name_are_marked_unverified() {
+    let server = TestServer::start();
+    let (events, text) = forgeries(&server).await;
+    let genuine = replies(&events, "Genuine words");
+    assert_eq!(genuine[0]["verified"], true);
+    assert_eq!(genuine[0]["signed_by"], "Alice Example");
+    assert_unverified(replies(&events, "Altered")[0], "DOES NOT MATCH");
+    assert_unverified(replies(&events, "Unsigned")[0], "NOT SIGNED");
+    // As text: the altered, the unsigned and the replayed are marked.
     assert_eq!(text.matches("UNVERIFIED").count(), 3, "{text}");
-    assert!(text.contains("Reply from Bob,"), "{text}");
     assert!(text.contains("Reply from Alice Example,"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_event_is_marked_as_a_replay() {
+    let server = TestServer::start();
+    let (events, _) = forgeries(&server).await;
+    let copies = replies(&events, "Genuine words");
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies[0]["verified"], true);
+    assert_unverified(copies[1], "replayed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_signing_as_another_is_shown_as_themselves() {
+    let server = TestServer::start();
+    let (events, text) = forgeries(&server).await;
+    let pretending = replies(&events, "Bob pretending");
+    assert_eq!(pretending[0]["verified"], true);
+    assert_eq!(pretending[0]["signed_by"], "Bob");
+    assert!(text.contains("Reply from Bob,"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reporters_own_events_say_they_are_never_signed() {
+    let server = TestServer::start();
+    let (events, _) = forgeries(&server).await;
+    assert!(
+        events[0]["event"]["body"]["submitted"].is_object(),
+        "{}",
+        events[0]
+    );
+    assert_unverified(&events[0], "reporter");
 }

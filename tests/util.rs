@@ -466,6 +466,39 @@ pub fn bytes_with_canary(len: usize, canary: &str) -> Vec<u8> {
     out
 }
 
+/// What a careless program might write of `needle`: the bytes, hex, and base64
+/// (standard and URL-safe) at each of the three alignments, without the characters
+/// that mix in what stands before or after it.
+pub fn encodings(needle: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let mut forms = vec![
+        needle.to_vec(),
+        hex::encode(needle).into_bytes(),
+        hex::encode_upper(needle).into_bytes(),
+    ];
+    for engine in [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for pad in 0..3 {
+            let mut shifted = vec![b'x'; pad];
+            shifted.extend_from_slice(needle);
+            let text = engine.encode(&shifted);
+            let inner = &text[(pad * 4).div_ceil(3)..text.len().saturating_sub(4)];
+            forms.push(inner.as_bytes().to_vec());
+        }
+    }
+    forms.retain(|f| !f.is_empty());
+    forms
+}
+
+/// Whether `needle` appears in `hay` in any of its [`encodings`].
+pub fn leaked(hay: &[u8], needle: &[u8]) -> bool {
+    encodings(needle)
+        .iter()
+        .any(|form| memchr::memmem::find(hay, form).is_some())
+}
+
 /// Every file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
