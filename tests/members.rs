@@ -54,92 +54,123 @@ fn with_bob(server: &TestServer) -> Member {
     bob
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_who_joins_later_is_granted_the_old_reports_without_re_encryption() {
-    let server = TestServer::start_with(Options::limits(&["max_file_mib = 64"]));
-    let alice = server.member.line.clone();
-    let bob = with_bob(&server);
-    let alice_desk = Desk::new(&server, &server.member.identity);
-    let bob_desk = Desk::new(&server, &bob.identity);
+/// Carol joins a team (Alice and Bob) after a report came in and was answered: a reply
+/// and a note by Alice, a status change by Bob.
+struct Joined {
+    alice: Desk,
+    bob: Desk,
+    carol: Member,
+    carol_desk: Desk,
+    id: String,
+    code: String,
+    /// The reporter's view before Carol joined.
+    reporter_before: String,
+}
 
-    // A report with a 20 MiB attachment; the team answers it.
-    let big = bytes_with_canary(20 << 20, "grant-canary");
+async fn carol_joins(server: &TestServer, attachment: &[u8]) -> Joined {
+    let bob = with_bob(server);
+    let alice = Desk::new(server, &server.member.identity);
+    let bob_desk = Desk::new(server, &bob.identity);
     let page = submit_form(
-        &server,
+        server,
         &report_fields("grant"),
-        &[("poc.bin".into(), big.clone())],
+        &[("poc.bin".into(), attachment.to_vec())],
     )
     .await;
     assert_eq!(page.status(), 200);
     let code = receipt_code(&page.text().await.unwrap());
-    let id = alice_desk.json(&["list"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    alice_desk.run(&["reply", &id, "-m", "Thanks: we reproduced it."]);
-    alice_desk.run(&["note", &id, "-m", "Team only: the 2.4 branch."]);
+    let id = alice.json(&["list"])[0]["id"].as_str().unwrap().to_string();
+    alice.run(&["reply", &id, "-m", "Thanks: we reproduced it."]);
+    alice.run(&["note", &id, "-m", "Team only: the 2.4 branch."]);
     bob_desk.run(&["status", &id, "triaged"]);
-    let reporter_before = reporter_view(&server, &code).await;
-
-    // Carol joins. Before a grant she can read nothing of the report.
+    let reporter_before = reporter_view(server, &code).await;
     let carol = keygen(server.dir.path(), "carol");
     server.set_members(&[
-        ("Alice Example", &alice),
+        ("Alice Example", &server.member.line),
         ("Bob Example", &bob.line),
         ("Carol Example", &carol.line),
     ]);
-    let carol_desk = Desk::new(&server, &carol.identity);
-    let listed = carol_desk.json(&["list"]);
+    Joined {
+        alice,
+        bob: bob_desk,
+        carol_desk: Desk::new(server, &carol.identity),
+        carol,
+        id,
+        code,
+        reporter_before,
+    }
+}
+
+impl Joined {
+    /// Alice accepts the new roster and grants Carol every report; the summary.
+    fn grant(&self) -> serde_json::Value {
+        self.alice.run(&["trust", "--yes"]);
+        self.alice.json(&["grant", "carol", "--all"])
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_joins_later_reads_nothing_before_a_grant() {
+    let server = TestServer::start();
+    let joined = carol_joins(&server, b"proof").await;
+    let carol = &joined.carol_desk;
+    let listed = carol.json(&["list"]);
     assert_eq!(listed[0]["title"], "(not sealed to this identity)");
-    let shown = carol_desk.json(&["show", &id]);
+    let shown = carol.json(&["show", &joined.id]);
+    let events = shown["events"].as_array().unwrap();
+    assert_eq!(events.len(), 5, "{shown}");
     assert!(
-        shown["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["state"] == "not-sealed-to-you"),
+        events.iter().all(|e| e["state"] == "not-sealed-to-you"),
         "{shown}"
     );
-    let empty = server.dir.path().join("carol-before");
-    let written = carol_desk.json(&["attachments", &id, "--out", empty.to_str().unwrap()]);
+    let out = server.dir.path().join("carol-before");
+    let written = carol.json(&["attachments", &joined.id, "--out", out.to_str().unwrap()]);
     assert_eq!(written.as_array().unwrap().len(), 0);
+}
 
-    // Alice's desk seals nothing to a roster it has not pinned: not even a grant.
-    let refused = alice_desk
-        .command()
-        .args(["grant", "carol", "--all"])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("agedrop team trust"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    alice_desk.run(&["trust", "--yes"]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_grants_nothing_to_a_member_it_has_not_pinned() {
+    let server = TestServer::start();
+    let joined = carol_joins(&server, b"proof").await;
+    joined
+        .alice
+        .fails(&["grant", "carol", "--all"], "agedrop team trust");
+    assert!(grants(&joined.alice.json(&["show", &joined.id])).is_empty());
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_adds_kilobytes_not_the_attachment_again() {
+    let server = TestServer::start_with(Options::limits(&["max_file_mib = 64"]));
+    let joined = carol_joins(&server, &bytes_with_canary(20 << 20, "grant-canary")).await;
     let before = data_bytes(&server.data());
-    let summary = alice_desk.json(&["grant", "carol", "--all"]);
+    let summary = joined.grant();
     let after = data_bytes(&server.data());
     assert_eq!(summary["member"], "Carol Example", "{summary}");
     assert_eq!(summary["granted"], 1, "{summary}");
     assert_eq!(summary["already_granted"], 0, "{summary}");
     // The report, its attachment, the reply, the note, the status.
     assert_eq!(summary["events"], 5, "{summary}");
+    // The attachment's own key travels in its event: no file is sealed again.
     assert_eq!(summary["attachments"], 0, "{summary}");
     let added = summary["bytes_added"].as_u64().unwrap();
     assert!(added < 8 * 1024, "{summary}");
-    // Kilobytes, not the attachment's 20 MiB again.
     let grown = after.saturating_sub(before);
     eprintln!("grant: {added} bytes of events; the data folder grew by {grown} bytes");
     assert!(grown < 512 * 1024, "the data folder grew by {grown} bytes");
+}
 
-    // Carol now reads everything, through the server...
-    let listed = carol_desk.json(&["list"]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_member_reads_every_event_and_file_as_its_authors_wrote_them() {
+    let server = TestServer::start();
+    let poc = bytes_with_canary(100_000, "granted");
+    let joined = carol_joins(&server, &poc).await;
+    joined.grant();
+    let (carol, id) = (&joined.carol_desk, &joined.id);
+    let listed = carol.json(&["list"]);
     assert_eq!(listed[0]["title"], "grant-title");
     assert_eq!(listed[0]["status"], "triaged");
     assert_eq!(listed[0]["attachments"], 1);
-    let shown = carol_desk.json(&["show", &id]);
+    let shown = carol.json(&["show", id]);
     let events = shown["events"].as_array().unwrap();
     for e in events
         .iter()
@@ -148,68 +179,84 @@ async fn a_member_who_joins_later_is_granted_the_old_reports_without_re_encrypti
         assert_eq!(e["state"], "opened", "{e}");
         assert_eq!(e["key_granted_by"], "Alice Example", "{e}");
     }
-    let reply = events
-        .iter()
-        .find(|e| e["event"]["body"]["reply"].is_object())
-        .unwrap();
-    assert_eq!(reply["signed_by"], "Alice Example");
-    assert_eq!(reply["verified"], true);
-    assert!(
+    let body = |kind: &str| {
         events
             .iter()
-            .any(|e| e["event"]["body"]["note"]["text"] == "Team only: the 2.4 branch.")
+            .find(|e| e["event"]["body"][kind].is_object())
+            .unwrap_or_else(|| panic!("no {kind} in {shown}"))
+    };
+    assert_eq!(body("reply")["signed_by"], "Alice Example");
+    assert_eq!(body("reply")["verified"], true);
+    assert_eq!(body("status")["signed_by"], "Bob Example");
+    assert_eq!(
+        body("note")["event"]["body"]["note"]["text"],
+        "Team only: the 2.4 branch."
     );
     // The attachment's own key never reaches a script's output.
-    let attachment = events
-        .iter()
-        .find(|e| e["event"]["body"]["attachment"].is_object())
-        .unwrap();
-    assert!(attachment["event"]["body"]["attachment"]["key"].is_null());
+    assert!(body("attachment")["event"]["body"]["attachment"]["key"].is_null());
     let out = server.dir.path().join("carol-after");
-    let written = carol_desk.json(&["attachments", &id, "--out", out.to_str().unwrap()]);
-    let file = &written.as_array().unwrap()[0];
-    let bytes = std::fs::read(file["path"].as_str().unwrap()).unwrap();
-    assert_eq!(sha256_hex(&bytes), sha256_hex(&big));
+    let written = carol.json(&["attachments", id, "--out", out.to_str().unwrap()]);
+    let bytes = std::fs::read(written[0]["path"].as_str().unwrap()).unwrap();
+    assert_eq!(sha256_hex(&bytes), sha256_hex(&poc));
+}
 
-    // ...the grant verifies as Alice's for every member...
-    for (who, desk) in [("carol", &carol_desk), ("bob", &bob_desk)] {
-        if who == "bob" {
-            desk.run(&["trust", "--yes"]);
-        }
-        let shown = desk.json(&["show", &id]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_verifies_as_its_granters_for_every_member() {
+    let server = TestServer::start();
+    let joined = carol_joins(&server, b"proof").await;
+    joined.grant();
+    joined.bob.run(&["trust", "--yes"]);
+    for (who, desk) in [("carol", &joined.carol_desk), ("bob", &joined.bob)] {
+        let shown = desk.json(&["show", &joined.id]);
         let grant = grants(&shown);
         assert_eq!(grant.len(), 1, "{who}: {shown}");
         assert_eq!(grant[0]["verified"], true, "{who}");
         assert_eq!(grant[0]["signed_by"], "Alice Example", "{who}");
-        assert_eq!(grant[0]["event"]["body"]["grant"]["to"], carol.recipient);
+        assert_eq!(
+            grant[0]["event"]["body"]["grant"]["to"],
+            joined.carol.recipient
+        );
     }
+}
 
-    // ...and through a bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_member_reads_an_exported_bundle_too() {
+    let server = TestServer::start();
+    let poc = bytes_with_canary(100_000, "bundled");
+    let joined = carol_joins(&server, &poc).await;
+    joined.grant();
     let bundle = export(&server, "granted");
-    let offline = Desk::new(&server, &carol.identity);
-    let bundle_arg = bundle.to_str().unwrap();
-    let listed = offline.json(&["--bundle", bundle_arg, "list"]);
+    let offline = Desk::new(&server, &joined.carol.identity);
+    let bundle = bundle.to_str().unwrap();
+    let listed = offline.json(&["--bundle", bundle, "list"]);
     assert_eq!(listed[0]["title"], "grant-title");
     let out = server.dir.path().join("carol-offline");
     let written = offline.json(&[
         "--bundle",
-        bundle_arg,
+        bundle,
         "attachments",
-        &id,
+        &joined.id,
         "--out",
         out.to_str().unwrap(),
     ]);
     let bytes = std::fs::read(written[0]["path"].as_str().unwrap()).unwrap();
-    assert_eq!(sha256_hex(&bytes), sha256_hex(&big));
+    assert_eq!(sha256_hex(&bytes), sha256_hex(&poc));
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_changes_nothing_for_the_reporter_and_a_second_run_adds_nothing() {
+    let server = TestServer::start();
+    let joined = carol_joins(&server, b"proof").await;
+    joined.grant();
     // The reporter sees exactly what they saw before, under the same receipt code.
-    assert_eq!(reporter_view(&server, &code).await, reporter_before);
-
-    // Running it again adds nothing.
-    let again = alice_desk.json(&["grant", "carol", "--all"]);
+    assert_eq!(
+        reporter_view(&server, &joined.code).await,
+        joined.reporter_before
+    );
+    let again = joined.alice.json(&["grant", "carol", "--all"]);
     assert_eq!(again["granted"], 0, "{again}");
     assert_eq!(again["already_granted"], 1, "{again}");
-    assert_eq!(grants(&alice_desk.json(&["show", &id])).len(), 1);
+    assert_eq!(grants(&joined.alice.json(&["show", &joined.id])).len(), 1);
 }
 
 /// Opens every event of report `id` after position `from` with `identity`; how many
@@ -252,12 +299,7 @@ async fn a_removed_member_can_open_nothing_sealed_after_removal() {
     let bob_ids = Identities::load(&bob.identity).unwrap();
     assert!(TeamClient::login(&server.url, &bob_ids).await.is_err());
     // Alice's desk still has him pinned: it seals nothing until she accepts the change.
-    let refused = alice_desk
-        .command()
-        .args(["reply", &old, "-m", "not yet"])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
+    alice_desk.fails(&["reply", &old, "-m", "not yet"], "- removed: Bob Example");
     alice_desk.run(&["trust", "--yes"]);
     alice_desk.run(&["reply", &old, "-m", "After Bob left."]);
     alice_desk.run(&["note", &old, "-m", "Team note after Bob left."]);
@@ -297,13 +339,7 @@ async fn a_removed_member_can_open_nothing_sealed_after_removal() {
     assert_eq!(openable(&server, alice_id, &new, &bob.identity).await, 0);
     assert_eq!(openable(&server, alice_id, &new, alice_id).await, 2);
     // Nor can anyone grant him anything: he is in no pinned roster.
-    let refused = alice_desk
-        .command()
-        .args(["grant", &bob.recipient, "--all"])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("no member"));
+    alice_desk.fails(&["grant", &bob.recipient, "--all"], "no member");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -384,13 +420,10 @@ async fn a_report_stored_before_files_had_keys_still_opens_and_can_be_granted() 
     // Carol can pass it on to a newer member in turn: her keys came from a grant.
     let dave = keygen(server.dir.path(), "dave");
     let keys = std::fs::read_to_string(server.keys_path()).unwrap();
-    std::fs::write(
-        server.keys_path(),
-        format!("{keys}# Dave Example\n{}\n", dave.line),
-    )
-    .unwrap();
-    server.signal("HUP");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    server.write_keys(
+        &format!("{keys}# Dave Example\n{}\n", dave.line),
+        "team keys file reloaded",
+    );
     carol_desk.run(&["trust", "--yes"]);
     let summary = carol_desk.json(&["grant", "dave", "--all"]);
     assert_eq!(summary["granted"], 1, "{summary}");
@@ -469,25 +502,51 @@ async fn an_interrupted_grant_run_again_grants_every_report_once() {
     }
 }
 
+/// A report answered by Alice, on a server whose keys file now lists Carol too (whom
+/// Alice's desk has not pinned yet). Alice's desk, Carol, the report's id.
+async fn carol_added(server: &TestServer) -> (Desk, Member, String) {
+    submit_simple(server, "the real report").await;
+    let carol = keygen(server.dir.path(), "carol");
+    server.set_members(&[
+        ("Alice Example", &server.member.line),
+        ("Carol Example", &carol.line),
+    ]);
+    let alice = Desk::new(server, &server.member.identity);
+    let id = alice.json(&["list"])[0]["id"].as_str().unwrap().to_string();
+    alice.run(&["reply", &id, "-m", "A real reply"]);
+    (alice, carol, id)
+}
+
+/// A double in front of `server` that passes report `id` through `rewrite`.
+async fn rewriting_report(
+    server: &TestServer,
+    id: &str,
+    rewrite: impl Fn(&mut serde_json::Value) + Send + Sync + 'static,
+) -> Hostile {
+    let path = format!("/api/v1/reports/{id}");
+    Hostile::start(
+        &server.url,
+        Arc::new(move |method, p, status, body| {
+            if method == "GET" && p == path && status == 200 {
+                let mut report: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                rewrite(&mut report);
+                return Answer::Bytes(200, serde_json::to_vec(&report).unwrap());
+            }
+            Answer::Bytes(status, body)
+        }),
+    )
+    .await
+}
+
 /// A compromised server cannot hand out keys: a grant nobody in the pinned roster signed
-/// (unsigned, or signed by a key of its own) opens nothing, even when it swaps in an
-/// event its keys do open; and an event changed after a real grant stays closed.
+/// (unsigned, or signed by a key of its own) opens nothing, even when the server swaps
+/// in a report its own key opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_compromised_server_can_neither_forge_a_grant_nor_swap_a_granted_event() {
+async fn a_grant_nobody_in_the_roster_signed_opens_nothing() {
     use agedrop::report::{Event, EventBody, Grant, GrantKeys, GrantedEvent, Submission};
 
     let server = TestServer::start();
-    let alice = server.member.line.clone();
-    submit_simple(&server, "the real report").await;
-    let carol = keygen(server.dir.path(), "carol");
-    server.set_members(&[("Alice Example", &alice), ("Carol Example", &carol.line)]);
-    let alice_desk = Desk::new(&server, &server.member.identity);
-    let id = alice_desk.json(&["list"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    alice_desk.run(&["reply", &id, "-m", "A real reply"]);
-
+    let (_, carol, id) = carol_added(&server).await;
     // What the server crafts: a fake report under a key it holds, and grants of that key
     // to Carol, one unsigned and one signed by a key of its own.
     let throwaway = age::x25519::Identity::generate();
@@ -513,87 +572,63 @@ async fn a_compromised_server_can_neither_forge_a_grant_nor_swap_a_granted_event
         &serde_json::to_vec(&keys).unwrap(),
     )
     .unwrap();
-    let grant = || {
-        Event::new(
-            2,
-            EventBody::Grant(Grant {
-                author: "Alice Example".into(),
-                name: "Carol Example".into(),
-                to: carol.recipient.clone(),
-                events: vec![0],
-                blobs: Vec::new(),
-                keys: agedrop::api::encode(inner.as_bytes()),
-            }),
-        )
-    };
+    let grant = Event::new(
+        2,
+        EventBody::Grant(Grant {
+            author: "Alice Example".into(),
+            name: "Carol Example".into(),
+            to: carol.recipient.clone(),
+            events: vec![0],
+            blobs: Vec::new(),
+            keys: agedrop::api::encode(inner.as_bytes()),
+        }),
+    );
     let stranger = crypto::SigningKey::generate().unwrap();
-    let forged = [
-        crypto::seal(&[carol_recipient.as_ref()], &grant().encode()).unwrap(),
-        crypto::seal(
-            &[carol_recipient.as_ref()],
-            &grant().encode_signed(&id, &stranger),
-        )
-        .unwrap(),
-    ];
-    let rewrite = |body: &[u8], seq0: &Sealed, extra: &[Sealed]| -> Vec<u8> {
-        let mut report: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let forged: Vec<String> = [grant.encode(), grant.encode_signed(&id, &stranger)]
+        .iter()
+        .map(|event| {
+            let sealed = crypto::seal(&[carol_recipient.as_ref()], event).unwrap();
+            agedrop::api::encode(sealed.as_bytes())
+        })
+        .collect();
+    let fake = agedrop::api::encode(fake.as_bytes());
+    let hostile = rewriting_report(&server, &id, move |report| {
         let events = report["events"].as_array_mut().unwrap();
-        events[0]["sealed"] = agedrop::api::encode(seq0.as_bytes()).into();
-        for (seq, sealed) in (events.len()..).zip(extra) {
-            let sealed = agedrop::api::encode(sealed.as_bytes());
+        events[0]["sealed"] = fake.clone().into();
+        for (seq, sealed) in (events.len()..).zip(&forged) {
             events.push(serde_json::json!({ "seq": seq, "sealed": sealed }));
         }
-        serde_json::to_vec(&report).unwrap()
-    };
-    let path = format!("/api/v1/reports/{id}");
-    let (fake_hook, forged_hook, path_hook) = (fake.clone(), forged.clone(), path.clone());
-    let hostile = Hostile::start(
-        &server.url,
-        Arc::new(move |method, p, status, body| {
-            if method == "GET" && p == path_hook && status == 200 {
-                return Answer::Bytes(200, rewrite(&body, &fake_hook, &forged_hook));
-            }
-            Answer::Bytes(status, body)
-        }),
-    )
+    })
     .await;
-    let carol_there = Desk::at(&hostile.url, &carol.identity);
-    let shown = carol_there.json(&["show", &id]);
+    let shown = Desk::at(&hostile.url, &carol.identity).json(&["show", &id]);
     let events = shown["events"].as_array().unwrap();
     assert_eq!(events[0]["state"], "not-sealed-to-you", "{shown}");
     assert!(!shown.to_string().contains("FAKE"), "{shown}");
     for forged in &events[events.len() - 2..] {
         assert_eq!(forged["verified"], false, "{forged}");
     }
+}
 
-    // A real grant from Alice; then the server swaps the granted report for another
-    // ciphertext: Carol's desk refuses to use the key on other bytes, and says why.
-    alice_desk.run(&["trust", "--yes"]);
-    alice_desk.run(&["grant", "carol", &id]);
-    let other = crypto::seal(&[&throwaway.to_public()], b"other bytes").unwrap();
-    let path_hook = path.clone();
-    let swapping = Hostile::start(
-        &server.url,
-        Arc::new(move |method, p, status, body| {
-            if method == "GET" && p == path_hook && status == 200 {
-                let mut report: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                report["events"][0]["sealed"] = agedrop::api::encode(other.as_bytes()).into();
-                return Answer::Bytes(200, serde_json::to_vec(&report).unwrap());
-            }
-            Answer::Bytes(status, body)
-        }),
-    )
+/// After a real grant, the server swaps the granted event for other ciphertext: the
+/// desk refuses to use the granted key on other bytes, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_changed_after_a_real_grant_stays_closed_and_says_why() {
+    let server = TestServer::start();
+    let (alice, carol, id) = carol_added(&server).await;
+    alice.run(&["trust", "--yes"]);
+    alice.run(&["grant", "carol", &id]);
+    let throwaway = age::x25519::Identity::generate().to_public();
+    let other = crypto::seal(&[&throwaway], b"other bytes").unwrap();
+    let other = agedrop::api::encode(other.as_bytes());
+    let swapping = rewriting_report(&server, &id, move |report| {
+        report["events"][0]["sealed"] = other.clone().into();
+    })
     .await;
     let shown = Desk::at(&swapping.url, &carol.identity).json(&["show", &id]);
     let first = &shown["events"][0];
     assert_eq!(first["state"], "not-sealed-to-you", "{shown}");
-    assert!(
-        first["verification"]
-            .as_str()
-            .unwrap()
-            .contains("changed after the grant"),
-        "{first}"
-    );
+    let said = first["verification"].as_str().unwrap();
+    assert!(said.contains("changed after the grant"), "{first}");
     // The honest server's copy opens with the grant, the reply verified as Alice's.
     let shown = Desk::new(&server, &carol.identity).json(&["show", &id]);
     assert_eq!(shown["events"][0]["state"], "opened", "{shown}");
@@ -619,8 +654,11 @@ async fn a_batch_of_events_is_stored_whole_or_not_at_all() {
     let unknown = "0123456789abcdef".to_string();
     let refused = client
         .append_batch(&[(id.clone(), sealed.clone()), (unknown, sealed.clone())])
-        .await;
-    assert!(refused.is_err());
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("no such report"), "{refused}");
     assert_eq!(events_now().await, 1);
 
     // A whole batch, the same report twice: in order.
@@ -643,7 +681,14 @@ async fn a_batch_of_events_is_stored_whole_or_not_at_all() {
     let too_many: Vec<(String, Sealed)> = (0..agedrop::api::BATCH_EVENTS + 1)
         .map(|_| (id.clone(), sealed.clone()))
         .collect();
-    assert!(client.append_batch(&too_many).await.is_err());
+    let refused = client
+        .append_batch(&too_many)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    let limit = format!("send between 1 and {} events", agedrop::api::BATCH_EVENTS);
+    assert!(refused.contains(&limit), "{refused}");
     assert_eq!(events_now().await, 3);
     assert!(server.log_text().lines().all(|l| !l.contains("panicked")));
 }
