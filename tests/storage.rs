@@ -77,12 +77,7 @@ async fn quota_refuses_new_reports_and_keeps_old_ones() {
     let earlier = submit_simple(&server, "Stored before the quota").await;
     server.options.limits = vec!["storage_min_free_mib = 100000000".into()];
     server.restart();
-    let response = submit_form(
-        &server,
-        &[("title", "t".into()), ("description", "d".into())],
-        &[],
-    )
-    .await;
+    let response = try_submit(&server, "t").await;
     assert_eq!(response.status(), 507);
     let page = response.text().await.unwrap();
     assert!(page.contains("run out of room"), "{page}");
@@ -225,25 +220,13 @@ async fn a_full_disk_gives_a_clear_page_and_loses_nothing() {
     assert_eq!(check(&server, &earlier).await.0, 200);
 }
 
-/// A hand-written multipart body, so a test controls when each byte is sent.
-fn multipart_parts(boundary: &str, file_len: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let head = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nSlow upload\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nd\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"slow.bin\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    );
-    let tail = format!("\r\n--{boundary}--\r\n");
-    (head.into_bytes(), vec![b'z'; file_len], tail.into_bytes())
-}
-
 #[tokio::test]
 async fn slow_uploads_that_progress_finish_and_stalled_ones_end() {
     let server = TestServer::start_with(Options::limits(&["idle_timeout_seconds = 1"]));
     let boundary = "agedropTestBoundary";
 
     // 8 pieces, 400 ms apart: 3.2 s in all, well over the 1 s idle timeout.
-    let (head, file, tail) = multipart_parts(boundary, 8 * 1024);
+    let [head, file, tail] = multipart_parts(boundary, "Slow upload", 8 * 1024);
     let mut pieces: Vec<Vec<u8>> = vec![head];
     pieces.extend(file.chunks(1024).map(|c| c.to_vec()));
     pieces.push(tail);
@@ -253,7 +236,7 @@ async fn slow_uploads_that_progress_finish_and_stalled_ones_end() {
     assert_eq!(check(&server, &code).await.0, 200);
 
     // A body that stops for longer than the idle timeout is cut off.
-    let (head, _, _) = multipart_parts(boundary, 0);
+    let [head, _, _] = multipart_parts(boundary, "Stalled upload", 0);
     let stream =
         futures_util::stream::iter(vec![head, b"partial".to_vec()]).then(|piece| async move {
             if piece == b"partial" {
@@ -262,16 +245,7 @@ async fn slow_uploads_that_progress_finish_and_stalled_ones_end() {
             Ok::<_, std::io::Error>(piece)
         });
     let started = std::time::Instant::now();
-    let result = client()
-        .post(server.at("/submit"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header("content-length", 100_000)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await;
+    let result = submit_stream(&server, boundary, 100_000, stream).await;
     if let Ok(response) = result {
         assert!(response.status().is_client_error(), "{}", response.status());
     }
@@ -313,72 +287,48 @@ async fn trickled_requests_cannot_hold_the_site() {
 
     // A slow upload holds only the upload slot: pages still answer meanwhile.
     let boundary = "agedropTestBoundary";
-    let (head, _, _) = multipart_parts(boundary, 0);
+    let [head, _, _] = multipart_parts(boundary, "Holding the slot", 0);
     let slow = futures_util::stream::iter(vec![head, b"zz".to_vec()]).then(|piece| async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         Ok::<_, std::io::Error>(piece)
     });
-    let url = server.at("/submit");
-    let upload = tokio::spawn(async move {
-        client()
-            .post(url)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .header("content-length", 100_000)
-            .body(reqwest::Body::wrap_stream(slow))
-            .send()
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    for _ in 0..3 {
-        let page = client().get(server.at("/")).send().await.unwrap();
-        assert_eq!(page.status(), 200);
+    let upload = submit_stream(&server, boundary, 100_000, slow);
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for _ in 0..3 {
+            let (status, _) = fetch(client().get(server.at("/"))).await;
+            assert_eq!(status, 200);
+        }
+        // A second upload at the same time finds the upload slot taken: a clear page.
+        let busy = try_submit(&server, "t").await;
+        assert_eq!(busy.status(), 503);
+        let page = busy.text().await.unwrap();
+        assert!(
+            page.contains("Too many people are using the site at this moment"),
+            "{page}"
+        );
+    };
+    tokio::select! {
+        _ = upload => panic!("the slow upload finished first"),
+        () = others => {}
     }
-    // A second upload at the same time finds the upload slot taken: a clear "busy" page.
-    let busy = submit_form(
-        &server,
-        &[("title", "t".into()), ("description", "d".into())],
-        &[],
-    )
-    .await;
-    assert_eq!(busy.status(), 503);
-    assert!(busy.text().await.unwrap().contains("busy"));
-    upload.abort();
 }
 
 #[tokio::test]
 async fn shutdown_lets_an_upload_in_flight_finish() {
     let mut server = TestServer::start();
     let boundary = "agedropTestBoundary";
-    let (head, file, tail) = multipart_parts(boundary, 4 * 1024);
+    let [head, file, tail] = multipart_parts(boundary, "In flight", 4 * 1024);
     let mut pieces: Vec<Vec<u8>> = vec![head];
     pieces.extend(file.chunks(1024).map(|c| c.to_vec()));
     pieces.push(tail);
-    let total: usize = pieces.iter().map(|p| p.len()).sum();
-    let slow = futures_util::stream::iter(pieces).then(|piece| async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        Ok::<_, std::io::Error>(piece)
-    });
-    let url = server.at("/submit");
-    let upload = tokio::spawn(async move {
-        client()
-            .post(url)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .header("content-length", total)
-            .body(reqwest::Body::wrap_stream(slow))
-            .send()
-            .await
-            .unwrap()
-    });
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    server.signal("TERM");
+    let upload = submit_slowly(&server, boundary, pieces, Duration::from_millis(300));
+    let terminate = async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        server.signal("TERM");
+    };
     // The upload still gets its receipt; then the server exits by itself.
-    let response = upload.await.unwrap();
+    let (response, ()) = tokio::join!(upload, terminate);
     assert_eq!(response.status(), 200);
     let code = receipt_code(&response.text().await.unwrap());
     let exit = server

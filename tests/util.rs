@@ -383,16 +383,7 @@ pub async fn submit_form(
 
 /// Submits a minimal report and returns the receipt code.
 pub async fn submit_simple(server: &TestServer, title: &str) -> String {
-    let fields = vec![
-        ("title", title.to_string()),
-        ("description", "details".into()),
-    ];
-    let page = client()
-        .post(server.at("/submit"))
-        .multipart(form(&fields, &[]))
-        .send()
-        .await
-        .unwrap();
+    let page = try_submit(server, title).await;
     assert_eq!(page.status(), 200);
     receipt_code(&page.text().await.unwrap())
 }
@@ -601,8 +592,45 @@ pub async fn team_desk(server: &TestServer, identity: &Path) -> agedrop::team::D
     desk
 }
 
-/// Posts a multipart body (with `boundary`) to `/submit` a piece at a time, waiting
-/// `delay` before each piece: a slow client.
+/// A report written by hand as multipart with `boundary`, so that a test controls when
+/// each byte is sent: the head (the title, a description, the header of a file part
+/// "slow.bin"), `file_len` bytes of the file, and the closing boundary.
+pub fn multipart_parts(boundary: &str, title: &str, file_len: usize) -> [Vec<u8>; 3] {
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n{title}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nd\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"slow.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    [head.into_bytes(), vec![b'z'; file_len], tail.into_bytes()]
+}
+
+/// Posts a multipart body (with `boundary`) to `/submit` from `stream`, declaring
+/// `length` bytes; the answer, or the error if the server cut the connection.
+pub async fn submit_stream<S>(
+    server: &TestServer,
+    boundary: &str,
+    length: usize,
+    stream: S,
+) -> reqwest::Result<reqwest::Response>
+where
+    S: futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + Sync + 'static,
+{
+    client()
+        .post(server.at("/submit"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header("content-length", length)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+}
+
+/// Posts `pieces` of a multipart body (with `boundary`) to `/submit`, waiting `delay`
+/// before each: a slow client.
 pub async fn submit_slowly(
     server: &TestServer,
     boundary: &str,
@@ -617,15 +645,13 @@ pub async fn submit_slowly(
             Ok::<_, std::io::Error>(piece)
         },
     );
-    client()
-        .post(server.at("/submit"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header("content-length", total)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
+    submit_stream(server, boundary, total, stream)
         .await
         .unwrap()
+}
+
+/// Posts a report with only a title and a description; the answer, whatever it is.
+pub async fn try_submit(server: &TestServer, title: &str) -> reqwest::Response {
+    let fields = [("title", title.to_string()), ("description", "d".into())];
+    submit_form(server, &fields, &[]).await
 }
