@@ -28,6 +28,37 @@ fn cli_cases() {
         .case("tests/cmd/*/*.toml");
 }
 
+/// A new reporter: the lookup key and the recipient a receipt code gives.
+fn new_reporter() -> (
+    agedrop::crypto::LookupKey,
+    agedrop::crypto::ReporterRecipient,
+) {
+    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
+    (lookup, reporter.recipient())
+}
+
+/// Seals `bytes` into a new attachment file of `store` under a key of its own; the file
+/// (to commit with its event) and the attachment event's body.
+fn stored_file(
+    store: &Store,
+    name: &str,
+    bytes: &[u8],
+) -> (agedrop::store::PendingBlob, Attachment) {
+    let file_key = agedrop::crypto::AttachmentKey::generate();
+    let mut sealer = agedrop::crypto::blob_sealer(&file_key, store.new_blob().unwrap()).unwrap();
+    sealer.write(bytes).unwrap();
+    let blob = sealer.finish().unwrap();
+    let attachment = Attachment {
+        name: name.into(),
+        media_type: "text/plain".into(),
+        size: bytes.len() as u64,
+        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+        blob: blob.id().to_string(),
+        key: file_key.to_text().to_string(),
+    };
+    (blob, attachment)
+}
+
 /// Writes `tests/cmd/desk.in/`: two identities and a bundle of three reports with fixed
 /// times. Not a test: run it by hand when the bundle format changes, then update the
 /// expected outputs (`TRYCMD=overwrite cargo test cli_cases`) and review them.
@@ -77,8 +108,7 @@ async fn regenerate_cli_fixture() {
         };
 
     // A report the team has answered.
-    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
-    let r = reporter.recipient();
+    let (lookup, r) = new_reporter();
     let mut s = Submission::default();
     s.title = "SQL injection in /search".into();
     s.product = "Example Shop".into();
@@ -88,19 +118,7 @@ async fn regenerate_cli_fixture() {
     s.impact = "Read any table.".into();
     s.credit.handle = "@finder".into();
     s.reporter = r.to_string();
-    let file_key = agedrop::crypto::AttachmentKey::generate();
-    let mut sealer = agedrop::crypto::blob_sealer(&file_key, store.new_blob().unwrap()).unwrap();
-    let poc = b"GET /search?q=' OR 1=1 --\n";
-    sealer.write(poc).unwrap();
-    let blob = sealer.finish().unwrap();
-    let attachment = Attachment {
-        name: "poc.txt".into(),
-        media_type: "text/plain".into(),
-        size: poc.len() as u64,
-        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(poc)),
-        blob: blob.id().to_string(),
-        key: file_key.to_text().to_string(),
-    };
+    let (blob, attachment) = stored_file(&store, "poc.txt", b"GET /search?q=' OR 1=1 --\n");
     let id = store
         .create_report(
             &lookup,
@@ -175,8 +193,7 @@ async fn regenerate_cli_fixture() {
         .unwrap();
 
     // A report nobody has acknowledged: long overdue.
-    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
-    let r = reporter.recipient();
+    let (lookup, r) = new_reporter();
     let mut s = Submission::default();
     s.title = "Open redirect after login".into();
     s.description = "/login?next=https://evil.example is followed.".into();
@@ -196,23 +213,11 @@ async fn regenerate_cli_fixture() {
         .unwrap();
 
     // What a hostile server could send: terminal escapes and path-like names.
-    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
-    let r = reporter.recipient();
+    let (lookup, r) = new_reporter();
     let mut s = Submission::default();
     s.title = "Escapes \u{1b}[31mred\u{1b}[0m and \u{202e}txt.exe".into();
     s.description = "Line one\n\u{1b}]0;pwned\u{7}line two".into();
-    let file_key = agedrop::crypto::AttachmentKey::generate();
-    let mut sealer = agedrop::crypto::blob_sealer(&file_key, store.new_blob().unwrap()).unwrap();
-    sealer.write(b"dotfile").unwrap();
-    let blob = sealer.finish().unwrap();
-    let hostile = Attachment {
-        name: "../../.bashrc".into(),
-        media_type: "text/plain".into(),
-        size: 7,
-        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"dotfile")),
-        blob: blob.id().to_string(),
-        key: file_key.to_text().to_string(),
-    };
+    let (blob, hostile) = stored_file(&store, "../../.bashrc", b"dotfile");
     store
         .create_report(
             &lookup,

@@ -43,15 +43,16 @@ async fn bad_input_costs_nothing() {
 }
 
 /// Sends `n` requests made by `make` at once; gives their statuses.
-async fn flood<F, Fut>(n: usize, make: F) -> Vec<u16>
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = reqwest::Response> + Send + 'static,
-{
-    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+async fn flood(n: usize, make: impl Fn(usize) -> reqwest::RequestBuilder) -> Vec<u16> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let request = make(i);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
     let mut statuses = Vec::new();
     for task in tasks {
-        statuses.push(task.await.unwrap().status().as_u16());
+        statuses.push(task.await.unwrap());
     }
     statuses
 }
@@ -82,21 +83,15 @@ async fn a_flood_of_junk_logins_takes_no_members_token() {
     // Not JSON, not a recipient, the wrong shape.
     let url = server.at("/api/v1/login/challenge");
     let statuses = flood(400, |i| {
-        let url = url.clone();
-        async move {
-            let body = match i % 3 {
-                0 => "not json at all".to_string(),
-                1 => "{\"recipient\":\"age1notarecipient\"}".to_string(),
-                _ => "{\"who\":1}".to_string(),
-            };
-            client()
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        }
+        let body = match i % 3 {
+            0 => "not json at all",
+            1 => "{\"recipient\":\"age1notarecipient\"}",
+            _ => "{\"who\":1}",
+        };
+        client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
     })
     .await;
     // Refused as junk (or, for a moment, busy): never by the rate limit.
@@ -116,20 +111,14 @@ async fn a_flood_for_other_recipients_never_touches_a_members_bucket() {
     let url = server.at("/api/v1/login/challenge");
     let stranger = age::x25519::Identity::generate().to_public().to_string();
     let statuses = flood(400, |i| {
-        let url = url.clone();
         let recipient = if i % 2 == 0 {
             stranger.clone()
         } else {
             age::x25519::Identity::generate().to_public().to_string()
         };
-        async move {
-            client()
-                .post(url)
-                .json(&api::ChallengeRequest { recipient })
-                .send()
-                .await
-                .unwrap()
-        }
+        client()
+            .post(&url)
+            .json(&api::ChallengeRequest { recipient })
     })
     .await;
     assert!(
@@ -145,20 +134,14 @@ async fn a_flood_of_receipt_codes_never_keeps_a_real_one_out() {
     let code = submit_simple(&server, "Before the flood").await;
     // Typos, junk, no field at all, and well-formed codes that open nothing (which use
     // up the bucket, but never keep a real code out).
-    let check_url = server.at("/check");
+    let url = server.at("/check");
     let statuses = flood(100, |i| {
-        let url = check_url.clone();
-        async move {
-            let c = client();
-            match i % 10 {
-                0 => c.post(url).form(&[("receipt", "AAAA-BBBB".to_string())]),
-                1 => c.post(url).form(&[("receipt", "0".repeat(28))]),
-                2 => c.post(url).body("garbage=1"),
-                _ => c.post(url).form(&[("receipt", unknown_code())]),
-            }
-            .send()
-            .await
-            .unwrap()
+        let receipt = client().post(&url);
+        match i % 10 {
+            0 => receipt.form(&[("receipt", "AAAA-BBBB")]),
+            1 => receipt.form(&[("receipt", "0".repeat(28))]),
+            2 => receipt.body("garbage=1"),
+            _ => receipt.form(&[("receipt", unknown_code())]),
         }
     })
     .await;
@@ -182,23 +165,13 @@ async fn a_flood_of_junk_forms_takes_no_reporters_token() {
         "max_concurrent_uploads = 1024",
     ]));
     // Not multipart, no title, an unknown field.
-    let submit_url = server.at("/submit");
+    let url = server.at("/submit");
     let statuses = flood(50, |i| {
-        let url = submit_url.clone();
-        async move {
-            let c = client();
-            match i % 3 {
-                0 => c.post(url).body("title=x"),
-                1 => c
-                    .post(url)
-                    .multipart(form(&[("description", "d".into())], &[])),
-                _ => c
-                    .post(url)
-                    .multipart(form(&[("nonsense", "d".into())], &[])),
-            }
-            .send()
-            .await
-            .unwrap()
+        let submit = client().post(&url);
+        match i % 3 {
+            0 => submit.body("title=x"),
+            1 => submit.multipart(form(&[("description", "d".into())], &[])),
+            _ => submit.multipart(form(&[("nonsense", "d".into())], &[])),
         }
     })
     .await;
@@ -206,11 +179,6 @@ async fn a_flood_of_junk_forms_takes_no_reporters_token() {
     for n in 0..3 {
         submit_simple(&server, &format!("After the flood {n}")).await;
     }
-}
-
-/// Opens a connection that posts a report a byte a second, for ever.
-async fn trickle(addr: String) -> bool {
-    crawl(addr, 1, Duration::from_secs(1)).await
 }
 
 /// Opens a connection that posts a report `piece` bytes at a time, every `every`,
@@ -242,18 +210,35 @@ async fn crawl(addr: String, piece: usize, every: Duration) -> bool {
     false
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trickling_uploads_cannot_hold_every_slot() {
-    // A short window keeps the test quick; the default is a minute.
-    let server = TestServer::start_with(Options::limits(&[
+/// A server that wants at least 1 KiB/s from an upload, measured over 4 s (a short
+/// window keeps the tests quick; the default is a minute), with `slots` upload slots.
+fn paced(slots: usize) -> TestServer {
+    TestServer::start_with(Options::limits(&[
         "upload_rate_window_seconds = 4",
         "min_upload_bytes_per_second = 1024",
-        "max_concurrent_uploads = 32",
-    ]));
+        &format!("max_concurrent_uploads = {slots}"),
+    ]))
+}
+
+/// `n` connections to `server`, each posting a report `piece` bytes every `every` (see
+/// [`crawl`]); each task ends when the server answers or closes its connection.
+fn crawlers(
+    server: &TestServer,
+    n: usize,
+    piece: usize,
+    every: Duration,
+) -> Vec<tokio::task::JoinHandle<bool>> {
     let addr = server.url.trim_start_matches("http://").to_string();
-    let tricklers: Vec<_> = (0..40)
-        .map(|_| tokio::spawn(trickle(addr.clone())))
-        .collect();
+    (0..n)
+        .map(|_| tokio::spawn(crawl(addr.clone(), piece, every)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickling_uploads_cannot_hold_every_slot() {
+    let server = paced(32);
+    // A byte a second, from more clients than there are slots.
+    let tricklers = crawlers(&server, 40, 1, Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Every upload slot is held now.
     let busy = try_submit(&server, "t").await;
@@ -294,17 +279,10 @@ async fn trickling_uploads_cannot_hold_every_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_crawling_above_the_minimum_make_room_when_all_slots_are_taken() {
-    let server = TestServer::start_with(Options::limits(&[
-        "min_upload_bytes_per_second = 1024",
-        "upload_rate_window_seconds = 4",
-        "max_concurrent_uploads = 8",
-    ]));
-    let addr = server.url.trim_start_matches("http://").to_string();
+    let server = paced(8);
     // Every slot held by a client sending 2 KiB/s: above the minimum, so never cut off
     // for being too slow on its own.
-    let crawlers: Vec<_> = (0..8)
-        .map(|_| tokio::spawn(crawl(addr.clone(), 512, Duration::from_millis(250))))
-        .collect();
+    let crawlers = crawlers(&server, 8, 512, Duration::from_millis(250));
     tokio::time::sleep(Duration::from_secs(6)).await;
     let started = Instant::now();
     let response = submit_form(
