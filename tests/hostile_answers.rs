@@ -9,7 +9,6 @@ use std::sync::Arc;
 use agedrop::api;
 use agedrop::crypto;
 use agedrop::report::{Event, EventBody};
-use agedrop::team::{Identities, TeamClient};
 
 use crate::hostile::{Answer, Hostile};
 use crate::hostile::{SOCKET_SLACK, assert_inert, run_measuring_peak, stderr};
@@ -58,7 +57,12 @@ async fn server_text_reaches_the_terminal_inert() {
         assert!(said.contains("\\u{1b}]52;c;"), "{target}: {said}");
         assert!(said.contains("\\u{202e}"), "{target}: {said}");
     }
+}
 
+#[tokio::test]
+async fn a_bundle_entrys_name_reaches_the_terminal_inert() {
+    let server = TestServer::start();
+    let evil = "\u{1b}]52;c;cGF5bG9hZA==\u{7}\u{1b}[2J\u{9b}31m\u{202e}txt.exe\u{2067}";
     // A bundle whose first entry has a hostile name.
     let bundle = server.dir.path().join("evil.bundle");
     let mut tar = tar::Builder::new(std::fs::File::create(&bundle).unwrap());
@@ -69,29 +73,32 @@ async fn server_text_reaches_the_terminal_inert() {
     tar.append_data(&mut header, format!("x{evil}.json"), &b"{}"[..])
         .unwrap();
     tar.finish().unwrap();
-    let out = Desk::new(&server, &server.member.identity)
-        .command()
-        .args(["--bundle", bundle.to_str().unwrap(), "list"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert_inert(&stderr(&out));
-    assert!(stderr(&out).contains("\\u{1b}]52"), "{}", stderr(&out));
+    let said = Desk::new(&server, &server.member.identity).fails(
+        &["--bundle", bundle.to_str().unwrap(), "list"],
+        "\\u{1b}]52",
+    );
+    assert_inert(&said);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
-    let server = TestServer::start();
+/// A report with a 300 kB attachment; its id.
+async fn sized_report(server: &TestServer) -> String {
     let file = bytes_with_canary(300_000, "sized");
     let page = submit_form(
-        &server,
+        server,
         &[("title", "Sizes".into()), ("description", "d".into())],
         &[("big.bin".into(), file)],
     )
     .await;
     assert_eq!(page.status(), 200);
+    team_client(server).await.reports().await.unwrap()[0]
+        .id
+        .clone()
+}
 
-    // A report list that never ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_report_list_is_refused_without_filling_memory() {
+    let server = TestServer::start();
+    sized_report(&server).await;
     let hook: crate::hostile::Hook = Arc::new(|method, path, status, body| {
         if method == "GET" && path == "/api/v1/reports" {
             return Answer::Endless(200, b"{\"reports\":[\"".to_vec());
@@ -102,16 +109,19 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
     let mut list = Desk::at(&hostile.url, &server.member.identity).command();
     list.arg("list");
     let (out, peak_kib) = run_measuring_peak(list);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+    failed(out, "larger than");
     assert!(peak_kib < 96 * 1024, "the desk grew to {peak_kib} KiB");
     let sent = hostile.endless_sent();
     assert!(
         sent < 48 << 20,
         "the desk read {sent} bytes of an endless answer"
     );
+}
 
-    // An attachment stream that goes on past its sealed size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_longer_than_its_sealed_size_is_cut_off_and_not_kept() {
+    let server = TestServer::start();
+    let id = sized_report(&server).await;
     let hook: crate::hostile::Hook = Arc::new(|method, path, status, body| {
         if method == "GET" && path.contains("/attachments/") && status == 200 {
             return Answer::Endless(200, body);
@@ -119,19 +129,12 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
         Answer::Bytes(status, body)
     });
     let hostile = Hostile::start(&server.url, hook).await;
-    let desk = Desk::at(&hostile.url, &server.member.identity);
-    let id = first_id(&desk.run(&["list"]));
     let out_dir = server.dir.path().join("out");
-    let mut download = desk.command();
+    let mut download = Desk::at(&hostile.url, &server.member.identity).command();
     download.args(["attachments", &id, "--out", out_dir.to_str().unwrap()]);
     let (out, peak_kib) = run_measuring_peak(download);
+    failed(out, "longer than its sealed size");
     assert!(peak_kib < 96 * 1024, "the desk grew to {peak_kib} KiB");
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("longer than its sealed size"),
-        "{}",
-        stderr(&out)
-    );
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
     let sent = hostile.endless_sent();
     let bound = agedrop::team::max_ciphertext(300_000) + SOCKET_SLACK;
@@ -139,17 +142,16 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
         sent < bound,
         "the desk read {sent} bytes, more than {bound}"
     );
+}
 
-    // An attachment event the server forges, claiming a petabyte: refused before a
-    // byte is written, whatever the stream would bring.
-    let identities = Identities::load(&server.member.identity).unwrap();
-    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_claiming_more_than_the_disk_holds_is_refused_before_a_byte() {
+    let server = TestServer::start();
+    let id = sized_report(&server).await;
+    // An attachment event the server forges, claiming a petabyte, over a real file.
     let desk = team_desk(&server, &server.member.identity).await;
     let thread = desk.thread(&id).await.unwrap();
-    let (real, real_key) = (
-        thread.attachments()[0].blob.clone(),
-        thread.attachments()[0].key.clone(),
-    );
+    let real = thread.attachments()[0];
     let keys =
         crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
     let huge = Event::new(
@@ -159,35 +161,31 @@ async fn oversized_answers_are_refused_without_filling_memory_or_disk() {
             media_type: "application/octet-stream".into(),
             size: 1 << 50,
             sha256: "00".repeat(32),
-            blob: real,
-            key: real_key,
+            blob: real.blob.clone(),
+            key: real.key.clone(),
         }),
     );
-    client
+    team_client(&server)
+        .await
         .append(&id, &keys.seal(None, &huge.encode()).unwrap())
         .await
         .unwrap();
     let out_dir = server.dir.path().join("huge");
-    let out = Desk::new(&server, &server.member.identity)
-        .command()
-        .args(["attachments", &id, "--out", out_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("free"), "{}", stderr(&out));
-    assert!(
-        std::fs::read_dir(&out_dir)
-            .unwrap()
-            .all(|f| f.unwrap().file_name() != "huge.bin")
+    Desk::new(&server, &server.member.identity).fails(
+        &["attachments", &id, "--out", out_dir.to_str().unwrap()],
+        "free); nothing was written",
     );
+    let written: Vec<_> = std::fs::read_dir(&out_dir)
+        .map(|d| d.map(|f| f.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(!written.iter().any(|n| n == "huge.bin"), "{written:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_malformed_event_breaks_nothing() {
     let server = TestServer::start();
     let code = submit_simple(&server, "Still readable").await;
-    let identities = Identities::load(&server.member.identity).unwrap();
-    let client = TeamClient::login(&server.url, &identities).await.unwrap();
+    let client = team_client(&server).await;
     let id = client.reports().await.unwrap()[0].id.clone();
     let keys =
         crypto::TeamKeys::parse(&std::fs::read_to_string(server.keys_path()).unwrap()).unwrap();
