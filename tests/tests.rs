@@ -14,8 +14,10 @@ mod hostile;
 
 // A report goes in, only ciphertext is stored, the team decrypts it.
 mod submit;
-// Reporter and team talk under the receipt: sessions, the team API, purging.
+// Reporter and team talk under the receipt: replies, notes, follow-ups, purging.
 mod conversation;
+// Team logins: failures look alike; the keys file decides who logs in.
+mod logins;
 // agedrop team against a real server: two members, hostile names, bundles.
 mod desk;
 // Members come and go: grants without re-encryption, removal, old-format reports.
