@@ -199,6 +199,8 @@ async fn nothing_of_a_conversation_is_readable_on_disk() {
     let canary = "DISK54";
     converse(&server, canary).await;
     server.stop();
+    // Both files are there to be searched.
+    assert_eq!(files_under(&server.data().join("attachments")).len(), 2);
     for path in files_under(&server.data()) {
         let bytes = std::fs::read(&path).unwrap();
         assert!(
