@@ -7,7 +7,7 @@
 //! reads back what it wrote.
 
 mod filekey;
-mod keys;
+mod team_keys;
 mod login;
 mod receipt;
 mod sign;
@@ -19,7 +19,7 @@ use std::str::FromStr;
 use zeroize::Zeroizing;
 
 pub use filekey::{AttachmentKey, FileKey, open_keeping_key, stream_file_key};
-pub use keys::{
+pub use team_keys::{
     KeysError, KeysLine, Member, ParsedRecipient, TeamKeys, canonical_recipient,
     parse_for_challenge, parse_recipient, read_keys_file, split_signing_key, throwaway_recipient,
 };

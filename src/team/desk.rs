@@ -14,7 +14,7 @@ use crate::store::ReportId;
 use crate::text::excerpt;
 
 use super::bundle::Bundle;
-use super::inbox::EventState;
+use super::thread::EventState;
 use super::roster::{Change, Pins, Roster};
 use super::settings::Seen;
 use super::{Identities, LocalInbox, TeamClient, TeamError, Thread};

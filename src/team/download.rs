@@ -16,7 +16,7 @@ use crate::store::BlobId;
 
 use super::desk::{Desk, Source};
 use super::files::{safe_file_name, write_attachment};
-use super::inbox::Opener;
+use super::thread::Opener;
 use super::{TeamError, Thread};
 
 /// Room for the age header in front of the stream: a stanza per recipient (a few

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::crypto::Sealed;
 use crate::store::{BlobId, ReportId, Store, StoreOptions};
 
-use super::inbox::Opener;
+use super::thread::Opener;
 use super::roster::Roster;
 use super::{Identities, TeamError, Thread};
 
