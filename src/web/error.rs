@@ -35,6 +35,18 @@ pub enum PageError {
     Internal(String),
 }
 
+impl PageError {
+    /// An unexpected failure; the detail goes to the log only.
+    pub(super) fn internal(e: impl std::fmt::Display) -> Self {
+        PageError::Internal(e.to_string())
+    }
+}
+
+/// A short, harmless rendering of untrusted text (a file name) for an error message.
+pub(super) fn printable(text: &str) -> String {
+    crate::text::excerpt(text, 80)
+}
+
 /// The text of an error page, attached to the response for [`render_errors`].
 #[derive(Clone)]
 pub(super) struct ErrorPage {

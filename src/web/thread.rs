@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::check::again;
 use super::session::ActiveSession;
-use super::upload::{self, FileBudget, internal};
+use super::upload::{self, FileBudget};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto;
 use crate::report::{Event, EventBody, Opened, Status, Text, human_size, human_time, now};
@@ -298,7 +298,7 @@ async fn read_follow_up(
         events.push(NewEvent {
             sealed: keys
                 .seal(Some(&recipient), &event.encode())
-                .map_err(internal)?,
+                .map_err(PageError::internal)?,
             blob: None,
         });
     }

@@ -86,7 +86,7 @@ pub(super) fn attachment_events(
         events.push(NewEvent {
             sealed: keys
                 .seal(Some(reporter), &event.encode())
-                .map_err(internal)?,
+                .map_err(PageError::internal)?,
             blob: Some(blob),
         });
     }
@@ -145,7 +145,7 @@ async fn seal_file(
     drop(tx);
     let blob = worker
         .await
-        .map_err(internal)?
+        .map_err(PageError::internal)?
         .map_err(|e| sealing(state, e))?;
     let (size, sha256) = digest.finish();
     Ok((blob, size, sha256))
@@ -211,7 +211,7 @@ fn check_file_name(name: &str) -> Result<(), PageError> {
         return Err(PageError::BadInput(format!(
             "The file name “{}” is not accepted: names may not contain slashes, control or \
              text-direction characters, or be longer than 255 bytes. Rename the file and send again.",
-            printable(name)
+            super::error::printable(name)
         )));
     }
     Ok(())
@@ -229,11 +229,6 @@ fn media_type(sent: Option<&str>) -> String {
         }
         _ => "application/octet-stream".into(),
     }
-}
-
-/// A short, harmless rendering of untrusted text for an error message.
-pub(super) fn printable(text: &str) -> String {
-    crate::text::excerpt(text, 80)
 }
 
 /// Reads and discards the rest of a refused upload, up to [`DRAIN_BYTES`], so that the
@@ -298,11 +293,6 @@ pub(super) fn broken(e: MultipartError) -> PageError {
 fn sealing(state: &AppState, e: CryptoError) -> PageError {
     match e {
         CryptoError::Io(io) => state.storage_error(StoreError::Io(io)),
-        other => internal(other),
+        other => PageError::internal(other),
     }
-}
-
-/// An unexpected failure; the detail goes to the log only.
-pub(super) fn internal(e: impl std::fmt::Display) -> PageError {
-    PageError::Internal(e.to_string())
 }
