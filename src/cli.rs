@@ -371,12 +371,5 @@ fn export(
 }
 
 pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    agedrop::text::rfc3339(agedrop::report::now()).unwrap_or_default()
 }

@@ -68,31 +68,31 @@ async fn reporter_and_team_talk_sealed_both_ways() {
     assert_eq!(desk.feed(feed.next).await.unwrap().items.len(), 0);
     let reports = desk.reports().await.unwrap();
     assert_eq!(reports.len(), 1);
-    let id = reports[0].id.clone();
+    let id = reports[0].id;
     let team_desk = alice(&server).await;
     assert_eq!(team_desk.roster().unwrap().members().len(), 1);
-    let thread = team_desk.thread(&id).await.unwrap();
+    let thread = team_desk.thread(id).await.unwrap();
     assert_eq!(thread.title(), format!("{canary}-title"));
 
     // It replies, acknowledges, and keeps an internal note.
     team_desk
         .reply(
-            &id,
+            id,
             &format!("{canary}-reply: <script>alert(1)</script> confirmed"),
         )
         .await
         .unwrap();
     team_desk
         .set_status(
-            &id,
+            id,
             Status::Acknowledged,
             &format!("{canary}-status note <img src=x onerror=alert(1)>"),
-            "2027-03-01",
+            Some(time::macros::date!(2027 - 03 - 01)),
         )
         .await
         .unwrap();
     let note_seq = team_desk
-        .note(&id, &format!("{canary}-internal: assign to Bob"))
+        .note(id, &format!("{canary}-internal: assign to Bob"))
         .await
         .unwrap()
         .seq;
@@ -123,7 +123,7 @@ async fn reporter_and_team_talk_sealed_both_ways() {
 
     // The reporter's key cannot open the note either.
     let (_, key) = Receipt::parse(&code).unwrap().derive().unwrap();
-    let report = desk.report(&id).await.unwrap();
+    let report = desk.report(id).await.unwrap();
     let note = report.events.iter().find(|e| e.seq == note_seq).unwrap();
     let note = Sealed::from_stored(api::decode(&note.sealed).unwrap());
     assert!(crypto::open_as_reporter(&key, &note).is_err());
@@ -163,7 +163,7 @@ async fn reporter_and_team_talk_sealed_both_ways() {
     assert!(page.contains("Sent."));
 
     // The team reads them, and the file decrypts to the same bytes.
-    let thread = team_desk.thread(&id).await.unwrap();
+    let thread = team_desk.thread(id).await.unwrap();
     let mut saw_message = false;
     let mut saw_note = false;
     for event in thread.events.iter().filter_map(|e| e.event.as_ref()) {
@@ -546,7 +546,7 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
     let server = TestServer::start_with(Options::limits(&["max_event_kib = 4"]));
     submit_simple(&server, "Events report").await;
     let (desk, _) = team(&server).await;
-    let id = desk.reports().await.unwrap()[0].id.clone();
+    let id = desk.reports().await.unwrap()[0].id;
     let roster = desk.team().await.unwrap();
     let recipient = crypto::parse_recipient(&roster.members[0].recipient)
         .unwrap()
@@ -561,7 +561,7 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
         ("oversized", big.as_bytes().to_vec(), 413),
     ] {
         let err = desk
-            .append(&id, &Sealed::from_stored(body))
+            .append(id, &Sealed::from_stored(body))
             .await
             .err()
             .unwrap_or_else(|| panic!("{what} was accepted"));
@@ -583,9 +583,13 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
     let body: api::ErrorResponse = response.json().await.unwrap();
     assert!(!body.error.is_empty());
 
-    assert_eq!(desk.report(&id).await.unwrap().events.len(), 1);
-    assert_eq!(desk.append(&id, &small).await.unwrap(), 1);
-    assert!(desk.append("0123456789abcdef", &small).await.is_err());
+    assert_eq!(desk.report(id).await.unwrap().events.len(), 1);
+    assert_eq!(desk.append(id, &small).await.unwrap(), 1);
+    assert!(
+        desk.append("0123456789abcdef".parse().unwrap(), &small)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -601,20 +605,21 @@ async fn purge_removes_every_trace() {
     let (desk, _) = team(&server).await;
     let reports = desk.reports().await.unwrap();
     let team_desk = alice(&server).await;
-    let mut id = String::new();
+    let mut id = None;
     for r in &reports {
-        if team_desk.thread(&r.id).await.unwrap().title() == "To be purged" {
-            id = r.id.clone();
+        if team_desk.thread(r.id).await.unwrap().title() == "To be purged" {
+            id = Some(r.id);
         }
     }
-    team_desk.reply(&id, "a reply").await.unwrap();
-    desk.purge(&id).await.unwrap();
+    let id = id.unwrap();
+    team_desk.reply(id, "a reply").await.unwrap();
+    desk.purge(id).await.unwrap();
 
     let (status, page) = check(&server, &code).await;
     assert_eq!(status, 404, "{page}");
     assert!(page.contains("No report matches this code"));
     assert_eq!(check(&server, &kept).await.0, 200);
-    assert!(desk.report(&id).await.is_err());
+    assert!(desk.report(id).await.is_err());
     assert_eq!(desk.reports().await.unwrap().len(), 1);
     assert!(
         desk.feed(0)
@@ -635,7 +640,7 @@ async fn purge_removes_every_trace() {
         },
     )
     .unwrap();
-    let (records, files) = store.audit(id.parse().unwrap()).unwrap();
+    let (records, files) = store.audit(id).unwrap();
     assert_eq!(records, 0, "records of the purged report remain");
     assert_eq!(files, 0, "attachment files of the purged report remain");
 }

@@ -287,7 +287,12 @@ async fn two_members_run_the_desk_and_sign_their_words() {
         .args(["status", &id, "closed"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown status"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("invalid value 'closed'"), "{said}");
+    assert!(
+        said.contains("possible values: received, acknowledged"),
+        "{said}"
+    );
 
     // Purging asks first; without a terminal it needs --yes.
     let out = alice
@@ -334,9 +339,9 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
     // attachment events that reuse a real blob under hostile names.
     let identities = Identities::load(&server.member.identity).unwrap();
     let desk_client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let id = desk_client.reports().await.unwrap()[0].id.clone();
+    let id = desk_client.reports().await.unwrap()[0].id;
     let team = team_desk(&server, &server.member.identity).await;
-    let thread = team.thread(&id).await.unwrap();
+    let thread = team.thread(id).await.unwrap();
     let real = thread.attachments()[0];
     let recipients: Vec<_> = team
         .roster()
@@ -369,13 +374,18 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
             }),
         );
         let sealed = crypto::seal(&refs, &event.encode()).unwrap();
-        desk_client.append(&id, &sealed).await.unwrap();
+        desk_client.append(id, &sealed).await.unwrap();
     }
 
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("inside").join("out");
     let alice = Desk::new(&server, &server.member.identity);
-    let written = alice.json(&["attachments", &id, "--out", out.to_str().unwrap()]);
+    let written = alice.json(&[
+        "attachments",
+        &id.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let written = written.as_array().unwrap();
     assert_eq!(written.len(), hostile.len() + 1);
     let mut names = std::collections::HashSet::new();
@@ -415,13 +425,18 @@ async fn hostile_attachment_names_stay_inside_the_folder() {
         }),
     );
     desk_client
-        .append(&id, &crypto::seal(&refs, &lie.encode()).unwrap())
+        .append(id, &crypto::seal(&refs, &lie.encode()).unwrap())
         .await
         .unwrap();
     let out2 = root.path().join("second");
     let result = alice
         .command()
-        .args(["attachments", &id, "--out", out2.to_str().unwrap()])
+        .args([
+            "attachments",
+            &id.to_string(),
+            "--out",
+            out2.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(!result.status.success());

@@ -2,6 +2,8 @@
 //! against a real `agedrop serve` process on 127.0.0.1.
 
 #![allow(clippy::unwrap_used)]
+// Tests build hostile sealed events on purpose, which the store itself never would.
+#![allow(clippy::disallowed_methods)]
 
 mod util;
 // A hostile server: a double in front of a real one that rewrites what it is told to.

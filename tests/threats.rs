@@ -90,20 +90,20 @@ pub(crate) fn stderr(out: &std::process::Output) -> String {
 async fn stored(server: &TestServer) -> (String, String, String) {
     let identities = Identities::load(&server.member.identity).unwrap();
     let client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let id = client.reports().await.unwrap()[0].id.clone();
-    let report = client.report(&id).await.unwrap();
+    let id = client.reports().await.unwrap()[0].id;
+    let report = client.report(id).await.unwrap();
     let desk = team_desk(server, &server.member.identity).await;
-    let thread = desk.thread(&id).await.unwrap();
+    let thread = desk.thread(id).await.unwrap();
     let blob = &thread.attachments()[0].blob;
     let attachment = client
-        .download(&id, blob)
+        .download(id, blob.parse().unwrap())
         .await
         .unwrap()
         .bytes()
         .await
         .unwrap();
     (
-        id,
+        id.to_string(),
         report.events[0].sealed.clone(),
         api::encode(&attachment),
     )
@@ -241,7 +241,7 @@ async fn the_desk_seals_only_to_the_roster_it_pinned() {
     // Nothing was sent, and nothing of the report opens with Mallory's identity.
     let identities = Identities::load(&server.member.identity).unwrap();
     let client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let report = client.report(&id).await.unwrap();
+    let report = client.report(id.parse().unwrap()).await.unwrap();
     assert_eq!(report.events.len(), 1);
     let mallory_ids = Identities::load(&mallory.identity).unwrap();
     let opens_for_mallory = |events: &[api::SealedEvent]| {
@@ -276,7 +276,7 @@ async fn the_desk_seals_only_to_the_roster_it_pinned() {
     let trusted = alice.json(&["trust", "--yes"]);
     assert_eq!(trusted["change"]["added"][0]["name"], "Mallory");
     alice.run(&["reply", &id, "-m", "now Mallory reads this"]);
-    let report = client.report(&id).await.unwrap();
+    let report = client.report(id.parse().unwrap()).await.unwrap();
     assert_eq!(opens_for_mallory(&report.events), 1);
 
     // Mallory leaves: the desk stops again until told, then seals to her no more.
@@ -295,7 +295,7 @@ async fn the_desk_seals_only_to_the_roster_it_pinned() {
     );
     alice.run(&["trust", "--yes"]);
     alice.run(&["reply", &id, "-m", "Mallory cannot read this"]);
-    let report = client.report(&id).await.unwrap();
+    let report = client.report(id.parse().unwrap()).await.unwrap();
     assert_eq!(report.events.len(), 3);
     assert_eq!(opens_for_mallory(&report.events), 1);
 
@@ -406,7 +406,7 @@ async fn forged_team_words_show_as_unverified() {
     // What a compromised server (with a member's token, and every public key) can do.
     let identities = Identities::load(&server.member.identity).unwrap();
     let client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let report = client.report(&id).await.unwrap();
+    let report = client.report(id.parse().unwrap()).await.unwrap();
     let genuine = report.events.last().unwrap().sealed.clone();
     let plain = crypto::open(
         &identities.as_refs(),
@@ -433,20 +433,26 @@ async fn forged_team_words_show_as_unverified() {
         .encode(reply("Altered: publish it all now.").encode())
         .into();
     client
-        .append(&id, &seal(&serde_json::to_vec(&envelope).unwrap()))
+        .append(
+            id.parse().unwrap(),
+            &seal(&serde_json::to_vec(&envelope).unwrap()),
+        )
         .await
         .unwrap();
     // 2. Unsigned words in Alice's name.
     client
         .append(
-            &id,
+            id.parse().unwrap(),
             &seal(&reply("Unsigned: send us your exploit.").encode()),
         )
         .await
         .unwrap();
     // 3. Alice's genuine event again, replayed.
     client
-        .append(&id, &Sealed::from_stored(api::decode(&genuine).unwrap()))
+        .append(
+            id.parse().unwrap(),
+            &Sealed::from_stored(api::decode(&genuine).unwrap()),
+        )
         .await
         .unwrap();
     // 4. Bob, a member, signing words that claim to be Alice's: verified, as Bob's.
@@ -454,7 +460,7 @@ async fn forged_team_words_show_as_unverified() {
     let bob_key = bob_ids.signing_key().unwrap();
     client
         .append(
-            &id,
+            id.parse().unwrap(),
             &seal(&reply("Bob pretending.").encode_signed(&id, bob_key)),
         )
         .await

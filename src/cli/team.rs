@@ -8,8 +8,9 @@ use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 
 use agedrop::report::{Status, human_size};
+use agedrop::store::ReportId;
 use agedrop::team::{
-    self, Bundle, Desk, Identities, LocalInbox, Pins, Posted, Roster, Seen, Shown, Source,
+    self, Bundle, Desk, Identities, Inbox, LocalInbox, Pins, Posted, Roster, Seen, Shown,
     TeamClient,
 };
 use agedrop::text::terminal_safe;
@@ -52,8 +53,8 @@ pub enum ReadCommand {
     /// List the reports: status, unread events, the acknowledgement deadline.
     List {
         /// Only reports with this status (repeatable), e.g. --status received
-        #[arg(long = "status", value_name = "STATUS")]
-        statuses: Vec<String>,
+        #[arg(long = "status", value_name = "STATUS", ignore_case = true)]
+        statuses: Vec<Status>,
     },
     /// Show one report's whole thread.
     Show {
@@ -88,15 +89,15 @@ enum TeamCommand {
     Status {
         /// Report id, or a unique prefix
         id: String,
-        /// received, acknowledged, triaged, fixing, fixed, disclosed, duplicate,
-        /// out-of-scope, not-applicable, wont-fix or spam
-        status: String,
+        /// The new status
+        #[arg(ignore_case = true)]
+        status: Status,
         /// A note shown with the change
         #[arg(long, short)]
         message: Option<String>,
         /// Planned public disclosure date (YYYY-MM-DD)
-        #[arg(long, value_name = "DATE")]
-        disclosure: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        disclosure: Option<time::Date>,
     },
     /// Add an internal note, sealed to the team only (the reporter never sees it).
     Note {
@@ -180,15 +181,15 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let (source, key) = match (&args.bundle, &resolved.server) {
+        let (source, key): (Box<dyn Inbox>, String) = match (&args.bundle, &resolved.server) {
             (Some(path), _) => {
                 let bundle = Bundle::open(path)?;
                 let key = format!("bundle:{}", path.canonicalize()?.display());
-                (Source::Bundle(bundle), key)
+                (Box::new(bundle), key)
             }
             (None, Some(server)) => {
                 let client = TeamClient::login(server, &identities).await?;
-                (Source::Server(client), server.clone())
+                (Box::new(client), server.clone())
             }
             (None, None) => bail!(
                 "no server given: pass --server https://…, set AGEDROP_SERVER, put \
@@ -203,21 +204,21 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             return super::trust::trust(&mut desk, keys.as_deref(), yes, args.json).await;
         }
         let writes = !matches!(args.command, TeamCommand::Read(_));
-        let news = desk.check_roster(&crate::cli::now_rfc3339()).await?;
+        let news = desk.check_roster(&super::now_rfc3339()).await?;
         super::trust::announce(&desk, &news, writes);
         match args.command {
             TeamCommand::Read(command) => read(&mut desk, command, args.json).await,
             TeamCommand::Reply { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "reply to the reporter")?;
-                let posted = desk.reply(&id, &text).await?;
-                done(&mut desk, args.json, &id, posted, "Reply sent")
+                let posted = desk.reply(id, &text).await?;
+                done(&mut desk, args.json, id, posted, "Reply sent")
             }
             TeamCommand::Note { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "internal note (the reporter never sees it)")?;
-                let posted = desk.note(&id, &text).await?;
-                done(&mut desk, args.json, &id, posted, "Note added")
+                let posted = desk.note(id, &text).await?;
+                done(&mut desk, args.json, id, posted, "Note added")
             }
             TeamCommand::Status {
                 id,
@@ -225,19 +226,17 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 message,
                 disclosure,
             } => {
-                let status = parse_status(&status)?;
-                let disclosure = disclosure.map(|d| parse_date(&d)).transpose()?;
                 let id = desk.resolve(&id).await?;
                 let posted = desk
                     .set_status(
-                        &id,
+                        id,
                         status,
                         message.as_deref().unwrap_or_default(),
-                        disclosure.as_deref().unwrap_or_default(),
+                        disclosure,
                     )
                     .await?;
                 let what = format!("Status set to {}", status.as_str());
-                done(&mut desk, args.json, &id, posted, &what)
+                done(&mut desk, args.json, id, posted, &what)
             }
             TeamCommand::Grant {
                 member,
@@ -247,11 +246,11 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             } => super::grant::grant(&desk, &member, ids, all, batch as usize, args.json).await,
             TeamCommand::Purge { id, yes } => {
                 let id = desk.resolve(&id).await?;
-                let title = desk.thread(&id).await?.title().to_string();
+                let title = desk.thread(id).await?.title().to_string();
                 if !yes {
-                    confirm_purge(&id, &title)?;
+                    confirm_purge(id, &title)?;
                 }
-                desk.client()?.purge(&id).await?;
+                desk.client()?.purge(id).await?;
                 if args.json {
                     println!(
                         "{}",
@@ -292,10 +291,13 @@ pub fn open(
         })
         .transpose()?;
     let identities = Identities::load(identity)?;
-    let inbox = LocalInbox::open(data)?;
+    let mut inbox = LocalInbox::open(data)?;
+    if let Some(hours) = promise {
+        inbox = inbox.with_promise(hours);
+    }
     let key = format!("data:{}", data.canonicalize()?.display());
     let mut desk = Desk::new(
-        Source::Local(inbox),
+        Box::new(inbox),
         identities,
         Seen::load(&key),
         Pins::memory(),
@@ -304,9 +306,6 @@ pub fn open(
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         desk.use_roster(Roster::from_keys_file(&text)?);
-    }
-    if let Some(hours) = promise {
-        desk.use_promise(hours);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -318,10 +317,6 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
     let mut stdout = std::io::stdout().lock();
     match command {
         ReadCommand::List { statuses } => {
-            let statuses = statuses
-                .iter()
-                .map(|s| parse_status(s))
-                .collect::<anyhow::Result<Vec<_>>>()?;
             let items = desk.list(&statuses).await?;
             if json {
                 writeln!(stdout, "{}", json_text(&items)?)?;
@@ -331,24 +326,24 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
         }
         ReadCommand::Show { id } => {
             let id = desk.resolve(&id).await?;
-            let thread = desk.show(&id).await?;
+            let thread = desk.show(id).await?;
             if json {
                 let shown = Shown::new(&thread);
                 writeln!(stdout, "{}", json_text(&shown)?)?;
             } else {
-                write!(stdout, "{}", team::print_thread(&thread))?;
+                write!(stdout, "{}", *team::print_thread(&thread))?;
             }
         }
         ReadCommand::Attachments { id, out, force } => {
             let id = desk.resolve(&id).await?;
-            let out = out.unwrap_or_else(|| PathBuf::from(&id));
+            let out = out.unwrap_or_else(|| PathBuf::from(id.to_string()));
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let progress = !json && std::io::stderr().is_terminal();
-            let written = desk.attachments(&id, &out, force, progress).await?;
+            let written = desk.attachments(id, &out, force, progress).await?;
             if json {
                 writeln!(stdout, "{}", json_text(&written)?)?;
             } else if written.is_empty() {
@@ -369,7 +364,13 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-fn done(desk: &mut Desk, json: bool, id: &str, posted: Posted, what: &str) -> anyhow::Result<()> {
+fn done(
+    desk: &mut Desk,
+    json: bool,
+    id: ReportId,
+    posted: Posted,
+    what: &str,
+) -> anyhow::Result<()> {
     desk.mark_own(id, posted.seq)?;
     for warning in &posted.warnings {
         eprintln!("Warning: {}", terminal_safe(warning));
@@ -386,17 +387,8 @@ fn done(desk: &mut Desk, json: bool, id: &str, posted: Posted, what: &str) -> an
     Ok(())
 }
 
-fn parse_status(name: &str) -> anyhow::Result<Status> {
-    Status::parse(&name.trim().to_ascii_lowercase()).ok_or_else(|| {
-        let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-        anyhow!("unknown status `{name}`; use one of: {}", names.join(", "))
-    })
-}
-
-fn parse_date(text: &str) -> anyhow::Result<String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text.trim(), &format)
-        .map(|_| text.trim().to_string())
+fn parse_date(text: &str) -> anyhow::Result<time::Date> {
+    time::Date::parse(text.trim(), agedrop::report::DAY)
         .map_err(|_| anyhow!("`{text}` is not a date: use YYYY-MM-DD, e.g. 2027-03-01"))
 }
 
@@ -455,15 +447,18 @@ fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     if !status.success() {
         bail!("the editor failed; nothing was sent");
     }
-    let text: String = raw
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // Built in a buffer that is wiped, never in an ordinary String.
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(len));
+    for line in raw.lines().filter(|l| !l.starts_with('#')) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(line);
+    }
     Ok(zeroize::Zeroizing::new(text.trim().to_string()))
 }
 
-fn confirm_purge(id: &str, title: &str) -> anyhow::Result<()> {
+fn confirm_purge(id: agedrop::store::ReportId, title: &str) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!("refusing to purge without confirmation: run it on a terminal, or pass --yes");
     }
@@ -475,7 +470,7 @@ fn confirm_purge(id: &str, title: &str) -> anyhow::Result<()> {
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
-    if answer.trim() != id && !(answer.trim().len() >= 4 && id.starts_with(answer.trim())) {
+    if agedrop::team::resolve_prefix(&answer, [id]).is_err() {
         bail!("not confirmed; nothing was removed");
     }
     Ok(())

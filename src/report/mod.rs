@@ -219,13 +219,44 @@ pub struct StatusChange {
     /// An optional note shown with the change.
     #[serde(default)]
     pub note: String,
-    /// Planned or actual public disclosure date (`YYYY-MM-DD`), if set.
-    #[serde(default)]
-    pub disclosure: String,
+    /// Planned or actual public disclosure day (`YYYY-MM-DD` in the event; `""` when
+    /// not set, as agedrop has always written it).
+    #[serde(default, with = "day_or_empty")]
+    #[zeroize(skip)]
+    pub disclosure: Option<time::Date>,
 }
 
-/// Where a report stands, following coordinated-disclosure practice.
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+/// A calendar day as `YYYY-MM-DD`.
+pub const DAY: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// An optional day, written as `YYYY-MM-DD` or `""`.
+mod day_or_empty {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(day: &Option<time::Date>, s: S) -> Result<S::Ok, S::Error> {
+        match day {
+            Some(day) => {
+                s.serialize_str(&day.format(super::DAY).map_err(serde::ser::Error::custom)?)
+            }
+            None => s.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<time::Date>, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        time::Date::parse(&text, super::DAY)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where a report stands, following coordinated-disclosure practice. The command line
+/// takes the same names as JSON ([`Status::as_str`]).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Stored; nobody on the team has answered yet.
@@ -475,7 +506,7 @@ mod tests {
                 author: "A".into(),
                 status: Status::OutOfScope,
                 note: String::new(),
-                disclosure: String::new(),
+                disclosure: None,
             }),
         );
         let text = String::from_utf8(status.encode().to_vec()).unwrap();

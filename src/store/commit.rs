@@ -8,7 +8,9 @@ use std::collections::hash_map::Entry;
 
 use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
 
-use super::{BlobId, EVENT_PART, NewEvent, ReportId, ReportRecord, Store, StoreError, blob, layout};
+use super::{
+    BlobId, EVENT_PART, NewEvent, ReportId, ReportRecord, Store, StoreError, blob, layout,
+};
 
 impl Store {
     /// Commits a new report (its lookup key, record, events and blobs) in one atomic,

@@ -19,7 +19,9 @@ use crate::crypto::{self, FileKey, Sealed, SigningKey};
 use crate::report::{Event, EventBody, Grant, GrantKeys, GrantedBlob, GrantedEvent, now};
 
 use super::desk::Desk;
+use super::inbox::{SealedReport, decode_events};
 use super::{TeamError, Thread};
+use crate::store::ReportId;
 
 /// How much of an attachment stream is read for its header (the key to a stream stored
 /// before files had keys of their own): far more than a team's stanzas take.
@@ -77,16 +79,8 @@ impl Desk {
         }
         match found.as_slice() {
             [one] => Ok((*one).clone()),
-            [] => Err(TeamError::UnknownReport(format!(
-                "no member `{}` in your pinned roster; give a name or recipient as `agedrop \
-                 team trust` lists them (a new member must be in the keys file, and accepted \
-                 with `agedrop team trust`, first)",
-                crate::text::excerpt(wanted, 60)
-            ))),
-            _ => Err(TeamError::UnknownReport(format!(
-                "`{}` names more than one member; give their recipient instead",
-                crate::text::excerpt(wanted, 60)
-            ))),
+            [] => Err(TeamError::NoSuchMember(crate::text::excerpt(wanted, 60))),
+            _ => Err(TeamError::AmbiguousMember(crate::text::excerpt(wanted, 60))),
         }
     }
 
@@ -101,7 +95,7 @@ impl Desk {
     pub async fn grant(
         &self,
         who: &str,
-        ids: Option<Vec<String>>,
+        ids: Option<Vec<ReportId>>,
         round: usize,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<GrantSummary, TeamError> {
@@ -158,14 +152,20 @@ impl Desk {
                 let events = match feed.as_mut().and_then(|f| f.remove(id)) {
                     Some(events) => events,
                     None => {
-                        let report = client.report(id).await?;
-                        super::desk::sealed_events(id, &report.events)?
+                        let report = client.report(*id).await?;
+                        decode_events(*id, &report.events)?
                     }
                 };
-                sealed.push((id.clone(), events));
+                sealed.push((*id, events));
             }
             let threads = on_cores(workers, sealed, |(id, events)| {
-                Thread::open(id, String::new(), events, &self.identities, Some(roster))
+                let report = SealedReport {
+                    id,
+                    // Nothing is sealed to the reporter here.
+                    reporter: String::new(),
+                    events,
+                };
+                Thread::open(report, &self.identities, Some(roster))
             })?
             .into_iter()
             .collect::<Result<Vec<Thread>, TeamError>>()?;
@@ -173,13 +173,13 @@ impl Desk {
             for thread in &threads {
                 let (readable, events) = events_to_grant(thread, &grantee.recipient);
                 let blobs = self.blobs_to_grant(thread, &grantee.recipient).await?;
-                plans.push((thread.id.clone(), readable, events, blobs));
+                plans.push((thread.id, readable, events, blobs));
             }
             drop(threads);
             let grants = on_cores(workers, plans, |(id, readable, events, blobs)| {
-                sealing.seal(&id, readable, events, blobs)
+                sealing.seal(id, readable, events, blobs)
             })?;
-            let mut batch: Vec<(String, Sealed)> = Vec::new();
+            let mut batch: Vec<(ReportId, Sealed)> = Vec::new();
             let mut batch_bytes = 0;
             for grant in grants {
                 match grant? {
@@ -207,7 +207,7 @@ impl Desk {
                                 batch_bytes = 0;
                             }
                             batch_bytes += cost;
-                            batch.push((id.clone(), event));
+                            batch.push((id, event));
                         }
                     }
                 }
@@ -231,9 +231,11 @@ impl Desk {
     /// Every report's sealed events from the server's feed, a page of hundreds at a
     /// time. A report whose events do not arrive in order from its first is left out
     /// (it is fetched on its own, and checked there).
-    async fn feed_events(&self) -> Result<HashMap<String, Vec<(u32, Option<Sealed>)>>, TeamError> {
+    async fn feed_events(
+        &self,
+    ) -> Result<HashMap<ReportId, Vec<(u32, Option<Sealed>)>>, TeamError> {
         let client = self.client()?;
-        let mut reports: HashMap<String, Vec<(u32, Option<Sealed>)>> = HashMap::new();
+        let mut reports: HashMap<ReportId, Vec<(u32, Option<Sealed>)>> = HashMap::new();
         let mut broken = HashSet::new();
         let mut cursor = 0;
         loop {
@@ -246,7 +248,7 @@ impl Desk {
             }
             cursor = page.next;
             for item in page.items {
-                let events = reports.entry(item.report.clone()).or_default();
+                let events = reports.entry(item.report).or_default();
                 let expected = events.last().map_or(0, |(seq, _)| seq + 1);
                 let sealed = crate::api::decode(&item.sealed).map(Sealed::parse);
                 match sealed {
@@ -293,7 +295,13 @@ impl Desk {
         if let Some(key) = thread.blob_key(blob) {
             return Ok(Some(key.clone()));
         }
-        let mut response = self.client()?.download(&thread.id, blob).await?;
+        let blob_id = blob.parse().map_err(|_| {
+            TeamError::Hostile(format!(
+                "report {}: an attachment has a malformed id",
+                thread.id
+            ))
+        })?;
+        let mut response = self.client()?.download(thread.id, blob_id).await?;
         let mut header = Vec::new();
         while (header.len() as u64) < HEADER_BYTES {
             match response.chunk().await {
@@ -326,7 +334,7 @@ enum Outcome {
     Covered,
     /// New grant events.
     New {
-        id: String,
+        id: ReportId,
         sealed: Vec<Sealed>,
         events: usize,
         attachments: usize,
@@ -369,7 +377,7 @@ impl Sealing<'_> {
     /// event signed by the member and sealed to the team; several for a long thread.
     fn seal(
         &self,
-        id: &str,
+        id: ReportId,
         readable: usize,
         events: Vec<(u32, [u8; 32], FileKey)>,
         blobs: Vec<(String, FileKey)>,
@@ -423,10 +431,13 @@ impl Sealing<'_> {
                     keys: crate::api::encode(inner.as_bytes()),
                 }),
             );
-            sealed.push(crypto::seal(&team, &event.encode_signed(id, self.key))?);
+            sealed.push(crypto::seal(
+                &team,
+                &event.encode_signed(&id.to_string(), self.key),
+            )?);
         }
         Ok(Outcome::New {
-            id: id.to_string(),
+            id,
             sealed,
             events: event_count,
             attachments,

@@ -9,28 +9,31 @@ mod download;
 mod files;
 mod grant;
 mod identity;
-mod thread;
+mod inbox;
 mod local;
 mod post;
 mod print;
 mod roster;
+mod server;
 mod settings;
+mod thread;
 mod trust;
 
 pub use crate::text::terminal_safe;
 pub use bundle::{Bundle, BundleIndex, Promises, export};
 pub use client::{TeamClient, server_origin};
-pub use desk::{Desk, ListItem, Shown, ShownEvent, Source, rfc3339};
-pub use download::{Written, max_ciphertext};
-pub use files::{safe_file_name, write_attachment};
+pub use desk::{Desk, ListItem, Shown, ShownEvent};
+pub use download::Written;
+pub use files::{Target, max_ciphertext, safe_file_name, write_attachment};
 pub use grant::{GrantSummary, ROUND as GRANT_ROUND};
 pub use identity::{Identities, Terminal};
-pub use thread::{EventState, OpenedEvent, Opener, Thread};
+pub use inbox::{Inbox, SealedReport, resolve_prefix};
 pub use local::LocalInbox;
 pub use post::Posted;
 pub use print::{print_list, print_thread};
 pub use roster::{Change, Pins, Roster, describe as describe_member};
 pub use settings::{Resolved, Seen, config_path, resolve};
+pub use thread::{EventState, OpenedEvent, Opener, Thread};
 pub use trust::RosterNews;
 
 /// What can go wrong on the team's side. Messages say which file or id, and what was
@@ -46,9 +49,47 @@ pub enum TeamError {
     /// The server could not be reached, or answered with an error.
     #[error("{0}")]
     Server(String),
-    /// No report, or more than one, matches the id given.
+    /// The server answered 404 to something it was asked for.
     #[error("{0}")]
-    UnknownReport(String),
+    NotFound(String),
+    /// No report has an id that starts with what was given.
+    #[error("no report with id `{0}`; `list` shows the ids (give at least 4 hex digits)")]
+    NoSuchReport(String),
+    /// More than one report has an id that starts with what was given.
+    #[error("`{prefix}` matches {matches} reports; give more of the id")]
+    AmbiguousReport {
+        /// What was given.
+        prefix: String,
+        /// How many reports it matches.
+        matches: usize,
+    },
+    /// An attachment that is not part of the report, or not in the bundle.
+    #[error("attachment {blob} is not part of report {report} here")]
+    NoSuchAttachment {
+        /// The report.
+        report: crate::store::ReportId,
+        /// The attachment.
+        blob: crate::store::BlobId,
+    },
+    /// No member of the pinned roster has the name given.
+    #[error(
+        "no member `{0}` in your pinned roster; give a name or recipient as `agedrop team \
+         trust` lists them (a new member must be in the keys file, and accepted with \
+         `agedrop team trust`, first)"
+    )]
+    NoSuchMember(String),
+    /// More than one member of the pinned roster has the name given.
+    #[error("`{0}` names more than one member; give their recipient instead")]
+    AmbiguousMember(String),
+    /// A command that changes the server was run against a bundle or a data folder.
+    #[error("this works only against a server (--server), not a bundle or a data folder")]
+    NeedsServer,
+    /// An attachment's stream is longer than its sealed size.
+    #[error(
+        "{0}: the attachment's stream is longer than its sealed size; stopped, and nothing of \
+         it was kept"
+    )]
+    TooLong(String),
     /// The data folder could not be opened.
     #[error("cannot open the data folder {path}: {detail}")]
     Data {

@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{self, AttachmentKey, FileKey, Sealed};
 use crate::report::{Attachment, Event, EventBody, GrantKeys, Opened, Status, Submission};
+use crate::store::ReportId;
 
+use super::inbox::SealedReport;
 use super::roster::Roster;
 use super::{Identities, TeamError};
 
@@ -59,7 +61,7 @@ impl OpenedEvent {
 /// A whole thread, decrypted on this machine.
 pub struct Thread {
     /// The report's id.
-    pub id: String,
+    pub id: ReportId,
     /// The reporter's public recipient, as the server keeps it in the clear.
     pub reporter: String,
     /// Every event in order.
@@ -213,12 +215,17 @@ impl Thread {
     /// `roster` (the pinned one; `None` when there is none to use). An event that is not
     /// an age file at all (`None`) is shown as unreadable.
     pub fn open(
-        id: String,
-        reporter: String,
-        sealed: Vec<(u32, Option<Sealed>)>,
+        report: SealedReport,
         identities: &Identities,
         roster: Option<&Roster>,
     ) -> Result<Thread, TeamError> {
+        let SealedReport {
+            id: report_id,
+            reporter,
+            events: sealed,
+        } = report;
+        // Signatures cover the id as written.
+        let id = report_id.to_string();
         let ids = identities.as_refs();
         // Every event is sealed to the team (as it was then) and perhaps the reporter;
         // far more stanzas than that is a server making the desk work for nothing.
@@ -334,7 +341,7 @@ impl Thread {
             });
         }
         Ok(Thread {
-            id,
+            id: report_id,
             reporter,
             events,
             blob_keys: granted.blobs,

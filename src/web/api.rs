@@ -7,17 +7,20 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::auth::{AuthError, Member};
+use super::error::Failure;
 use crate::api::{self, ErrorResponse};
 use crate::crypto::Sealed;
 use crate::store::{BlobId, NewEvent, ReportId, StoreError};
@@ -27,13 +30,28 @@ const JSON_BODY: usize = 16 * 1024;
 /// Most feed entries in one answer.
 const FEED_PAGE: usize = 500;
 
-/// An API error: a status and a sentence, sent as JSON; for 429, when to retry.
-pub(super) struct ApiError(StatusCode, String, Option<u64>);
+/// An API error: a status and a sentence, sent as JSON (for 429, when to retry); or a
+/// storage failure, logged when it becomes the answer.
+pub(super) enum ApiError {
+    Refused(StatusCode, String, Option<u64>),
+    Storage(Failure),
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.0, Json(ErrorResponse { error: self.1 })).into_response();
-        if let Some(seconds) = self.2
+        let (status, message, retry) = match self {
+            ApiError::Refused(status, message, retry) => (status, message, retry),
+            ApiError::Storage(failure) => {
+                failure.log();
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage failed; see the server log".into(),
+                    None,
+                )
+            }
+        };
+        let mut response = (status, Json(ErrorResponse { error: message })).into_response();
+        if let Some(seconds) = retry
             && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -43,7 +61,54 @@ impl IntoResponse for ApiError {
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
-    ApiError(status, message.into(), None)
+    ApiError::Refused(status, message.into(), None)
+}
+
+/// A JSON body; anything else is refused with a JSON error saying what is wrong
+/// (axum's `examples/error-handling`).
+pub(super) struct ApiJson<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            // Whatever is wrong (type, syntax, shape, size), a 400 that says it.
+            Err(e) => Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("bad JSON body: {}", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// What a path names when its ids are not ids.
+pub(super) trait Named {
+    const MISSING: &'static str;
+}
+
+impl Named for ReportId {
+    const MISSING: &'static str = "no such report";
+}
+
+impl Named for (ReportId, BlobId) {
+    const MISSING: &'static str = "no such attachment";
+}
+
+/// Ids from the path, parsed where they are read: a path that does not hold exactly an
+/// id names nothing, and is answered as such.
+pub(super) struct Ids<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Named + Send> FromRequestParts<S> for Ids<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(ids)) => Ok(Ids(ids)),
+            Err(_) => Err(error(StatusCode::NOT_FOUND, T::MISSING)),
+        }
+    }
 }
 
 impl From<AuthError> for ApiError {
@@ -67,7 +132,7 @@ impl From<AuthError> for ApiError {
                  operator sets server.public_url (or server.onion_address) to the address \
                  the team uses",
             ),
-            AuthError::RateLimited(seconds) => ApiError(
+            AuthError::RateLimited(seconds) => ApiError::Refused(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
                     "too many login attempts for this recipient; try again in {}",
@@ -84,17 +149,12 @@ impl From<AuthError> for ApiError {
 }
 
 impl AppState {
+    /// A storage error as the API answers it: 404 for what is not there; otherwise
+    /// through the fail-stop policy, logged as the answer is made.
     fn api_storage(&self, e: StoreError) -> ApiError {
         match e {
             StoreError::NotFound => error(StatusCode::NOT_FOUND, "no such report"),
-            other => {
-                // Logged there, with its detail; the server stops if it was fatal.
-                let _page = self.storage_error(other);
-                error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage failed; see the server log",
-                )
-            }
+            other => ApiError::Storage(self.fail_stop(other)),
         }
     }
 }
@@ -141,26 +201,14 @@ async fn require_token(
     Ok(next.run(request).await)
 }
 
-fn json<T: serde::de::DeserializeOwned>(
-    body: Result<Json<T>, JsonRejection>,
-) -> Result<T, ApiError> {
-    body.map(|Json(v)| v).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            format!("bad JSON body: {}", e.body_text()),
-        )
-    })
-}
-
 /// A login challenge. Junk (not JSON, not a recipient, a name that is not this
 /// server's) is refused before any rate-limit token is taken; then members draw from a
 /// bucket each and strangers from one of their own.
 async fn challenge(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Json<api::ChallengeRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<api::ChallengeRequest>,
 ) -> Result<Json<api::Challenge>, ApiError> {
-    let request = json(body)?;
     let origin = state.origins.of(&headers).ok_or(AuthError::UnknownOrigin)?;
     let (challenge_id, sealed) =
         state
@@ -174,9 +222,8 @@ async fn challenge(
 
 async fn login(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<api::LoginRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<api::LoginRequest>,
 ) -> Result<Json<api::LoginResponse>, ApiError> {
-    let request = json(body)?;
     let (token, name) = state.auth.login(
         &state.keys(),
         &request.challenge_id,
@@ -198,11 +245,6 @@ async fn team(State(state): State<Arc<AppState>>) -> Json<api::TeamResponse> {
     ))
 }
 
-fn report_id(text: &str) -> Result<ReportId, ApiError> {
-    text.parse()
-        .map_err(|_| error(StatusCode::NOT_FOUND, "no such report"))
-}
-
 async fn reports(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<api::ReportsResponse>, ApiError> {
@@ -218,9 +260,8 @@ async fn reports(
 
 async fn report(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Ids(id): Ids<ReportId>,
 ) -> Result<Json<api::ReportResponse>, ApiError> {
-    let id = report_id(&id)?;
     let record = state
         .store
         .report(id)
@@ -276,7 +317,7 @@ async fn feed(
         };
         items.push(api::FeedItem {
             cursor: entry.cursor,
-            report: entry.report.to_string(),
+            report: entry.report,
             seq: entry.seq,
             sealed: api::encode(sealed.as_bytes()),
         });
@@ -287,12 +328,8 @@ async fn feed(
 
 async fn attachment(
     State(state): State<Arc<AppState>>,
-    Path((id, blob)): Path<(String, String)>,
+    Ids((id, blob)): Ids<(ReportId, BlobId)>,
 ) -> Result<Response, ApiError> {
-    let id = report_id(&id)?;
-    let blob: BlobId = blob
-        .parse()
-        .map_err(|_| error(StatusCode::NOT_FOUND, "no such attachment"))?;
     if !state
         .store
         .has_blob(id, blob)
@@ -326,10 +363,9 @@ async fn attachment(
 
 async fn append(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Ids(id): Ids<ReportId>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<api::AppendResponse>), ApiError> {
-    let id = report_id(&id)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             error(
@@ -377,9 +413,8 @@ async fn append(
 /// checked as [`append`] checks one, and all refused if any is refused.
 async fn append_batch(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<api::BatchRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<api::BatchRequest>,
 ) -> Result<(StatusCode, Json<api::BatchResponse>), ApiError> {
-    let request = json(body)?;
     if request.events.is_empty() || request.events.len() > api::BATCH_EVENTS {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -388,7 +423,7 @@ async fn append_batch(
     }
     let mut items = Vec::with_capacity(request.events.len());
     for (n, event) in request.events.iter().enumerate() {
-        let id = report_id(&event.report)?;
+        let id = event.report;
         let bytes = api::decode(&event.sealed)
             .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("event {n} is not base64")))?;
         if bytes.len() > state.limits.max_event_bytes {
@@ -418,10 +453,9 @@ async fn append_batch(
 
 async fn purge(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Ids(id): Ids<ReportId>,
     Extension(member): Extension<Member>,
 ) -> Result<StatusCode, ApiError> {
-    let id = report_id(&id)?;
     state
         .store
         .purge(id)

@@ -75,7 +75,10 @@ pub(super) async fn check(
              right, the report may have been removed after it was closed.",
         );
     };
-    let cookie = state.sessions.start(report, key).map_err(PageError::internal)?;
+    let cookie = state
+        .sessions
+        .start(report, key)
+        .map_err(PageError::internal)?;
     // Post, then redirect: reloading the thread never re-sends the code.
     Ok((
         StatusCode::SEE_OTHER,

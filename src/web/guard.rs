@@ -268,10 +268,7 @@ impl RateLimit {
 
     /// Tokens in the bucket now.
     fn tokens(&self) -> f64 {
-        let state = match self.state.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let state = crate::lock(&self.state);
         let (tokens, last) = *state;
         (tokens + last.elapsed().as_secs_f64() * self.per_second).min(self.capacity)
     }
@@ -282,10 +279,7 @@ impl RateLimit {
     }
 
     fn take(&self, consume: bool) -> Result<(), PageError> {
-        let mut state = match self.state.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut state = crate::lock(&self.state);
         let now = Instant::now();
         let (tokens, last) = *state;
         let tokens =
@@ -320,10 +314,7 @@ impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
     }
 
     fn with<T>(&self, key: &K, f: impl FnOnce(&RateLimit) -> T) -> T {
-        let mut buckets = match self.buckets.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut buckets = crate::lock(&self.buckets);
         if buckets.len() >= self.max_keys && !buckets.contains_key(key) {
             buckets.retain(|_, bucket| !bucket.is_full());
             if buckets.len() >= self.max_keys {

@@ -112,11 +112,16 @@ impl AppState {
         })
     }
 
-    /// Turns a storage error into the reporter's page. A fatal one (sled accepts no
-    /// more writes after an I/O failure, a full disk above all) also stops the server
-    /// once requests in flight are answered, and frees the reserve file so that it can
-    /// start again: fail-stop keeps every earlier report intact.
+    /// Turns a storage error into the reporter's page (which logs it).
     pub fn storage_error(&self, e: crate::store::StoreError) -> PageError {
+        PageError::Storage(self.fail_stop(e))
+    }
+
+    /// The fail-stop policy: a fatal storage error (sled accepts no more writes after an
+    /// I/O failure, a full disk above all) stops the server once requests in flight are
+    /// answered, and frees the reserve file so that it can start again; fail-stop keeps
+    /// every earlier report intact. Logging is left to the response the failure becomes.
+    fn fail_stop(&self, e: crate::store::StoreError) -> error::Failure {
         // Some layers (age's header writer) hide the OS error's kind; a failed write on
         // a disk with (almost) nothing left is a full disk whatever it says.
         let disk_full = matches!(e, crate::store::StoreError::Io(_))
@@ -125,23 +130,15 @@ impl AppState {
                 .available_bytes()
                 .map_or(true, |free| free < 1024 * 1024);
         let fatal = e.is_fatal() || disk_full;
-        // Logged here, once, with the detail (an I/O error or a sled message, never
-        // content); the reporter's page and the API answer are generic.
-        if fatal
+        let stopping = fatal
             && !self
                 .has_failed
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            tracing::error!(
-                "storage failed ({e}); stopping the server. Free disk space if it is full, \
-                 then start it again: everything stored before is intact"
-            );
+                .swap(true, std::sync::atomic::Ordering::SeqCst);
+        if stopping {
             self.store.release_reserve();
             self.failed.notify_one();
-        } else {
-            tracing::error!("storage failed: {e}");
         }
-        PageError::Storage
+        error::Failure::new(e, stopping)
     }
 
     /// Whether storage has failed since start-up.
@@ -151,20 +148,19 @@ impl AppState {
 
     /// The current team keys (replaced as a whole when the keys file is reloaded).
     pub fn keys(&self) -> Arc<TeamKeys> {
-        match self.keys.read() {
-            Ok(keys) => keys.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Installs a newly loaded keys file; tokens of members no longer in it end.
     pub fn replace_keys(&self, keys: TeamKeys) {
         self.auth.revoke_missing(&keys);
-        let mut slot = match self.keys.write() {
-            Ok(slot) => slot,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Arc::new(keys);
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
     }
 
     /// Ends sessions that have expired (their keys are wiped).
@@ -191,6 +187,24 @@ impl Site {
             max_upload: human_size(l.max_upload_bytes),
             max_line_chars: l.max_line_chars,
         }
+    }
+}
+
+/// Makes room in a full table: removes the entry ranked first by `rank` (the oldest,
+/// the idlest) among those `eligible` selects. Used where a table has a fixed size so
+/// that no one client can grow it (sessions, login challenges).
+fn evict_first<K: Clone + Eq + std::hash::Hash, V, R: Ord>(
+    table: &mut std::collections::HashMap<K, V>,
+    eligible: impl Fn(&V) -> bool,
+    rank: impl Fn(&V) -> R,
+) {
+    if let Some(first) = table
+        .iter()
+        .filter(|(_, v)| eligible(v))
+        .min_by_key(|(_, v)| rank(v))
+        .map(|(k, _)| k.clone())
+    {
+        table.remove(&first);
     }
 }
 

@@ -79,15 +79,7 @@ pub(super) fn security_txt(config: &Config) -> String {
         }
     };
     let expires = if config.programme.security_txt_expires.is_empty() {
-        let in_a_year = time::OffsetDateTime::now_utc() + time::Duration::days(365);
-        in_a_year
-            .replace_nanosecond(0)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default()
+        crate::text::rfc3339(crate::report::now() + 365 * 86_400).unwrap_or_default()
     } else {
         config.programme.security_txt_expires.clone()
     };
