@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer};
 pub use limits::Limits;
 pub use programme::{Programme, ProgrammeName, Rfc3339};
 pub use server::{HttpUrl, OnionAddress, Server, TlsFiles};
-pub use units::BadValue;
+use units::BadValue;
 
 /// A setting was missing or wrong.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,29 @@ pub struct Overrides {
     pub allow_plain_http: bool,
 }
 
+impl Overrides {
+    /// Puts the flags given in place of the file's settings.
+    fn apply(&self, server: &mut Server) -> Result<(), ConfigError> {
+        if let Some(listen) = &self.listen {
+            server.listen = server::parse_listen(listen).map_err(|e| err("server.listen", e.0))?;
+        }
+        if let Some(data) = &self.data {
+            server.data.clone_from(data);
+        }
+        if let Some(keys) = &self.keys {
+            server.keys.clone_from(keys);
+        }
+        if self.tls_cert.is_some() {
+            server.tls_cert.clone_from(&self.tls_cert);
+        }
+        if self.tls_key.is_some() {
+            server.tls_key.clone_from(&self.tls_key);
+        }
+        server.allow_plain_http |= self.allow_plain_http;
+        Ok(())
+    }
+}
+
 /// Reads an optional text setting: empty (or only spaces) means none.
 fn empty_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
@@ -113,7 +136,9 @@ impl Config {
                 .and_then(|span| text.get(..span.start))
                 .map(|before| format!(", line {}", before.matches('\n').count() + 1))
                 .unwrap_or_default();
-            if message.starts_with("unknown field") || setting == "." {
+            if setting == "." {
+                err(file, format!("{message}{line}; {COMPARE}"))
+            } else if message.starts_with("unknown field") {
                 err(file, format!("{message} (at `{setting}`{line}); {COMPARE}"))
             } else {
                 err(&setting, format!("{message} (in {file}{line})"))
@@ -125,24 +150,8 @@ impl Config {
     /// come in pairs and exist, a public address is neither plain HTTP by accident nor
     /// nameless, and no limit is set where a larger one makes it unreachable.
     pub fn validate(mut self, o: &Overrides) -> Result<Config, ConfigError> {
-        let server = &mut self.server;
-        if let Some(listen) = &o.listen {
-            server.listen = server::parse_listen(listen).map_err(|e| err("server.listen", e.0))?;
-        }
-        for (flag, setting) in [(&o.data, &mut server.data), (&o.keys, &mut server.keys)] {
-            if let Some(path) = flag {
-                *setting = path.clone();
-            }
-        }
-        for (flag, setting) in [
-            (&o.tls_cert, &mut server.tls_cert),
-            (&o.tls_key, &mut server.tls_key),
-        ] {
-            if flag.is_some() {
-                setting.clone_from(flag);
-            }
-        }
-        server.allow_plain_http |= o.allow_plain_http;
+        o.apply(&mut self.server)?;
+        let server = &self.server;
 
         match (&server.tls_cert, &server.tls_key) {
             (Some(cert), Some(key)) => {
