@@ -161,7 +161,7 @@ impl AppState {
 
 /// The API's routes, to be nested under `/api/v1`.
 pub(super) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    let event_limit = state.limits.max_event_bytes + 1024;
+    let event_limit = state.limits.max_event_kib.bytes() + 1024;
     let authed = Router::new()
         .route("/team", get(team))
         .route("/reports", get(reports))
@@ -372,7 +372,7 @@ async fn append(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "the event is larger than limits.max_event_kib ({} KiB)",
-                    state.limits.max_event_bytes / 1024
+                    state.limits.max_event_kib.get()
                 ),
             )
         } else {
@@ -385,12 +385,12 @@ async fn append(
             "the body is empty: send one age-encrypted event",
         ));
     }
-    if body.len() > state.limits.max_event_bytes {
+    if body.len() > state.limits.max_event_kib.bytes() {
         return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "the event is larger than limits.max_event_kib ({} KiB)",
-                state.limits.max_event_bytes / 1024
+                state.limits.max_event_kib.get()
             ),
         ));
     }
@@ -426,12 +426,12 @@ async fn append_batch(
         let id = event.report;
         let bytes = api::decode(&event.sealed)
             .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("event {n} is not base64")))?;
-        if bytes.len() > state.limits.max_event_bytes {
+        if bytes.len() > state.limits.max_event_kib.bytes() {
             return Err(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "event {n} is larger than limits.max_event_kib ({} KiB)",
-                    state.limits.max_event_bytes / 1024
+                    state.limits.max_event_kib.get()
                 ),
             ));
         }

@@ -88,23 +88,31 @@ impl AppState {
             site: Site::new(&config.programme, &limits),
             keys: RwLock::new(Arc::new(keys)),
             store,
-            submissions: guard::RateLimit::per_minute(limits.submissions_per_minute),
-            follow_ups: guard::KeyedRateLimit::per_minute(limits.follow_ups_per_minute, 100_000),
-            receipt_attempts: guard::RateLimit::per_minute(limits.receipt_attempts_per_minute),
+            submissions: guard::RateLimit::per_minute(limits.submissions_per_minute.get()),
+            follow_ups: guard::KeyedRateLimit::per_minute(
+                limits.follow_ups_per_minute.get(),
+                100_000,
+            ),
+            receipt_attempts: guard::RateLimit::per_minute(
+                limits.receipt_attempts_per_minute.get(),
+            ),
             origins: origin::Origins::new(config, listen),
             sessions: session::Sessions::new(
-                limits.session_idle,
-                limits.session_max,
-                limits.max_sessions,
-                config.tls.is_some(),
+                limits.session_idle_seconds.duration(),
+                limits.session_max_seconds.duration(),
+                limits.max_sessions.get(),
+                config.server.tls().is_some(),
             ),
-            auth: auth::TeamAuth::new(limits.team_token, limits.team_logins_per_minute),
-            requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
-            uploads: Arc::new(Semaphore::new(limits.max_concurrent_uploads)),
+            auth: auth::TeamAuth::new(
+                limits.team_token_seconds.duration(),
+                limits.team_logins_per_minute.get(),
+            ),
+            requests: Arc::new(Semaphore::new(limits.max_concurrent_requests.get())),
+            uploads: Arc::new(Semaphore::new(limits.max_concurrent_uploads.get())),
             live_uploads: pace::Uploads::default(),
-            api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api)),
-            tls: config.tls.is_some(),
-            onion: config.onion_address.clone(),
+            api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api.get())),
+            tls: config.server.tls().is_some(),
+            onion: config.server.onion_address.as_ref().map(|o| o.to_string()),
             security_txt: pages::security_txt(config),
             limits,
             failed: tokio::sync::Notify::new(),
@@ -177,15 +185,19 @@ impl AppState {
 impl Site {
     fn new(p: &Programme, l: &Limits) -> Self {
         Site {
-            name: p.name.clone(),
+            name: p.name.to_string(),
             scope: p.scope.clone(),
-            policy_url: p.policy_url.clone(),
+            policy_url: p
+                .policy_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
             acknowledge_hours: p.acknowledge_hours,
             embargo_days: p.embargo_days,
-            max_files: l.max_files,
-            max_file: human_size(l.max_file_bytes),
-            max_upload: human_size(l.max_upload_bytes),
-            max_line_chars: l.max_line_chars,
+            max_files: l.max_files.get(),
+            max_file: human_size(l.max_file_mib.bytes()),
+            max_upload: human_size(l.max_upload_mib.bytes()),
+            max_line_chars: l.max_line_chars.get(),
         }
     }
 }
@@ -248,7 +260,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(follow_up)
         .nest("/api/v1", api::routes(state.clone()))
         .fallback(pages::not_found)
-        .layer(RequestBodyTimeoutLayer::new(state.limits.idle_timeout))
+        .layer(RequestBodyTimeoutLayer::new(
+            state.limits.idle_timeout_seconds.duration(),
+        ))
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -81,10 +81,11 @@ pub(super) async fn min_rate(
     request: Request,
     next: Next,
 ) -> Response {
-    let window = state.limits.upload_rate_window;
+    let window = state.limits.upload_rate_window_seconds.duration();
     let per_window = state
         .limits
         .min_upload_bytes_per_second
+        .get()
         .saturating_mul(window.as_secs());
     let (parts, body) = request.into_parts();
     let id = state.live_uploads.next.fetch_add(1, Ordering::SeqCst);

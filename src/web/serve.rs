@@ -24,10 +24,13 @@ impl Server {
     /// Binds the listening socket (so that an address in use is reported before
     /// anything else starts).
     pub fn bind(config: Config, keys: TeamKeys, store: Store) -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind(config.listen).map_err(|e| {
+        let listener = std::net::TcpListener::bind(config.server.listen).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
-                format!("server.listen: cannot listen on {}: {e}", config.listen),
+                format!(
+                    "server.listen: cannot listen on {}: {e}",
+                    config.server.listen
+                ),
             )
         })?;
         let bound = listener.local_addr()?;
@@ -45,7 +48,7 @@ impl Server {
 
     /// The URL reporters open.
     pub fn url(&self) -> std::io::Result<String> {
-        let scheme = if self.config.tls.is_some() {
+        let scheme = if self.config.server.tls().is_some() {
             "https"
         } else {
             "http"
@@ -66,8 +69,8 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
     tokio::spawn(watch_signals(
         handle.clone(),
         state.clone(),
-        config.keys.clone(),
-        config.shutdown_grace,
+        config.server.keys.clone(),
+        config.server.shutdown_grace_seconds.duration(),
     ));
     let sweeper = state.clone();
     tokio::spawn(async move {
@@ -78,10 +81,10 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         }
     });
     let router = app(state.clone());
-    let header_timeout = config.limits.header_timeout;
-    let served = match &config.tls {
+    let header_timeout = config.limits.header_timeout_seconds.duration();
+    let served = match config.server.tls() {
         Some(files) => {
-            let tls = RustlsConfig::from_pem_file(&files.cert, &files.key)
+            let tls = RustlsConfig::from_pem_file(files.cert, files.key)
                 .await
                 .map_err(|e| {
                     std::io::Error::new(

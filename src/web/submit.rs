@@ -147,9 +147,9 @@ async fn read_form(
             }
         };
         let text = if long {
-            upload::read_long_text(&mut field, label, limits.max_text_bytes).await?
+            upload::read_long_text(&mut field, label, limits.max_text_kib.bytes()).await?
         } else {
-            upload::read_line(&mut field, label, limits.max_line_chars).await?
+            upload::read_line(&mut field, label, limits.max_line_chars.get()).await?
         };
         slot.push_str(&text);
         seen.push(name);

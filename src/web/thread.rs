@@ -220,7 +220,7 @@ fn thread_page<'a>(
         entries,
         csrf: session.csrf(),
         notice,
-        session_minutes: state.limits.session_idle.as_secs() / 60,
+        session_minutes: state.limits.session_idle_seconds.duration().as_secs() / 60,
     }
 }
 
@@ -305,7 +305,7 @@ async fn read_follow_up(
                 let text = upload::read_long_text(
                     &mut field,
                     "Message to the team",
-                    state.limits.max_text_bytes,
+                    state.limits.max_text_kib.bytes(),
                 )
                 .await?;
                 message = Some(text);

@@ -48,10 +48,10 @@ pub(super) async fn read_file(
         return Ok(None);
     }
     check_file_name(&file_name)?;
-    if budget.files >= state.limits.max_files {
+    if budget.files >= state.limits.max_files.get() {
         return Err(PageError::TooLarge(format!(
             "At most {} files can be sent at once. Send the rest in a follow-up with your receipt code.",
-            state.limits.max_files
+            state.limits.max_files.get()
         )));
     }
     budget.files += 1;
@@ -118,17 +118,17 @@ async fn seal_file(
     let mut since_check: u64 = 0;
     while let Some(chunk) = field.chunk().await.map_err(broken)? {
         let len = chunk.len() as u64;
-        if digest.size() + len > limits.max_file_bytes {
+        if digest.size() + len > limits.max_file_mib.bytes() {
             return Err(PageError::TooLarge(format!(
                 "Each file can be at most {}.",
-                human_size(limits.max_file_bytes)
+                human_size(limits.max_file_mib.bytes())
             )));
         }
         *uploaded += len;
-        if *uploaded > limits.max_upload_bytes {
+        if *uploaded > limits.max_upload_mib.bytes() {
             return Err(PageError::TooLarge(format!(
                 "The files sent at once can be at most {} in all.",
-                human_size(limits.max_upload_bytes)
+                human_size(limits.max_upload_mib.bytes())
             )));
         }
         since_check += len;
@@ -248,12 +248,12 @@ pub(super) async fn drain(multipart: &mut Multipart) {
 /// Refuses new data when the quota is reached or the disk is nearly full.
 pub(super) fn check_space(state: &AppState, incoming: u64) -> Result<(), PageError> {
     let limits = &state.limits;
-    if limits.storage_max_bytes > 0 {
+    if limits.storage_max_mib.bytes() > 0 {
         let used = state
             .store
             .used_bytes()
             .map_err(|e| state.storage_error(e))?;
-        if used + incoming > limits.storage_max_bytes {
+        if used + incoming > limits.storage_max_mib.bytes() {
             tracing::warn!("storage quota (limits.storage_max_mib) reached: refusing new data");
             return Err(PageError::StorageFull);
         }
@@ -262,7 +262,7 @@ pub(super) fn check_space(state: &AppState, incoming: u64) -> Result<(), PageErr
         .store
         .available_bytes()
         .map_err(|e| state.storage_error(e))?;
-    if available < limits.storage_min_free_bytes + incoming {
+    if available < limits.storage_min_free_mib.bytes() + incoming {
         tracing::warn!("free disk space below limits.storage_min_free_mib: refusing new data");
         return Err(PageError::StorageFull);
     }
