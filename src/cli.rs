@@ -1,5 +1,6 @@
 //! The subcommands (clap derive) and what each one wires together.
 
+mod compose;
 mod grant;
 mod team;
 mod trust;

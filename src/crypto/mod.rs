@@ -9,6 +9,7 @@
 mod filekey;
 mod login;
 mod receipt;
+mod recipient;
 mod sign;
 mod stream;
 mod team_keys;
@@ -21,12 +22,12 @@ use zeroize::Zeroizing;
 pub use filekey::{AttachmentKey, FileKey, open_keeping_key, stream_file_key};
 pub use login::{MAX_SEALED_CHALLENGE, challenge_answer, challenge_text, is_challenge};
 pub use receipt::{LookupKey, Receipt, ReceiptError, ReporterKey};
+pub use recipient::{
+    ParsedRecipient, canonical_recipient, parse_for_challenge, parse_recipient, throwaway_recipient,
+};
 pub use sign::{Purpose, Signature, SigningKey, VerifyingKey, looks_like_signing_key};
 pub use stream::{BlobSealer, ChunkSink, PlainDigest, SealedChunk, open_stream};
-pub use team_keys::{
-    KeysError, KeysLine, Member, ParsedRecipient, TeamKeys, canonical_recipient,
-    parse_for_challenge, parse_recipient, read_keys_file, split_signing_key, throwaway_recipient,
-};
+pub use team_keys::{KeysError, KeysLine, Member, TeamKeys, read_keys_file, split_signing_key};
 
 /// A reporter's public recipient, the one part of their key the server stores.
 pub type ReporterRecipient = age::x25519::Recipient;

@@ -15,13 +15,16 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::api::TeamMember;
-use crate::crypto::{self, FileKey, Sealed, SigningKey};
-use crate::report::{Event, EventBody, Grant, GrantKeys, GrantedBlob, GrantedEvent, now};
+use crate::crypto::{self, FileKey, Sealed};
 
 use super::desk::Desk;
 use super::inbox::{SealedReport, decode_events};
 use super::{TeamError, Thread};
+
+mod seal;
+
 use crate::store::ReportId;
+use seal::{Outcome, Sealing, events_to_grant, on_cores};
 
 /// How much of an attachment stream is read for its header (the key to a stream stored
 /// before files had keys of their own): far more than a team's stanzas take.
@@ -325,159 +328,3 @@ impl Desk {
 /// Reports per round by default: fetched, opened, sealed and sent (as one atomic batch,
 /// unless that would be too large) before the next.
 pub const ROUND: usize = 256;
-
-/// How one report went.
-enum Outcome {
-    /// This member can open nothing of it.
-    Nothing,
-    /// Earlier verified grants already cover everything this member can open.
-    Covered,
-    /// New grant events.
-    New {
-        id: ReportId,
-        sealed: Vec<Sealed>,
-        events: usize,
-        attachments: usize,
-    },
-}
-
-/// The keys of `thread`'s events that verified grants to `recipient` do not cover yet
-/// (grants aside: the grantee gets grants of their own), and how many events this member
-/// could open at all.
-fn events_to_grant(thread: &Thread, recipient: &str) -> (usize, Vec<(u32, [u8; 32], FileKey)>) {
-    let (covered, _) = thread.granted_to(recipient);
-    let mut readable = 0;
-    let mut keys = Vec::new();
-    for e in &thread.events {
-        let (Some(event), Some(key), Some(sha)) = (&e.event, &e.key, &e.sealed_sha256) else {
-            continue;
-        };
-        if matches!(event.body, EventBody::Grant(_)) {
-            continue;
-        }
-        readable += 1;
-        if !covered.contains(&e.seq) {
-            keys.push((e.seq, *sha, key.clone()));
-        }
-    }
-    (readable, keys)
-}
-
-/// What every grant of one run is sealed and signed with.
-struct Sealing<'a> {
-    author: String,
-    grantee: &'a TeamMember,
-    to_grantee: &'a (dyn age::Recipient + Send + Sync),
-    team: Vec<&'a (dyn age::Recipient + Send + Sync)>,
-    key: &'a SigningKey,
-}
-
-impl Sealing<'_> {
-    /// The grant events for report `id`: the keys sealed to the grantee alone, inside an
-    /// event signed by the member and sealed to the team; several for a long thread.
-    fn seal(
-        &self,
-        id: ReportId,
-        readable: usize,
-        events: Vec<(u32, [u8; 32], FileKey)>,
-        blobs: Vec<(String, FileKey)>,
-    ) -> Result<Outcome, TeamError> {
-        if readable == 0 {
-            return Ok(Outcome::Nothing);
-        }
-        if events.is_empty() && blobs.is_empty() {
-            return Ok(Outcome::Covered);
-        }
-        let (event_count, attachments) = (events.len(), blobs.len());
-        let team: Vec<&dyn age::Recipient> = self.team.iter().map(|r| *r as _).collect();
-        let mut sealed = Vec::new();
-        let mut blobs = Some(blobs);
-        let mut chunks: Vec<&[(u32, [u8; 32], FileKey)]> = events.chunks(KEYS_PER_GRANT).collect();
-        if chunks.is_empty() {
-            chunks.push(&[]); // attachments alone still need a grant
-        }
-        for chunk in chunks {
-            let blobs = blobs.take().unwrap_or_default();
-            let keys = GrantKeys {
-                events: chunk
-                    .iter()
-                    .map(|(seq, sha, key)| GrantedEvent {
-                        seq: *seq,
-                        sealed_sha256: hex::encode(sha),
-                        key: key.to_text().to_string(),
-                    })
-                    .collect(),
-                blobs: blobs
-                    .iter()
-                    .map(|(blob, key)| GrantedBlob {
-                        blob: blob.clone(),
-                        key: key.to_text().to_string(),
-                    })
-                    .collect(),
-            };
-            let inner = crypto::seal(
-                &[self.to_grantee as &dyn age::Recipient],
-                &crate::report::exact_json(&keys),
-            )?;
-            drop(keys);
-            let event = Event::new(
-                now(),
-                EventBody::Grant(Grant {
-                    author: self.author.clone(),
-                    name: self.grantee.name.clone(),
-                    to: self.grantee.recipient.clone(),
-                    events: chunk.iter().map(|(seq, _, _)| *seq).collect(),
-                    blobs: blobs.into_iter().map(|(blob, _)| blob).collect(),
-                    keys: crate::api::encode(inner.as_bytes()),
-                }),
-            );
-            sealed.push(crypto::seal(
-                &team,
-                &event.encode_signed(&id.to_string(), self.key),
-            )?);
-        }
-        Ok(Outcome::New {
-            id,
-            sealed,
-            events: event_count,
-            attachments,
-        })
-    }
-}
-
-/// `f` over `items` on `workers` threads, results in order.
-fn on_cores<T: Send, U: Send>(
-    workers: usize,
-    items: Vec<T>,
-    f: impl Fn(T) -> U + Sync,
-) -> Result<Vec<U>, TeamError> {
-    if workers <= 1 || items.len() < 2 {
-        return Ok(items.into_iter().map(f).collect());
-    }
-    let per = items.len().div_ceil(workers);
-    let mut parts: Vec<Vec<T>> = Vec::with_capacity(workers);
-    let mut items = items.into_iter();
-    loop {
-        let part: Vec<T> = items.by_ref().take(per).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
-    }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
-            .collect();
-        let mut out = Vec::new();
-        for handle in handles {
-            out.extend(
-                handle
-                    .join()
-                    .map_err(|_| TeamError::Io("a worker thread failed".into()))?,
-            );
-        }
-        Ok(out)
-    })
-}

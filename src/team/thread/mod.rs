@@ -7,15 +7,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
-use zeroize::Zeroizing;
 
-use crate::crypto::{self, AttachmentKey, FileKey, Sealed};
-use crate::report::{Attachment, Event, EventBody, GrantKeys, Opened, Status, Submission};
+use crate::crypto::{self, AttachmentKey, FileKey};
+use crate::report::{Attachment, Event, EventBody, Opened, Status, Submission};
 use crate::store::ReportId;
 
 use super::inbox::SealedReport;
+
+mod granted;
+
 use super::roster::Roster;
 use super::{Identities, TeamError};
+use granted::{Slot, granted_keys};
 
 /// Whether an event could be opened.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize)]
@@ -126,82 +129,6 @@ fn signed_by<'r>(id: &str, opened: &Opened, roster: Option<&'r Roster>) -> Resul
             Some((name, _)) => Ok(name),
         },
     }
-}
-
-/// One sealed event on its way to being read.
-struct Slot {
-    seq: u32,
-    sealed: Option<Sealed>,
-    opened: Option<(Zeroizing<Vec<u8>>, FileKey)>,
-    granted_by: Option<String>,
-    /// A grant named it, but the server holds other bytes than the grant's.
-    changed_after_grant: Option<String>,
-}
-
-/// What verified grants to this member hold: event keys by position, attachment keys by
-/// blob id.
-#[derive(Default)]
-struct Granted {
-    events: HashMap<u32, ([u8; 32], FileKey, String)>,
-    blobs: HashMap<String, FileKey>,
-}
-
-/// Collects the keys in the verified grants among `slots` that these identities open.
-fn granted_keys(
-    id: &str,
-    slots: &[Slot],
-    ids: &[&dyn age::Identity],
-    roster: Option<&Roster>,
-    max_stanzas: usize,
-) -> Granted {
-    let mut granted = Granted::default();
-    for slot in slots {
-        let Some((plain, _)) = &slot.opened else {
-            continue;
-        };
-        let Ok(opened) = Opened::decode(plain) else {
-            continue;
-        };
-        let EventBody::Grant(grant) = &opened.event.body else {
-            continue;
-        };
-        // Only a member of the pinned roster may hand out keys.
-        let Ok(granter) = signed_by(id, &opened, roster) else {
-            continue;
-        };
-        let Some(inner) = crate::api::decode(&grant.keys)
-            .and_then(|bytes| Sealed::parse(bytes).ok())
-            .filter(|s| crypto::stanza_count(s).is_some_and(|n| n <= max_stanzas))
-        else {
-            continue;
-        };
-        let Ok(plain) = crypto::open(ids, &inner) else {
-            continue; // a grant to someone else
-        };
-        let Ok(keys) = serde_json::from_slice::<GrantKeys>(&plain) else {
-            continue;
-        };
-        for event in &keys.events {
-            let (Some(key), Some(sha)) = (
-                FileKey::from_text(&event.key),
-                hex::decode(&event.sealed_sha256)
-                    .ok()
-                    .and_then(|v| <[u8; 32]>::try_from(v).ok()),
-            ) else {
-                continue;
-            };
-            granted
-                .events
-                .entry(event.seq)
-                .or_insert((sha, key, granter.to_string()));
-        }
-        for blob in &keys.blobs {
-            if let Some(key) = FileKey::from_text(&blob.key) {
-                granted.blobs.entry(blob.blob.clone()).or_insert(key);
-            }
-        }
-    }
-    granted
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
