@@ -30,10 +30,7 @@ pub struct TeamClient {
 }
 
 fn net(e: reqwest::Error) -> TeamError {
-    TeamError::Server(format!(
-        "cannot reach the server: {}",
-        excerpt(&e.to_string(), 300)
-    ))
+    TeamError::Unreachable(excerpt(&e.to_string(), 300))
 }
 
 /// What the desk says when the server sends something no honest server would.
@@ -47,12 +44,7 @@ pub(super) fn hostile(what: &str) -> TeamError {
 
 /// Reads a body of at most `cap` bytes; a longer one is refused as soon as it is seen.
 async fn read_capped(mut response: reqwest::Response, cap: u64) -> Result<Vec<u8>, TeamError> {
-    let too_big = || {
-        TeamError::Server(format!(
-            "the server's answer is larger than the {} the desk accepts for it; refused",
-            crate::report::human_size(cap)
-        ))
-    };
+    let too_big = || TeamError::AnswerTooLarge(crate::report::human_size(cap));
     if response.content_length().is_some_and(|n| n > cap) {
         return Err(too_big());
     }
@@ -72,12 +64,7 @@ async fn json_capped<T: serde::de::DeserializeOwned>(
     cap: u64,
 ) -> Result<T, TeamError> {
     let body = read_capped(response, cap).await?;
-    serde_json::from_slice(&body).map_err(|e| {
-        TeamError::Server(format!(
-            "the server's answer is not what the API sends ({})",
-            excerpt(&e.to_string(), 200)
-        ))
-    })
+    serde_json::from_slice(&body).map_err(|e| TeamError::NotTheApi(excerpt(&e.to_string(), 200)))
 }
 
 /// Turns an error answer into a message that says what the server said (made safe).
@@ -90,7 +77,10 @@ async fn refusal(response: reqwest::Response) -> TeamError {
     match status {
         StatusCode::NOT_FOUND => TeamError::NotFound(said),
         StatusCode::UNAUTHORIZED => TeamError::Login(said),
-        _ => TeamError::Server(format!("the server refused ({status}): {said}")),
+        _ => TeamError::Refused {
+            status: status.to_string(),
+            said,
+        },
     }
 }
 
@@ -290,15 +280,13 @@ impl TeamClient {
     pub async fn report(&self, id: ReportId) -> Result<api::ReportResponse, TeamError> {
         let report: api::ReportResponse = self.get(&format!("/reports/{id}"), REPORT_BODY).await?;
         if report.report.id != id {
-            return Err(TeamError::Server(format!(
-                "asked for report {id}, the server sent {}",
-                report.report.id
-            )));
+            return Err(TeamError::WrongReport {
+                asked: id,
+                sent: report.report.id,
+            });
         }
         if report.events.windows(2).any(|w| w[0].seq >= w[1].seq) {
-            return Err(TeamError::Server(format!(
-                "the server sent report {id}'s events out of order"
-            )));
+            return Err(TeamError::OutOfOrder(id));
         }
         Ok(report)
     }
@@ -335,11 +323,10 @@ impl TeamClient {
         let request = self.request(reqwest::Method::POST, "/events").json(&body);
         let answer: api::BatchResponse = json_capped(send(request).await?, SMALL_BODY).await?;
         if answer.seqs.len() != events.len() {
-            return Err(TeamError::Server(format!(
-                "sent {} events, the server says it stored {}",
-                events.len(),
-                answer.seqs.len()
-            )));
+            return Err(TeamError::BatchMismatch {
+                sent: events.len(),
+                stored: answer.seqs.len(),
+            });
         }
         Ok(answer.seqs)
     }

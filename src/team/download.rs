@@ -95,12 +95,11 @@ impl Desk {
         let mut response = self.client()?.download(thread.id, blob).await?;
         let cap = max_ciphertext(attachment.size);
         let mut ciphertext = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            TeamError::Server(format!(
-                "the download broke off: {}",
-                crate::text::excerpt(&e.to_string(), 200)
-            ))
-        })? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| TeamError::DownloadBroke(crate::text::excerpt(&e.to_string(), 200)))?
+        {
             if ciphertext.len() as u64 + chunk.len() as u64 > cap {
                 return Err(TeamError::TooLong(attachment.name.clone()));
             }

@@ -68,10 +68,7 @@ pub fn write_attachment(
         .open(&path)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                TeamError::Io(format!(
-                    "{} already exists; use --force to overwrite it",
-                    path.display()
-                ))
+                TeamError::Exists(path.display().to_string())
             } else {
                 io("cannot create", e)
             }
@@ -279,9 +276,9 @@ pub(super) async fn stream_to_file(
             }
             Ok(None) => break,
             Err(e) => {
-                failed = Some(TeamError::Server(format!(
-                    "the download broke off: {}",
-                    crate::text::excerpt(&e.to_string(), 200)
+                failed = Some(TeamError::DownloadBroke(crate::text::excerpt(
+                    &e.to_string(),
+                    200,
                 )));
                 break;
             }
@@ -291,7 +288,7 @@ pub(super) async fn stream_to_file(
     drop(response);
     let result = worker
         .join()
-        .map_err(|_| TeamError::Io("the decryption thread failed".into()))?;
+        .map_err(|_| TeamError::WorkerFailed("decryption"))?;
     match failed {
         // A cut-off stream also fails to decrypt (and its file is removed); say why.
         Some(e) => {

@@ -76,9 +76,7 @@ pub(super) fn decode_events(
     events: &[api::SealedEvent],
 ) -> Result<Vec<(u32, Option<Sealed>)>, TeamError> {
     if events.windows(2).any(|w| w[0].seq >= w[1].seq) {
-        return Err(TeamError::Hostile(format!(
-            "report {id}: its events are out of order"
-        )));
+        return Err(TeamError::OutOfOrder(id));
     }
     events
         .iter()

@@ -1,6 +1,8 @@
-//! The team's side: identities and signing keys, the pinned roster, opening and
-//! verifying threads locally, writing and signing team events, writing attachments
-//! safely, and the local reader behind `agedrop open`. Team identities exist only here.
+//! The team's side: the desk, over a live server, an offline bundle or a data folder
+//! (one [`Inbox`] each, in `server.rs`, `bundle.rs` and `local.rs`); identities and
+//! signing keys; the pinned roster; threads opened and verified locally (`thread/`);
+//! writing, signing and granting team events; and the download pipeline that writes
+//! attachments safely (`files.rs`). Team identities exist only here.
 
 mod bundle;
 mod client;
@@ -84,6 +86,54 @@ pub enum TeamError {
     /// A command that changes the server was run against a bundle or a data folder.
     #[error("this works only against a server (--server), not a bundle or a data folder")]
     NeedsServer,
+    /// The server could not be reached.
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server answered with an error.
+    #[error("the server refused ({status}): {said}")]
+    Refused {
+        /// The HTTP status.
+        status: String,
+        /// What the server said, made safe.
+        said: String,
+    },
+    /// An answer larger than the desk accepts for its kind.
+    #[error("the server's answer is larger than the {0} the desk accepts for it; refused")]
+    AnswerTooLarge(String),
+    /// An answer that is not the JSON the API sends (an id that is not an id, too).
+    #[error("the server's answer is not what the API sends ({0})")]
+    NotTheApi(String),
+    /// The server sent another report than the one asked for.
+    #[error("asked for report {asked}, the server sent {sent}")]
+    WrongReport {
+        /// The report asked for.
+        asked: crate::store::ReportId,
+        /// The report sent.
+        sent: crate::store::ReportId,
+    },
+    /// A report's events out of order.
+    #[error("report {0}: its events are out of order")]
+    OutOfOrder(crate::store::ReportId),
+    /// The feed's cursor went backwards.
+    #[error("the server's feed went backwards")]
+    FeedBackwards,
+    /// A batch answered with another number of positions than events sent.
+    #[error("sent {sent} events, the server says it stored {stored}")]
+    BatchMismatch {
+        /// Events sent.
+        sent: usize,
+        /// Positions the server gave.
+        stored: usize,
+    },
+    /// A download stopped before its end.
+    #[error("the download broke off: {0}")]
+    DownloadBroke(String),
+    /// The file to write exists, and `--force` was not given.
+    #[error("{0} already exists; use --force to overwrite it")]
+    Exists(String),
+    /// A worker thread of the desk failed (a bug).
+    #[error("the {0} thread failed")]
+    WorkerFailed(&'static str),
     /// An attachment's stream is longer than its sealed size.
     #[error(
         "{0}: the attachment's stream is longer than its sealed size; stopped, and nothing of \

@@ -5,6 +5,8 @@ mod api;
 mod auth;
 mod check;
 mod error;
+#[cfg(test)]
+mod failure_tests;
 mod guard;
 mod origin;
 mod pace;

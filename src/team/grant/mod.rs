@@ -247,7 +247,7 @@ impl Desk {
                 break;
             }
             if page.next <= cursor {
-                return Err(TeamError::Server("the server's feed went backwards".into()));
+                return Err(TeamError::FeedBackwards);
             }
             cursor = page.next;
             for item in page.items {
@@ -311,9 +311,9 @@ impl Desk {
                 Ok(Some(chunk)) => header.extend_from_slice(&chunk),
                 Ok(None) => break,
                 Err(e) => {
-                    return Err(TeamError::Server(format!(
-                        "the download broke off: {}",
-                        crate::text::excerpt(&e.to_string(), 200)
+                    return Err(TeamError::DownloadBroke(crate::text::excerpt(
+                        &e.to_string(),
+                        200,
                     )));
                 }
             }

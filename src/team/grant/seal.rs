@@ -167,7 +167,7 @@ pub(super) fn on_cores<T: Send, U: Send>(
             out.extend(
                 handle
                     .join()
-                    .map_err(|_| TeamError::Io("a worker thread failed".into()))?,
+                    .map_err(|_| TeamError::WorkerFailed("grant"))?,
             );
         }
         Ok(out)

@@ -136,7 +136,7 @@ impl From<AuthError> for ApiError {
 impl AppState {
     /// A storage error as the API answers it: 404 for what is not there; otherwise
     /// through the fail-stop policy, logged as the answer is made.
-    pub(super) fn api_storage(&self, e: StoreError) -> ApiError {
+    pub(in crate::web) fn api_storage(&self, e: StoreError) -> ApiError {
         match e {
             StoreError::NotFound => error(StatusCode::NOT_FOUND, "no such report"),
             other => ApiError::Storage(self.fail_stop(other)),

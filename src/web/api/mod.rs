@@ -24,7 +24,8 @@ use super::auth::{AuthError, Member};
 use crate::api;
 use crate::crypto::Sealed;
 use crate::store::{BlobId, NewEvent, ReportId, StoreError};
-use error::{ApiError, ApiJson, Ids, error};
+pub(super) use error::ApiError;
+use error::{ApiJson, Ids, error};
 
 /// Largest JSON body the API accepts (logins).
 const JSON_BODY: usize = 16 * 1024;
