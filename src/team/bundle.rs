@@ -20,9 +20,8 @@ use crate::crypto::TeamKeys;
 use crate::store::{BlobId, ReportId, Store};
 
 use super::TeamError;
-use super::files::{Capped, Target};
+use super::files::{Capped, Download};
 use super::inbox::{Inbox, SealedReport, decode_events};
-use super::thread::Opener;
 
 const INDEX: &str = "agedrop-bundle.json";
 const FORMAT: &str = "agedrop-bundle/1";
@@ -253,19 +252,14 @@ impl Inbox for Bundle {
         })
     }
 
-    async fn write_attachment(
-        &self,
-        id: ReportId,
-        blob: BlobId,
-        opener: Opener,
-        target: Target,
-    ) -> Result<PathBuf, TeamError> {
-        let cap = target.cap();
-        self.with_attachment(id, blob, |reader, len| {
+    async fn write_attachment(&self, job: Download) -> Result<PathBuf, TeamError> {
+        let cap = job.target.cap();
+        self.with_attachment(job.report, job.blob, |reader, len| {
             if len > cap {
-                return Err(TeamError::TooLong(target.name.clone()));
+                return Err(TeamError::TooLong(job.target.name.clone()));
             }
-            target.write(&mut opener.open(Capped::new(reader, cap))?)
+            job.target
+                .write(&mut job.opener.open(Capped::new(reader, cap))?)
         })
     }
 

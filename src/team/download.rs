@@ -13,7 +13,7 @@ use crate::report::Attachment;
 use crate::store::{BlobId, ReportId};
 
 use super::desk::Desk;
-use super::files::{Target, check_room, max_ciphertext, safe_file_name};
+use super::files::{Download, Target, check_room, max_ciphertext, safe_file_name};
 use super::{TeamError, Thread};
 
 /// One file written by `attachments`.
@@ -61,10 +61,13 @@ impl Desk {
                 sha256: attachment.sha256.clone(),
                 bar: bar.clone(),
             };
-            let path = self
-                .source
-                .write_attachment(id, blob, opener, target)
-                .await?;
+            let job = Download {
+                report: id,
+                blob,
+                opener,
+                target,
+            };
+            let path = self.source.write_attachment(job).await?;
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }

@@ -197,6 +197,18 @@ pub struct Target {
     pub bar: Option<indicatif::ProgressBar>,
 }
 
+/// One attachment to decrypt: which, with what, and where to.
+pub struct Download {
+    /// The report.
+    pub report: crate::store::ReportId,
+    /// The attachment stream.
+    pub blob: crate::store::BlobId,
+    /// What opens it ([`super::Thread::opener`]).
+    pub opener: Opener,
+    /// Where it goes, and what it must be.
+    pub target: Target,
+}
+
 impl Target {
     /// The most ciphertext the attachment may take.
     pub fn cap(&self) -> u64 {

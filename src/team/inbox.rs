@@ -11,10 +11,9 @@ use async_trait::async_trait;
 
 use crate::api::{self, ReportSummary, TeamMember};
 use crate::crypto::Sealed;
-use crate::store::{BlobId, ReportId};
+use crate::store::ReportId;
 
-use super::files::Target;
-use super::thread::Opener;
+use super::files::Download;
 use super::{TeamClient, TeamError};
 
 /// One report as its source holds it: the reporter's recipient and every sealed event.
@@ -48,15 +47,9 @@ pub trait Inbox: Send + Sync {
     /// One report and its sealed events.
     async fn report(&self, id: ReportId) -> Result<SealedReport, TeamError>;
 
-    /// Decrypts attachment `blob` of report `id` with `opener` into `target`, never
-    /// reading more ciphertext than the target's sealed size allows.
-    async fn write_attachment(
-        &self,
-        id: ReportId,
-        blob: BlobId,
-        opener: Opener,
-        target: Target,
-    ) -> Result<PathBuf, TeamError>;
+    /// Decrypts one attachment into its target, never reading more ciphertext than the
+    /// target's sealed size allows.
+    async fn write_attachment(&self, job: Download) -> Result<PathBuf, TeamError>;
 
     /// The logged-in client, for the commands that change a server.
     fn server(&self) -> Option<&TeamClient> {

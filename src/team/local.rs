@@ -12,7 +12,7 @@ use crate::api::{ReportSummary, TeamMember};
 use crate::store::{BlobId, ReportId, Store, StoreOptions};
 
 use super::TeamError;
-use super::files::Target;
+use super::files::Download;
 use super::inbox::{Inbox, SealedReport};
 use super::thread::Opener;
 
@@ -142,14 +142,9 @@ impl Inbox for LocalInbox {
         })
     }
 
-    async fn write_attachment(
-        &self,
-        id: ReportId,
-        blob: BlobId,
-        opener: Opener,
-        target: Target,
-    ) -> Result<PathBuf, TeamError> {
-        target.write(&mut self.attachment(id, blob, &opener)?)
+    async fn write_attachment(&self, job: Download) -> Result<PathBuf, TeamError> {
+        let mut plain = self.attachment(job.report, job.blob, &job.opener)?;
+        job.target.write(&mut plain)
     }
 }
 

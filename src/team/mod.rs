@@ -26,7 +26,7 @@ pub use bundle::{Bundle, BundleIndex, Promises, export};
 pub use client::{TeamClient, server_origin};
 pub use desk::{Desk, ListItem, Shown, ShownEvent};
 pub use download::Written;
-pub use files::{Target, max_ciphertext, safe_file_name, write_attachment};
+pub use files::{Download, Target, max_ciphertext, safe_file_name, write_attachment};
 pub use grant::{GrantSummary, ROUND as GRANT_ROUND};
 pub use identity::{Identities, Terminal};
 pub use inbox::{Inbox, SealedReport, resolve_prefix};

@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 
 use crate::api::{ReportSummary, TeamMember};
-use crate::store::{BlobId, ReportId};
+use crate::store::ReportId;
 
-use super::files::{Target, stream_to_file};
+use super::files::{Download, stream_to_file};
 use super::inbox::{Inbox, SealedReport, decode_events};
-use super::thread::Opener;
 use super::{TeamClient, TeamError};
 
 #[async_trait]
@@ -40,18 +39,15 @@ impl Inbox for TeamClient {
         })
     }
 
-    async fn write_attachment(
-        &self,
-        id: ReportId,
-        blob: BlobId,
-        opener: Opener,
-        target: Target,
-    ) -> Result<PathBuf, TeamError> {
-        let response = self.download(id, blob).await?;
-        if response.content_length().is_some_and(|n| n > target.cap()) {
-            return Err(TeamError::TooLong(target.name));
+    async fn write_attachment(&self, job: Download) -> Result<PathBuf, TeamError> {
+        let response = self.download(job.report, job.blob).await?;
+        if response
+            .content_length()
+            .is_some_and(|n| n > job.target.cap())
+        {
+            return Err(TeamError::TooLong(job.target.name));
         }
-        stream_to_file(response, opener, target).await
+        stream_to_file(response, job.opener, job.target).await
     }
 
     fn server(&self) -> Option<&TeamClient> {

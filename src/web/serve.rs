@@ -92,24 +92,15 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
                         format!("server.tls_cert / server.tls_key: cannot load them: {e}"),
                     )
                 })?;
-            let mut server = axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .first_request_timeout(header_timeout);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(router.into_make_service()).await
+            let server = axum_server::from_tcp_rustls(listener, tls)?;
+            with_timeouts(server, handle, header_timeout)
+                .serve(router.into_make_service())
+                .await
         }
         None => {
-            let mut server = axum_server::from_tcp(listener)?
-                .handle(handle)
-                .first_request_timeout(header_timeout);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(router.into_make_service()).await
+            with_timeouts(axum_server::from_tcp(listener)?, handle, header_timeout)
+                .serve(router.into_make_service())
+                .await
         }
     };
     served?;
@@ -125,6 +116,18 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         .sync()
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A server that answers shutdown through `handle`, and gives a client `timeout` to
+/// send its first request and each request's headers (slowloris).
+fn with_timeouts<A>(
+    server: axum_server::Server<SocketAddr, A>,
+    handle: Handle<SocketAddr>,
+    timeout: std::time::Duration,
+) -> axum_server::Server<SocketAddr, A> {
+    let mut server = server.handle(handle).first_request_timeout(timeout);
+    server.http_builder().http1().header_read_timeout(timeout);
+    server
 }
 
 /// How often the keys file is checked for changes (a reload without SIGHUP).
