@@ -182,8 +182,12 @@ async fn reporter_and_team_talk_sealed_both_ways() {
     let file = attachments[1];
     assert_eq!(file.name, format!("{canary}-second.bin"));
     assert_eq!(file.sha256, hex::encode(Sha256::digest(&second)));
-    let bytes = team_desk.attachment_bytes(&thread, file).await.unwrap();
-    assert_eq!(&bytes[..], &second[..]);
+    let out = tempfile::tempdir().unwrap();
+    let written = team_desk
+        .attachments(thread.id, out.path(), false, false)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&written[1].path).unwrap(), second);
 
     // Nothing of the conversation is readable on the server's disk.
     server.stop();

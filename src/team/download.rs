@@ -2,19 +2,15 @@
 //! a bundle or a data folder (each source streams its own; the pipeline and its bounds
 //! are in `files.rs`).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use zeroize::Zeroizing;
 
-use crate::crypto;
-use crate::report::Attachment;
 use crate::store::{BlobId, ReportId};
 
+use super::TeamError;
 use super::desk::Desk;
-use super::files::{Download, Target, check_room, max_ciphertext, safe_file_name};
-use super::{TeamError, Thread};
+use super::files::{Download, Target, check_room, safe_file_name};
 
 /// One file written by `attachments`.
 #[derive(Serialize)]
@@ -79,45 +75,6 @@ impl Desk {
             });
         }
         Ok(written)
-    }
-
-    /// Downloads and decrypts one attachment into memory, bounded by its sealed size (for
-    /// small files and tests; the desk streams to disk instead).
-    pub async fn attachment_bytes(
-        &self,
-        thread: &Thread,
-        attachment: &Attachment,
-    ) -> Result<Zeroizing<Vec<u8>>, TeamError> {
-        let opener = thread.opener(attachment, &self.identities)?;
-        let blob = attachment.blob.parse().map_err(|_| {
-            TeamError::Hostile(format!(
-                "report {}: an attachment has a malformed id",
-                thread.id
-            ))
-        })?;
-        let mut response = self.client()?.download(thread.id, blob).await?;
-        let cap = max_ciphertext(attachment.size);
-        let mut ciphertext = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| TeamError::DownloadBroke(crate::text::excerpt(&e.to_string(), 200)))?
-        {
-            if ciphertext.len() as u64 + chunk.len() as u64 > cap {
-                return Err(TeamError::TooLong(attachment.name.clone()));
-            }
-            ciphertext.extend_from_slice(&chunk);
-        }
-        let mut reader = opener.open(&ciphertext[..])?;
-        let mut plain = Zeroizing::new(Vec::new());
-        (&mut reader)
-            .take(attachment.size.saturating_add(1))
-            .read_to_end(&mut plain)
-            .map_err(|_| TeamError::Crypto(crypto::CryptoError::Open))?;
-        if plain.len() as u64 != attachment.size {
-            return Err(TeamError::TooLong(attachment.name.clone()));
-        }
-        Ok(plain)
     }
 }
 

@@ -178,7 +178,7 @@ impl AppState {
         self.sessions.sweep();
     }
 
-    /// The store, for shutdown and tests.
+    /// The store (the server syncs it at shutdown).
     pub fn store(&self) -> &Store {
         &self.store
     }
