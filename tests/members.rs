@@ -117,6 +117,8 @@ async fn a_member_who_joins_later_is_granted_the_old_reports_without_re_encrypti
     let carol_desk = Desk::new(&server, &carol.identity);
     let listed = carol_desk.json(&["list"]);
     assert_eq!(listed[0]["title"], "(not sealed to this identity)");
+    // Nothing readable: the status is unknown (null), not "received".
+    assert!(listed[0]["status"].is_null(), "{}", listed[0]);
     let shown = carol_desk.json(&["show", &id]);
     assert!(
         shown["events"]

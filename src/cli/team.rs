@@ -312,7 +312,7 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
             if json {
                 writeln!(stdout, "{}", json_text(&items)?)?;
             } else {
-                write!(stdout, "{}", team::print_list(&items))?;
+                write!(stdout, "{}", *team::print_list(&items))?;
             }
         }
         ReadCommand::Show { id } => {

@@ -14,8 +14,8 @@ fn time_or_dash(at: Option<i64>) -> String {
 }
 
 /// A table of reports, one a line.
-pub fn print_list(items: &[ListItem]) -> String {
-    let mut out = String::new();
+pub fn print_list(items: &[ListItem]) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::new());
     let _ = writeln!(
         out,
         "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  TITLE",
