@@ -20,6 +20,8 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::store::ReportId;
+
 /// Ask for a login challenge for one team recipient.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct ChallengeRequest {
@@ -90,7 +92,7 @@ pub struct TeamResponse {
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct ReportSummary {
     /// Random report id (16 hex digits).
-    pub id: String,
+    pub id: ReportId,
     /// The reporter's recipient: seal replies and status changes to it too.
     pub reporter: String,
     /// Number of events in the thread.
@@ -130,7 +132,7 @@ pub struct FeedItem {
     /// Feed position; ask for entries after the last one seen.
     pub cursor: u64,
     /// The report.
-    pub report: String,
+    pub report: ReportId,
     /// The event's position in its thread.
     pub seq: u32,
     /// The age ciphertext, base64.
@@ -170,7 +172,7 @@ pub struct BatchRequest {
 #[derive(Serialize, Deserialize, Debug)]
 pub struct BatchEvent {
     /// The report it belongs to.
-    pub report: String,
+    pub report: ReportId,
     /// The age-encrypted event, base64.
     pub sealed: String,
 }
@@ -191,9 +193,9 @@ pub struct ErrorResponse {
 
 impl ReportSummary {
     /// The summary of a stored report.
-    pub fn new(id: crate::store::ReportId, record: crate::store::ReportRecord) -> Self {
+    pub fn new(id: ReportId, record: crate::store::ReportRecord) -> Self {
         ReportSummary {
-            id: id.to_string(),
+            id,
             reporter: record.reporter,
             events: record.events,
             last_day: record.last_day,

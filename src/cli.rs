@@ -1,5 +1,6 @@
 //! The subcommands (clap derive) and what each one wires together.
 
+mod compose;
 mod grant;
 mod team;
 mod trust;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 
-use agedrop::config::{Config, Overrides, RawConfig};
+use agedrop::config::{Config, Overrides, ProgrammeName};
 use agedrop::crypto::{self, TeamKeys};
 use agedrop::report::human_size;
 use agedrop::store::{Store, StoreOptions};
@@ -243,23 +244,23 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn serve(config: Config, demo: Option<DemoInfo>) -> anyhow::Result<()> {
-    let keys = TeamKeys::load(&config.keys)
-        .map_err(|e| anyhow!("server.keys ({}): {e}", config.keys.display()))?;
+    let keys = TeamKeys::load(&config.server.keys)
+        .map_err(|e| anyhow!("server.keys ({}): {e}", config.server.keys.display()))?;
     let store = Store::open(
-        &config.data,
+        &config.server.data,
         &StoreOptions {
-            cache_bytes: config.cache_bytes,
-            reserve_bytes: config.limits.storage_reserve_bytes,
+            cache_bytes: config.server.cache_mib.bytes(),
+            reserve_bytes: config.limits.storage_reserve_mib.bytes(),
             sweep: true,
         },
     )
-    .with_context(|| format!("server.data: cannot open {}", config.data.display()))?;
+    .with_context(|| format!("server.data: cannot open {}", config.server.data.display()))?;
     let members = keys.members().len();
     for advice in keys.advice() {
         tracing::warn!("{advice}");
     }
-    let programme = config.programme.name.clone();
-    let limit = human_size(config.limits.max_upload_bytes);
+    let programme = config.programme.name.to_string();
+    let limit = human_size(config.limits.max_upload_mib.bytes());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -322,15 +323,15 @@ fn demo(dir: &Path, listen: String) -> anyhow::Result<()> {
             ),
         )?;
     }
-    let mut raw = RawConfig::default();
-    raw.programme.name = "agedrop demo".into();
+    let mut config = Config::default();
+    config.programme.name = ProgrammeName::try_from("agedrop demo".to_string())?;
     let overrides = Overrides {
         listen: Some(listen),
         data: Some(dir.join("data")),
         keys: Some(keys),
         ..Default::default()
     };
-    let config = Config::validate(raw, &overrides)?;
+    let config = config.validate(&overrides)?;
     let info = DemoInfo { identity };
     serve(config, Some(info))
 }
@@ -347,13 +348,11 @@ fn export(
         ..Default::default()
     };
     let config = Config::load(config, &overrides)?;
-    let keys = TeamKeys::load(&config.keys)
-        .map_err(|e| anyhow!("server.keys ({}): {e}", config.keys.display()))?;
-    let inbox = LocalInbox::open(&config.data)?;
-    let origin = match (&config.public_url, &config.onion_address) {
-        (Some(url), _) => url::Url::parse(url)
-            .ok()
-            .map(|u| u.origin().ascii_serialization()),
+    let keys = TeamKeys::load(&config.server.keys)
+        .map_err(|e| anyhow!("server.keys ({}): {e}", config.server.keys.display()))?;
+    let inbox = LocalInbox::open(&config.server.data)?;
+    let origin = match (&config.server.public_url, &config.server.onion_address) {
+        (Some(url), _) => Some(url.url().origin().ascii_serialization()),
         (None, Some(onion)) => Some(format!("http://{onion}")),
         (None, None) => None,
     };
@@ -371,12 +370,5 @@ fn export(
 }
 
 pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    agedrop::text::rfc3339(agedrop::report::now()).unwrap_or_default()
 }

@@ -7,6 +7,7 @@
 //! and `web` never sees a team identity.
 
 #![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
@@ -17,3 +18,12 @@ pub mod store;
 pub mod team;
 pub mod text;
 pub mod web;
+
+/// The value behind `mutex`, even if a thread panicked while holding it: every value
+/// agedrop keeps under a lock (sessions, rate-limit buckets, pins) stays consistent
+/// between statements, so a panic elsewhere must not stop the rest of the server.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -87,6 +87,15 @@ pub fn excerpt(text: &str, max: usize) -> String {
     out
 }
 
+/// A Unix time as RFC 3339 (`2026-11-25T16:32:13Z`), for JSON, bundles and
+/// security.txt; `None` outside the representable range.
+pub fn rfc3339(at: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 use agedrop::api;
 use agedrop::crypto::{self, Receipt, Sealed};
 use agedrop::report::{EventBody, Status};
-use agedrop::store::{Store, StoreOptions};
+use agedrop::store::{ReportId, Store, StoreOptions};
 use sha2::{Digest, Sha256};
 
 use crate::util::*;
@@ -16,7 +16,7 @@ use crate::util::*;
 /// second file. Every text carries `canary`.
 struct Conversation {
     code: String,
-    id: String,
+    id: ReportId,
     note_seq: u32,
     /// The reporter's session, and the page it showed after the follow-up.
     reporter: reqwest::Client,
@@ -37,25 +37,23 @@ async fn converse(server: &TestServer, canary: &str) -> Conversation {
     .await;
     let code = receipt_code(&page.text().await.unwrap());
     let desk = team_desk(server, &server.member.identity).await;
-    let id = team_client(server).await.reports().await.unwrap()[0]
-        .id
-        .clone();
+    let id = team_client(server).await.reports().await.unwrap()[0].id;
     desk.reply(
-        &id,
+        id,
         &format!("{canary}-reply: <script>alert(1)</script> confirmed"),
     )
     .await
     .unwrap();
     desk.set_status(
-        &id,
+        id,
         Status::Acknowledged,
         &format!("{canary}-status note <img src=x onerror=alert(1)>"),
-        "2027-03-01",
+        Some(time::macros::date!(2027 - 03 - 01)),
     )
     .await
     .unwrap();
     let note_seq = desk
-        .note(&id, &format!("{canary}-internal: assign to Bob"))
+        .note(id, &format!("{canary}-internal: assign to Bob"))
         .await
         .unwrap()
         .seq;
@@ -111,7 +109,7 @@ async fn a_member_logs_in_and_reads_a_new_report() {
     assert_eq!(reports.len(), 1);
     let desk = team_desk(&server, &server.member.identity).await;
     assert_eq!(desk.roster().unwrap().members().len(), 1);
-    let thread = desk.thread(&reports[0].id).await.unwrap();
+    let thread = desk.thread(reports[0].id).await.unwrap();
     assert_eq!(thread.title(), "New report");
     assert_eq!(thread.status(), Status::Received);
 }
@@ -147,7 +145,7 @@ async fn an_internal_note_never_reaches_the_reporter() {
     assert!(!talk.page.contains("assign to Bob"));
     // Not even the reporter's key opens it; it opens every other event.
     let (_, key) = Receipt::parse(&talk.code).unwrap().derive().unwrap();
-    let report = team_client(&server).await.report(&talk.id).await.unwrap();
+    let report = team_client(&server).await.report(talk.id).await.unwrap();
     let opens = |seq: u32| {
         let event = report.events.iter().find(|e| e.seq == seq).unwrap();
         let sealed = Sealed::parse(api::decode(&event.sealed).unwrap()).unwrap();
@@ -170,7 +168,7 @@ async fn a_follow_up_and_its_file_reach_the_team_intact() {
     );
     assert!(talk.page.contains("FOLLOW53-second.bin"));
     let desk = team_desk(&server, &server.member.identity).await;
-    let thread = desk.thread(&talk.id).await.unwrap();
+    let thread = desk.thread(talk.id).await.unwrap();
     let messages: Vec<&str> = thread
         .events
         .iter()
@@ -186,8 +184,12 @@ async fn a_follow_up_and_its_file_reach_the_team_intact() {
     let file = attachments[1];
     assert_eq!(file.name, "FOLLOW53-second.bin");
     assert_eq!(file.sha256, hex::encode(Sha256::digest(&talk.second)));
-    let bytes = desk.attachment_bytes(&thread, file).await.unwrap();
-    assert_eq!(&bytes[..], &talk.second[..]);
+    let out = tempfile::tempdir().unwrap();
+    let written = desk
+        .attachments(thread.id, out.path(), false, false)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&written[1].path).unwrap(), talk.second);
     // The reporter's session still reads the thread afterwards.
     let (status, _) = fetch(talk.reporter.get(server.at("/thread"))).await;
     assert_eq!(status, 200);
@@ -216,7 +218,7 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
     let server = TestServer::start_with(Options::limits(&["max_event_kib = 4"]));
     submit_simple(&server, "Events report").await;
     let client = team_client(&server).await;
-    let id = client.reports().await.unwrap()[0].id.clone();
+    let id = client.reports().await.unwrap()[0].id;
     let team = crypto::parse_recipient(&server.member.recipient)
         .unwrap()
         .recipient;
@@ -230,7 +232,7 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
         ("oversized", big.as_bytes().to_vec(), 413),
     ] {
         let err = client
-            .append(&id, &Sealed::from_stored(body))
+            .append(id, &Sealed::from_stored(body))
             .await
             .err()
             .unwrap_or_else(|| panic!("{what} was accepted"));
@@ -240,13 +242,13 @@ async fn malformed_events_are_refused_and_nothing_is_stored() {
         );
     }
     let err = client
-        .append("0123456789abcdef", &small)
+        .append("0123456789abcdef".parse().unwrap(), &small)
         .await
         .err()
         .unwrap();
     assert!(err.to_string().contains("no such report"), "{err}");
-    assert_eq!(client.report(&id).await.unwrap().events.len(), 1);
-    assert_eq!(client.append(&id, &small).await.unwrap(), 1);
+    assert_eq!(client.report(id).await.unwrap().events.len(), 1);
+    assert_eq!(client.append(id, &small).await.unwrap(), 1);
 
     // Without a token: the JSON shape of a refusal.
     let response = client_builder()
@@ -285,22 +287,22 @@ async fn a_purge_leaves_nothing_of_the_report_and_keeps_the_others() {
     let desk = team_desk(&server, &server.member.identity).await;
     let mut threads = Vec::new();
     for report in client.reports().await.unwrap() {
-        threads.push(desk.thread(&report.id).await.unwrap());
+        threads.push(desk.thread(report.id).await.unwrap());
     }
     threads.sort_by_key(|t| t.title() != "To be purged");
     let [purged, other] = &threads[..] else {
         panic!("two reports")
     };
     let blob = |t: &agedrop::team::Thread| t.attachments()[0].blob.clone();
-    let (id, purged_blob, kept_blob) = (purged.id.clone(), blob(purged), blob(other));
-    desk.reply(&id, "a reply").await.unwrap();
-    client.purge(&id).await.unwrap();
+    let (id, purged_blob, kept_blob) = (purged.id, blob(purged), blob(other));
+    desk.reply(id, "a reply").await.unwrap();
+    client.purge(id).await.unwrap();
 
     let (status, page) = check(&server, &code).await;
     assert_eq!(status, 404, "{page}");
     assert!(page.contains("No report matches this code"));
     assert_eq!(check(&server, &kept).await.0, 200);
-    let err = client.report(&id).await.err().unwrap().to_string();
+    let err = client.report(id).await.err().unwrap().to_string();
     assert!(err.contains("no such report"), "{err}");
     assert_eq!(client.reports().await.unwrap().len(), 1);
     let feed = client.feed(0).await.unwrap();
@@ -319,7 +321,7 @@ async fn a_purge_leaves_nothing_of_the_report_and_keeps_the_others() {
         },
     )
     .unwrap();
-    let (records, files) = store.audit(id.parse().unwrap()).unwrap();
+    let (records, files) = store.audit(id).unwrap();
     assert_eq!(records, 0, "records of the purged report remain");
     assert_eq!(files, 1, "only the kept report's file remains");
 }

@@ -202,7 +202,11 @@ async fn a_member_is_told_what_is_wrong() {
     let (_, id, _) = one_report(&server).await;
     let alice = Desk::new(&server, &server.member.identity);
     alice.fails(&["show", "ffff"], "no report with id");
-    alice.fails(&["status", &id, "closed"], "unknown status");
+    let said = alice.fails(&["status", &id, "closed"], "invalid value 'closed'");
+    assert!(
+        said.contains("possible values: received, acknowledged"),
+        "{said}"
+    );
 }
 
 #[tokio::test]
@@ -230,6 +234,7 @@ async fn a_purge_asks_first() {
 /// attachment event under `name` that reuses the report's real file and its key, with
 /// `sha256` as the file's checksum.
 async fn add_attachment(server: &TestServer, id: &str, name: &str, sha256: Option<String>) {
+    let id = id.parse().unwrap();
     let desk = team_desk(server, &server.member.identity).await;
     let thread = desk.thread(id).await.unwrap();
     let real = thread.attachments()[0];
@@ -262,7 +267,7 @@ async fn named_report(server: &TestServer) -> String {
     assert_eq!(page.status(), 200);
     team_client(server).await.reports().await.unwrap()[0]
         .id
-        .clone()
+        .to_string()
 }
 
 #[tokio::test]

@@ -60,17 +60,15 @@ async fn storage_errors_are_logged_once_with_their_detail() {
     assert_eq!(page.status(), 200);
     let desk = team_desk(&server, &server.member.identity).await;
     let client_ = team_client(&server).await;
-    let id = client_.reports().await.unwrap()[0].id.clone();
-    let blob = desk.thread(&id).await.unwrap().attachments()[0]
-        .blob
-        .clone();
+    let id = client_.reports().await.unwrap()[0].id;
+    let blob = desk.thread(id).await.unwrap().attachments()[0].blob.clone();
     // The attachment's file turns into a loop the server cannot open: not a disk
     // failure, so the server keeps running, but an error the operator must see.
     let path = server.data().join("attachments").join(&blob);
     std::fs::remove_file(&path).unwrap();
     std::os::unix::fs::symlink(&path, &path).unwrap();
     let err = client_
-        .download(&id, &blob)
+        .download(id, blob.parse().unwrap())
         .await
         .err()
         .unwrap()

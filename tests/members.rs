@@ -66,7 +66,7 @@ pub(crate) fn with_bob(server: &TestServer) -> Member {
 async fn openable(server: &TestServer, as_member: &Path, id: &str, identity: &Path) -> usize {
     let reader = Identities::load(as_member).unwrap();
     let client = TeamClient::login(&server.url, &reader).await.unwrap();
-    let report = client.report(id).await.unwrap();
+    let report = client.report(id.parse().unwrap()).await.unwrap();
     let trying = Identities::load(identity).unwrap();
     report
         .events
@@ -311,18 +311,18 @@ async fn a_batch_of_events_is_stored_whole_or_not_at_all() {
     submit_simple(&server, "batched").await;
     let ids = Identities::load(&server.member.identity).unwrap();
     let client = TeamClient::login(&server.url, &ids).await.unwrap();
-    let id = client.reports().await.unwrap()[0].id.clone();
+    let id = client.reports().await.unwrap()[0].id;
     let team = crypto::parse_recipient(&server.member.recipient)
         .unwrap()
         .recipient;
     let sealed = crypto::seal(&[team.as_ref()], b"an event").unwrap();
-    let events_now = || async { client.report(&id).await.unwrap().events.len() };
+    let events_now = || async { client.report(id).await.unwrap().events.len() };
     assert_eq!(events_now().await, 1);
 
     // One unknown report in the batch: nothing of it is stored.
-    let unknown = "0123456789abcdef".to_string();
+    let unknown = "0123456789abcdef".parse().unwrap();
     let refused = client
-        .append_batch(&[(id.clone(), sealed.clone()), (unknown, sealed.clone())])
+        .append_batch(&[(id, sealed.clone()), (unknown, sealed.clone())])
         .await
         .err()
         .unwrap()
@@ -332,7 +332,7 @@ async fn a_batch_of_events_is_stored_whole_or_not_at_all() {
 
     // A whole batch, the same report twice: in order.
     let seqs = client
-        .append_batch(&[(id.clone(), sealed.clone()), (id.clone(), sealed.clone())])
+        .append_batch(&[(id, sealed.clone()), (id, sealed.clone())])
         .await
         .unwrap();
     assert_eq!(seqs, vec![1, 2]);
@@ -347,8 +347,8 @@ async fn a_batch_of_events_is_stored_whole_or_not_at_all() {
         .await
         .unwrap();
     assert_eq!(no_token.status(), 401);
-    let too_many: Vec<(String, Sealed)> = (0..agedrop::api::BATCH_EVENTS + 1)
-        .map(|_| (id.clone(), sealed.clone()))
+    let too_many: Vec<(agedrop::store::ReportId, Sealed)> = (0..agedrop::api::BATCH_EVENTS + 1)
+        .map(|_| (id, sealed.clone()))
         .collect();
     let refused = client
         .append_batch(&too_many)

@@ -3,7 +3,7 @@
 //! of the data folder.
 
 use agedrop::report::EventBody;
-use agedrop::team::{Identities, LocalInbox};
+use agedrop::team::{Desk, Identities, LocalInbox, Pins, Seen};
 use sha2::{Digest, Sha256};
 
 use crate::util::*;
@@ -68,11 +68,12 @@ async fn the_team_decrypts_every_field_and_file() {
     server.stop();
 
     // The team member decrypts everything on their own machine.
-    let identities = std::sync::Arc::new(Identities::load(&server.member.identity).unwrap());
+    let identities = Identities::load(&server.member.identity).unwrap();
     let inbox = LocalInbox::open(&server.data()).unwrap();
-    let threads = inbox.threads(&identities, None).unwrap();
-    assert_eq!(threads.len(), 1);
-    let thread = &threads[0];
+    let desk = Desk::new(Box::new(inbox), identities, Seen::memory(), Pins::memory());
+    let listed = desk.list(&[]).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let thread = &desk.thread(listed[0].id).await.unwrap();
     assert!(matches!(
         thread.events[0].event.as_ref().unwrap().body,
         EventBody::Submitted(_)
@@ -100,24 +101,18 @@ async fn the_team_decrypts_every_field_and_file() {
     assert!(!submission.credit.declined);
     let attachments = thread.attachments();
     assert_eq!(attachments.len(), 2);
-    for (attachment, (name, bytes)) in attachments.iter().zip(&files) {
+    let out = tempfile::tempdir().unwrap();
+    let written = desk
+        .attachments(thread.id, out.path(), false, false)
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 2);
+    for ((attachment, file), (name, bytes)) in attachments.iter().zip(&written).zip(&files) {
         assert_eq!(&attachment.name, name);
         assert_eq!(attachment.size, bytes.len() as u64);
         assert_eq!(attachment.media_type, "application/octet-stream");
         assert_eq!(attachment.sha256, hex::encode(Sha256::digest(bytes)));
-        let mut plain = Vec::new();
-        std::io::Read::read_to_end(
-            &mut inbox
-                .attachment(
-                    &thread.id,
-                    &attachment.blob,
-                    &thread.opener(attachment, &identities).unwrap(),
-                )
-                .unwrap(),
-            &mut plain,
-        )
-        .unwrap();
-        assert_eq!(&plain, bytes, "{name}");
+        assert_eq!(&std::fs::read(&file.path).unwrap(), bytes, "{name}");
     }
 }
 

@@ -3,6 +3,8 @@
 //! (durability, signals, TLS, the browser, the command line).
 
 #![allow(clippy::unwrap_used)]
+// Tests build hostile sealed events on purpose, which the store itself never would.
+#![allow(clippy::disallowed_methods)]
 
 mod util;
 

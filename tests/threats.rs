@@ -20,13 +20,13 @@ use crate::util::*;
 /// The stored ciphertexts of a report: its `submitted` event and its first attachment.
 async fn stored(server: &TestServer) -> (String, String) {
     let client = team_client(server).await;
-    let id = client.reports().await.unwrap()[0].id.clone();
-    let report = client.report(&id).await.unwrap();
+    let id = client.reports().await.unwrap()[0].id;
+    let report = client.report(id).await.unwrap();
     let desk = team_desk(server, &server.member.identity).await;
-    let thread = desk.thread(&id).await.unwrap();
+    let thread = desk.thread(id).await.unwrap();
     let blob = &thread.attachments()[0].blob;
     let attachment = client
-        .download(&id, blob)
+        .download(id, blob.parse().unwrap())
         .await
         .unwrap()
         .bytes()
@@ -147,7 +147,11 @@ async fn mallory_added(server: &TestServer) -> (Desk, String, Member, String) {
 
 /// How many of a report's events open with `member`'s identity.
 async fn opened_by(server: &TestServer, id: &str, member: &Member) -> usize {
-    let report = team_client(server).await.report(id).await.unwrap();
+    let report = team_client(server)
+        .await
+        .report(id.parse().unwrap())
+        .await
+        .unwrap();
     let identities = Identities::load(&member.identity).unwrap();
     report
         .events
@@ -193,7 +197,7 @@ async fn a_member_added_on_the_server_stops_every_sealed_write() {
     assert_eq!(
         team_client(&server)
             .await
-            .report(&id)
+            .report(id.parse().unwrap())
             .await
             .unwrap()
             .events
@@ -238,7 +242,11 @@ async fn after_a_member_leaves_nothing_new_is_sealed_to_them() {
     alice.fails(&["reply", &id, "-m", "x"], "- removed: Mallory");
     alice.run(&["trust", "--yes"]);
     alice.run(&["reply", &id, "-m", "Mallory cannot read this"]);
-    let report = team_client(&server).await.report(&id).await.unwrap();
+    let report = team_client(&server)
+        .await
+        .report(id.parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(report.events.len(), 3);
     assert_eq!(opened_by(&server, &id, &mallory).await, 1);
 }
@@ -250,7 +258,7 @@ async fn a_desk_pinned_from_the_operators_keys_file_trusts_nothing_on_first_use(
         submit_simple(&server, "Pinned from the file").await;
         team_client(&server).await.reports().await.unwrap()[0]
             .id
-            .clone()
+            .to_string()
     };
     let fresh = Desk::new(&server, &server.member.identity);
     let pinned = fresh.json(&["trust", "--keys", server.keys_path().to_str().unwrap()]);

@@ -1,18 +1,21 @@
 //! `agedrop team …` and `agedrop open …`: the desk commands, their text and JSON output.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use agedrop::report::{Status, human_size};
+use agedrop::store::ReportId;
 use agedrop::team::{
-    self, Bundle, Desk, Identities, LocalInbox, Pins, Posted, Roster, Seen, Shown, Source,
+    self, Bundle, Desk, Identities, Inbox, LocalInbox, Pins, Posted, Roster, Seen, Shown,
     TeamClient,
 };
 use agedrop::text::terminal_safe;
+
+use super::compose::{TextArgs, compose, confirm_purge, parse_date};
 
 /// The team's desk: read and answer reports, decrypting on this machine.
 #[derive(clap::Args)]
@@ -52,8 +55,8 @@ pub enum ReadCommand {
     /// List the reports: status, unread events, the acknowledgement deadline.
     List {
         /// Only reports with this status (repeatable), e.g. --status received
-        #[arg(long = "status", value_name = "STATUS")]
-        statuses: Vec<String>,
+        #[arg(long = "status", value_name = "STATUS", ignore_case = true)]
+        statuses: Vec<Status>,
     },
     /// Show one report's whole thread.
     Show {
@@ -88,15 +91,15 @@ enum TeamCommand {
     Status {
         /// Report id, or a unique prefix
         id: String,
-        /// received, acknowledged, triaged, fixing, fixed, disclosed, duplicate,
-        /// out-of-scope, not-applicable, wont-fix or spam
-        status: String,
+        /// The new status
+        #[arg(ignore_case = true)]
+        status: Status,
         /// A note shown with the change
         #[arg(long, short)]
         message: Option<String>,
         /// Planned public disclosure date (YYYY-MM-DD)
-        #[arg(long, value_name = "DATE")]
-        disclosure: Option<String>,
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        disclosure: Option<time::Date>,
     },
     /// Add an internal note, sealed to the team only (the reporter never sees it).
     Note {
@@ -155,17 +158,6 @@ your pinned roster (`agedrop team trust`) first."
     Whoami,
 }
 
-/// Where a message's text comes from; with neither, `$EDITOR` opens.
-#[derive(clap::Args)]
-struct TextArgs {
-    /// The text
-    #[arg(long, short, conflicts_with = "file")]
-    message: Option<String>,
-    /// Read the text from a file (`-` for standard input)
-    #[arg(long)]
-    file: Option<PathBuf>,
-}
-
 /// Runs `agedrop team …`.
 pub fn run(args: TeamArgs) -> anyhow::Result<()> {
     let resolved = team::resolve(args.server, args.identity, args.signing_key)?;
@@ -180,15 +172,15 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let (source, key) = match (&args.bundle, &resolved.server) {
+        let (source, key): (Box<dyn Inbox>, String) = match (&args.bundle, &resolved.server) {
             (Some(path), _) => {
                 let bundle = Bundle::open(path)?;
                 let key = format!("bundle:{}", path.canonicalize()?.display());
-                (Source::Bundle(bundle), key)
+                (Box::new(bundle), key)
             }
             (None, Some(server)) => {
                 let client = TeamClient::login(server, &identities).await?;
-                (Source::Server(client), server.clone())
+                (Box::new(client), server.clone())
             }
             (None, None) => bail!(
                 "no server given: pass --server https://…, set AGEDROP_SERVER, put \
@@ -203,21 +195,21 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             return super::trust::trust(&mut desk, keys.as_deref(), yes, args.json).await;
         }
         let writes = !matches!(args.command, TeamCommand::Read(_));
-        let news = desk.check_roster(&crate::cli::now_rfc3339()).await?;
+        let news = desk.check_roster(&super::now_rfc3339()).await?;
         super::trust::announce(&desk, &news, writes);
         match args.command {
             TeamCommand::Read(command) => read(&mut desk, command, args.json).await,
             TeamCommand::Reply { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "reply to the reporter")?;
-                let posted = desk.reply(&id, &text).await?;
-                done(&mut desk, args.json, &id, posted, "Reply sent")
+                let posted = desk.reply(id, &text).await?;
+                done(&mut desk, args.json, id, posted, "Reply sent")
             }
             TeamCommand::Note { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "internal note (the reporter never sees it)")?;
-                let posted = desk.note(&id, &text).await?;
-                done(&mut desk, args.json, &id, posted, "Note added")
+                let posted = desk.note(id, &text).await?;
+                done(&mut desk, args.json, id, posted, "Note added")
             }
             TeamCommand::Status {
                 id,
@@ -225,19 +217,17 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 message,
                 disclosure,
             } => {
-                let status = parse_status(&status)?;
-                let disclosure = disclosure.map(|d| parse_date(&d)).transpose()?;
                 let id = desk.resolve(&id).await?;
                 let posted = desk
                     .set_status(
-                        &id,
+                        id,
                         status,
                         message.as_deref().unwrap_or_default(),
-                        disclosure.as_deref().unwrap_or_default(),
+                        disclosure,
                     )
                     .await?;
                 let what = format!("Status set to {}", status.as_str());
-                done(&mut desk, args.json, &id, posted, &what)
+                done(&mut desk, args.json, id, posted, &what)
             }
             TeamCommand::Grant {
                 member,
@@ -247,11 +237,11 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             } => super::grant::grant(&desk, &member, ids, all, batch as usize, args.json).await,
             TeamCommand::Purge { id, yes } => {
                 let id = desk.resolve(&id).await?;
-                let title = desk.thread(&id).await?.title().to_string();
+                let title = desk.thread(id).await?.title().to_string();
                 if !yes {
-                    confirm_purge(&id, &title)?;
+                    confirm_purge(id, &title)?;
                 }
-                desk.client()?.purge(&id).await?;
+                desk.client()?.purge(id).await?;
                 if args.json {
                     println!(
                         "{}",
@@ -292,10 +282,13 @@ pub fn open(
         })
         .transpose()?;
     let identities = Identities::load(identity)?;
-    let inbox = LocalInbox::open(data)?;
+    let mut inbox = LocalInbox::open(data)?;
+    if let Some(hours) = promise {
+        inbox = inbox.with_promise(hours);
+    }
     let key = format!("data:{}", data.canonicalize()?.display());
     let mut desk = Desk::new(
-        Source::Local(inbox),
+        Box::new(inbox),
         identities,
         Seen::load(&key),
         Pins::memory(),
@@ -304,9 +297,6 @@ pub fn open(
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         desk.use_roster(Roster::from_keys_file(&text)?);
-    }
-    if let Some(hours) = promise {
-        desk.use_promise(hours);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -318,37 +308,33 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
     let mut stdout = std::io::stdout().lock();
     match command {
         ReadCommand::List { statuses } => {
-            let statuses = statuses
-                .iter()
-                .map(|s| parse_status(s))
-                .collect::<anyhow::Result<Vec<_>>>()?;
             let items = desk.list(&statuses).await?;
             if json {
                 writeln!(stdout, "{}", json_text(&items)?)?;
             } else {
-                write!(stdout, "{}", team::print_list(&items))?;
+                write!(stdout, "{}", *team::print_list(&items))?;
             }
         }
         ReadCommand::Show { id } => {
             let id = desk.resolve(&id).await?;
-            let thread = desk.show(&id).await?;
+            let thread = desk.show(id).await?;
             if json {
                 let shown = Shown::new(&thread);
                 writeln!(stdout, "{}", json_text(&shown)?)?;
             } else {
-                write!(stdout, "{}", team::print_thread(&thread))?;
+                write!(stdout, "{}", *team::print_thread(&thread))?;
             }
         }
         ReadCommand::Attachments { id, out, force } => {
             let id = desk.resolve(&id).await?;
-            let out = out.unwrap_or_else(|| PathBuf::from(&id));
+            let out = out.unwrap_or_else(|| PathBuf::from(id.to_string()));
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let progress = !json && std::io::stderr().is_terminal();
-            let written = desk.attachments(&id, &out, force, progress).await?;
+            let written = desk.attachments(id, &out, force, progress).await?;
             if json {
                 writeln!(stdout, "{}", json_text(&written)?)?;
             } else if written.is_empty() {
@@ -369,7 +355,13 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-fn done(desk: &mut Desk, json: bool, id: &str, posted: Posted, what: &str) -> anyhow::Result<()> {
+fn done(
+    desk: &mut Desk,
+    json: bool,
+    id: ReportId,
+    posted: Posted,
+    what: &str,
+) -> anyhow::Result<()> {
     desk.mark_own(id, posted.seq)?;
     for warning in &posted.warnings {
         eprintln!("Warning: {}", terminal_safe(warning));
@@ -382,101 +374,6 @@ fn done(desk: &mut Desk, json: bool, id: &str, posted: Posted, what: &str) -> an
         );
     } else {
         println!("{what} (report {id}, event {seq}), signed and sealed on this machine.");
-    }
-    Ok(())
-}
-
-fn parse_status(name: &str) -> anyhow::Result<Status> {
-    Status::parse(&name.trim().to_ascii_lowercase()).ok_or_else(|| {
-        let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-        anyhow!("unknown status `{name}`; use one of: {}", names.join(", "))
-    })
-}
-
-fn parse_date(text: &str) -> anyhow::Result<String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text.trim(), &format)
-        .map(|_| text.trim().to_string())
-        .map_err(|_| anyhow!("`{text}` is not a date: use YYYY-MM-DD, e.g. 2027-03-01"))
-}
-
-/// The text of a reply or note: `-m`, `--file` (or `-`), or written in `$EDITOR`.
-fn compose(args: &TextArgs, what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    let text = if let Some(message) = &args.message {
-        zeroize::Zeroizing::new(message.clone())
-    } else if let Some(path) = &args.file {
-        let mut text = zeroize::Zeroizing::new(String::new());
-        if path.as_os_str() == "-" {
-            std::io::stdin().read_to_string(&mut text)?;
-        } else {
-            std::fs::File::open(path)
-                .and_then(|mut f| f.read_to_string(&mut text))
-                .with_context(|| format!("cannot read {}", path.display()))?;
-        }
-        text
-    } else {
-        edit(what)?
-    };
-    if text.trim().is_empty() {
-        bail!("the text is empty; nothing was sent");
-    }
-    Ok(text)
-}
-
-/// Opens `$EDITOR` on a private temporary file, in memory where the system has
-/// `$XDG_RUNTIME_DIR`, and wipes and deletes it afterwards.
-fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .map_err(|_| anyhow!("no text given: pass -m TEXT or --file FILE, or set $EDITOR"))?;
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    let file = tempfile::Builder::new()
-        .prefix("agedrop-")
-        .suffix(".txt")
-        .tempfile_in(&dir)?;
-    std::fs::write(
-        file.path(),
-        format!("\n# Write the {what} above. Lines starting with # are left out.\n"),
-    )?;
-    let mut words = editor.split_whitespace();
-    let program = words.next().ok_or_else(|| anyhow!("$EDITOR is empty"))?;
-    let status = std::process::Command::new(program)
-        .args(words)
-        .arg(file.path())
-        .status()
-        .with_context(|| format!("cannot run the editor `{editor}`"))?;
-    let raw = zeroize::Zeroizing::new(std::fs::read_to_string(file.path())?);
-    let len = raw.len();
-    std::fs::write(file.path(), vec![0u8; len])?;
-    drop(file);
-    if !status.success() {
-        bail!("the editor failed; nothing was sent");
-    }
-    let text: String = raw
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Ok(zeroize::Zeroizing::new(text.trim().to_string()))
-}
-
-fn confirm_purge(id: &str, title: &str) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() {
-        bail!("refusing to purge without confirmation: run it on a terminal, or pass --yes");
-    }
-    eprint!(
-        "Purge report {id} ({})? Its events, attachments and receipt are removed for good.\n\
-         Type the report id to confirm: ",
-        team::terminal_safe(title)
-    );
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    if answer.trim() != id && !(answer.trim().len() >= 4 && id.starts_with(answer.trim())) {
-        bail!("not confirmed; nothing was removed");
     }
     Ok(())
 }

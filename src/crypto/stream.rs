@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 
 use sha2::{Digest, Sha256};
 
-use super::{CryptoError, ReporterKey};
+use super::CryptoError;
 
 /// A piece of an age ciphertext stream, in order, as age writes it (the header, then
 /// 64 KiB chunks plus their tags).
@@ -107,16 +107,6 @@ pub fn open_stream<'a, R: Read + 'a>(
         .decrypt(identities.iter().copied())
         .map_err(|_| CryptoError::Open)?;
     Ok(Box::new(reader))
-}
-
-impl ReporterKey {
-    /// Opens an attachment stream as the reporter.
-    pub fn open_stream<'a, R: Read + 'a>(
-        &self,
-        ciphertext: R,
-    ) -> Result<Box<dyn Read + 'a>, CryptoError> {
-        open_stream(&[self.identity() as &dyn age::Identity], ciphertext)
-    }
 }
 
 #[cfg(test)]

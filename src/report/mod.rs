@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 mod signed;
+mod status;
 
 pub use signed::{Opened, Signed};
+use status::day_or_empty;
+pub use status::{DAY, Status};
 
 /// Version of the plaintext encoding inside every sealed event.
 const FORMAT_VERSION: u8 = 1;
@@ -219,93 +222,11 @@ pub struct StatusChange {
     /// An optional note shown with the change.
     #[serde(default)]
     pub note: String,
-    /// Planned or actual public disclosure date (`YYYY-MM-DD`), if set.
-    #[serde(default)]
-    pub disclosure: String,
-}
-
-/// Where a report stands, following coordinated-disclosure practice.
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// Stored; nobody on the team has answered yet.
-    Received,
-    /// A team member has confirmed receipt.
-    Acknowledged,
-    /// Verified and assessed.
-    Triaged,
-    /// A fix is being worked on.
-    Fixing,
-    /// Fixed, not yet public.
-    Fixed,
-    /// Published.
-    Disclosed,
-    /// Closed: already reported.
-    Duplicate,
-    /// Closed: outside the programme's scope.
-    OutOfScope,
-    /// Closed: not a vulnerability here.
-    NotApplicable,
-    /// Closed: accepted risk, no fix planned.
-    WontFix,
-    /// Closed: not a real report.
-    Spam,
-}
-
-impl Status {
-    /// Every status, in workflow order.
-    pub const ALL: [Status; 11] = [
-        Status::Received,
-        Status::Acknowledged,
-        Status::Triaged,
-        Status::Fixing,
-        Status::Fixed,
-        Status::Disclosed,
-        Status::Duplicate,
-        Status::OutOfScope,
-        Status::NotApplicable,
-        Status::WontFix,
-        Status::Spam,
-    ];
-
-    /// The name used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Received => "received",
-            Status::Acknowledged => "acknowledged",
-            Status::Triaged => "triaged",
-            Status::Fixing => "fixing",
-            Status::Fixed => "fixed",
-            Status::Disclosed => "disclosed",
-            Status::Duplicate => "duplicate",
-            Status::OutOfScope => "out-of-scope",
-            Status::NotApplicable => "not-applicable",
-            Status::WontFix => "wont-fix",
-            Status::Spam => "spam",
-        }
-    }
-
-    /// A sentence for the reporter's page.
-    pub fn explain(self) -> &'static str {
-        match self {
-            Status::Received => "Your report is stored safely. The team has not answered yet.",
-            Status::Acknowledged => "The team has confirmed it received your report.",
-            Status::Triaged => "The team has verified and assessed the problem.",
-            Status::Fixing => "A fix is being worked on.",
-            Status::Fixed => "The problem is fixed; public disclosure follows.",
-            Status::Disclosed => "The problem and its fix are public.",
-            Status::Duplicate => "Closed: someone reported this problem before you.",
-            Status::OutOfScope => "Closed: this is outside the programme's scope.",
-            Status::NotApplicable => "Closed: the team found no vulnerability here.",
-            Status::WontFix => "Closed: the team accepts this risk and plans no fix.",
-            Status::Spam => "Closed.",
-        }
-    }
-
-    /// Parses a status name as written by [`Status::as_str`].
-    pub fn parse(name: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == name)
-    }
+    /// Planned or actual public disclosure day (`YYYY-MM-DD` in the event; `""` when
+    /// not set, as agedrop has always written it).
+    #[serde(default, with = "day_or_empty")]
+    #[zeroize(skip)]
+    pub disclosure: Option<time::Date>,
 }
 
 impl Event {
@@ -475,7 +396,7 @@ mod tests {
                 author: "A".into(),
                 status: Status::OutOfScope,
                 note: String::new(),
-                disclosure: String::new(),
+                disclosure: None,
             }),
         );
         let text = String::from_utf8(status.encode().to_vec()).unwrap();

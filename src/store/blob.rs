@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::crypto::{ChunkSink, SealedChunk};
 
-use super::keys::BlobId;
+use super::layout::BlobId;
 
 /// The folder of attachment files inside the data folder.
 pub(super) const FOLDER: &str = "attachments";

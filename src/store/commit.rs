@@ -8,7 +8,9 @@ use std::collections::hash_map::Entry;
 
 use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
 
-use super::{BlobId, EVENT_PART, NewEvent, ReportId, ReportRecord, Store, StoreError, blob, keys};
+use super::{
+    BlobId, EVENT_PART, NewEvent, ReportId, ReportRecord, Store, StoreError, blob, layout,
+};
 
 impl Store {
     /// Commits a new report (its lookup key, record, events and blobs) in one atomic,
@@ -21,7 +23,7 @@ impl Store {
     ) -> Result<ReportId, StoreError> {
         let id = ReportId(crypto::random_bytes()?);
         let record = ReportRecord::new(lookup, reporter);
-        if self.tree.contains_key(keys::report(id))? {
+        if self.tree.contains_key(layout::report(id))? {
             // 64 random bits colliding means the random source is broken.
             return Err(StoreError::Damaged("random report id collided"));
         }
@@ -65,9 +67,9 @@ impl Store {
             let mut batch = sled::Batch::default();
             let mut record = match fresh {
                 Some(record) => {
-                    batch.insert(keys::lookup(&record.lookup), &id.0[..]);
-                    undo.remove(keys::lookup(&record.lookup));
-                    undo.remove(keys::report(id));
+                    batch.insert(layout::lookup(&record.lookup), &id.0[..]);
+                    undo.remove(layout::lookup(&record.lookup));
+                    undo.remove(layout::report(id));
                     record
                 }
                 // Read under the lock: a concurrent append may have added events.
@@ -85,14 +87,14 @@ impl Store {
                     &mut feed,
                 )?;
                 if let Some(blob) = &event.blob {
-                    batch.insert(keys::attached(id, blob.id()), &[][..]);
-                    undo.remove(keys::attached(id, blob.id()));
+                    batch.insert(layout::attached(id, blob.id()), &[][..]);
+                    undo.remove(layout::attached(id, blob.id()));
                 }
                 seqs.push(seq);
             }
             record.last_day = today();
-            batch.insert(keys::report(id), record.encode());
-            batch.insert(keys::feed_mark(), &feed.to_be_bytes()[..]);
+            batch.insert(layout::report(id), record.encode());
+            batch.insert(layout::feed_mark(), &feed.to_be_bytes()[..]);
             self.tree.apply_batch(batch)?;
             self.applied_feed.store(feed, Ordering::SeqCst);
             seqs
@@ -146,9 +148,9 @@ impl Store {
             let day = today();
             for (id, mut record) in records {
                 record.last_day = day;
-                batch.insert(keys::report(id), record.encode());
+                batch.insert(layout::report(id), record.encode());
             }
-            batch.insert(keys::feed_mark(), &feed.to_be_bytes()[..]);
+            batch.insert(layout::feed_mark(), &feed.to_be_bytes()[..]);
             self.tree.apply_batch(batch)?;
             self.applied_feed.store(feed, Ordering::SeqCst);
             seqs
@@ -165,19 +167,19 @@ impl Store {
             let _guard = self.commit_guard()?;
             let record = self.report(id)?.ok_or(StoreError::NotFound)?;
             let mut batch = sled::Batch::default();
-            batch.remove(keys::report(id));
-            batch.remove(keys::lookup(&record.lookup));
-            for k in self.tree.scan_prefix(keys::event_prefix(id)).keys() {
+            batch.remove(layout::report(id));
+            batch.remove(layout::lookup(&record.lookup));
+            for k in self.tree.scan_prefix(layout::event_prefix(id)).keys() {
                 batch.remove(k?);
             }
-            for k in self.tree.scan_prefix(keys::attached_prefix(id)).keys() {
+            for k in self.tree.scan_prefix(layout::attached_prefix(id)).keys() {
                 let k = k?;
-                blobs.push(keys::parse_attached_key(&k).ok_or(StoreError::Damaged("blob key"))?);
+                blobs.push(layout::parse_attached_key(&k).ok_or(StoreError::Damaged("blob key"))?);
                 batch.remove(k);
             }
-            for item in self.tree.scan_prefix([keys::FEED]) {
+            for item in self.tree.scan_prefix([layout::FEED]) {
                 let (k, v) = item?;
-                if keys::parse_feed_value(&v).map(|(r, _)| r) == Some(id) {
+                if layout::parse_feed_value(&v).map(|(r, _)| r) == Some(id) {
                     batch.remove(k);
                 }
             }
@@ -202,8 +204,8 @@ impl Store {
     /// crash, or purged just before one).
     pub(super) fn sweep_orphans(&self) -> Result<usize, StoreError> {
         let mut owned = std::collections::HashSet::new();
-        for k in self.tree.scan_prefix([keys::ATTACHED]).keys() {
-            owned.insert(keys::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
+        for k in self.tree.scan_prefix([layout::ATTACHED]).keys() {
+            owned.insert(layout::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
         }
         let mut swept = 0;
         for entry in std::fs::read_dir(&self.attachments)? {
@@ -238,15 +240,15 @@ fn stage_event(
         .ok_or(StoreError::Damaged("event count"))?;
     for (part, piece) in sealed.as_bytes().chunks(EVENT_PART).enumerate() {
         let part = u16::try_from(part).map_err(|_| StoreError::Damaged("event size"))?;
-        batch.insert(keys::event_part(id, seq, part), piece);
+        batch.insert(layout::event_part(id, seq, part), piece);
         if let Some(undo) = undo.as_deref_mut() {
-            undo.remove(keys::event_part(id, seq, part));
+            undo.remove(layout::event_part(id, seq, part));
         }
     }
     *feed += 1;
-    batch.insert(keys::feed(*feed), keys::feed_value(id, seq));
+    batch.insert(layout::feed(*feed), layout::feed_value(id, seq));
     if let Some(undo) = undo {
-        undo.remove(keys::feed(*feed));
+        undo.remove(layout::feed(*feed));
     }
     Ok(seq)
 }

@@ -9,7 +9,7 @@
 mod blob;
 mod commit;
 mod durable;
-mod keys;
+mod layout;
 mod space;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
 
 pub use blob::{BlobReader, PendingBlob};
-pub use keys::{BadId, BlobId, ReportId};
+pub use layout::{BadId, BlobId, ReportId};
 
 use durable::GroupCommit;
 use space::{RESERVE_FILE, ensure_reserve};
@@ -199,11 +199,11 @@ impl Store {
         // The directory entries sled may just have created must survive a crash too.
         std::fs::File::open(dir)?.sync_all()?;
         let tree = db.open_tree("agedrop")?;
-        let last_entry = match tree.scan_prefix([keys::FEED]).keys().next_back() {
-            Some(k) => keys::parse_feed_key(&k?).ok_or(StoreError::Damaged("feed key"))?,
+        let last_entry = match tree.scan_prefix([layout::FEED]).keys().next_back() {
+            Some(k) => layout::parse_feed_key(&k?).ok_or(StoreError::Damaged("feed key"))?,
             None => 0,
         };
-        let mark = match tree.get(keys::feed_mark())? {
+        let mark = match tree.get(layout::feed_mark())? {
             Some(v) => u64::from_be_bytes(
                 v.as_ref()
                     .try_into()
@@ -256,9 +256,9 @@ impl Store {
 
     /// The report a receipt's lookup key maps to.
     pub fn find(&self, lookup: &LookupKey) -> Result<Option<ReportId>, StoreError> {
-        match self.tree.get(keys::lookup(lookup.as_bytes()))? {
+        match self.tree.get(layout::lookup(lookup.as_bytes()))? {
             Some(v) => Ok(Some(
-                keys::parse_report_id(&v).ok_or(StoreError::Damaged("lookup value"))?,
+                layout::parse_report_id(&v).ok_or(StoreError::Damaged("lookup value"))?,
             )),
             None => Ok(None),
         }
@@ -266,7 +266,7 @@ impl Store {
 
     /// A report's plaintext record.
     pub fn report(&self, id: ReportId) -> Result<Option<ReportRecord>, StoreError> {
-        match self.tree.get(keys::report(id))? {
+        match self.tree.get(layout::report(id))? {
             Some(v) => Ok(Some(ReportRecord::decode(&v)?)),
             None => Ok(None),
         }
@@ -275,9 +275,9 @@ impl Store {
     /// Every report id with its record, in id order.
     pub fn reports(&self) -> Result<Vec<(ReportId, ReportRecord)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.tree.scan_prefix([keys::REPORT]) {
+        for item in self.tree.scan_prefix([layout::REPORT]) {
             let (k, v) = item?;
-            let id = keys::parse_report_id(&k[1..]).ok_or(StoreError::Damaged("report key"))?;
+            let id = layout::parse_report_id(&k[1..]).ok_or(StoreError::Damaged("report key"))?;
             out.push((id, ReportRecord::decode(&v)?));
         }
         Ok(out)
@@ -286,14 +286,17 @@ impl Store {
     /// A report's events in order, as (seq, sealed).
     pub fn events(&self, id: ReportId) -> Result<Vec<(u32, Sealed)>, StoreError> {
         let mut out: Vec<(u32, Vec<u8>)> = Vec::new();
-        for item in self.tree.scan_prefix(keys::event_prefix(id)) {
+        for item in self.tree.scan_prefix(layout::event_prefix(id)) {
             let (k, v) = item?;
-            let (seq, _part) = keys::parse_event_key(&k).ok_or(StoreError::Damaged("event key"))?;
+            let (seq, _part) =
+                layout::parse_event_key(&k).ok_or(StoreError::Damaged("event key"))?;
             match out.last_mut() {
                 Some((last, bytes)) if *last == seq => bytes.extend_from_slice(&v),
                 _ => out.push((seq, v.to_vec())),
             }
         }
+        // The store's own bytes, checked when they were appended.
+        #[allow(clippy::disallowed_methods)]
         Ok(out
             .into_iter()
             .map(|(seq, bytes)| (seq, Sealed::from_stored(bytes)))
@@ -303,11 +306,12 @@ impl Store {
     /// One event of a report.
     pub fn event(&self, id: ReportId, seq: u32) -> Result<Option<Sealed>, StoreError> {
         let mut bytes = Vec::new();
-        let mut prefix = keys::event_prefix(id);
+        let mut prefix = layout::event_prefix(id);
         prefix.extend_from_slice(&seq.to_be_bytes());
         for item in self.tree.scan_prefix(prefix) {
             bytes.extend_from_slice(&item?.1);
         }
+        #[allow(clippy::disallowed_methods)] // the store's own bytes
         Ok((!bytes.is_empty()).then(|| Sealed::from_stored(bytes)))
     }
 
@@ -316,18 +320,18 @@ impl Store {
     pub fn feed_after(&self, cursor: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
         let durable = self.durable_feed.load(Ordering::SeqCst);
         let mut out = Vec::new();
-        let start = keys::feed(cursor.saturating_add(1));
+        let start = layout::feed(cursor.saturating_add(1));
         for item in self
             .tree
-            .range(start..keys::feed(durable.saturating_add(1)))
+            .range(start..layout::feed(durable.saturating_add(1)))
         {
             if out.len() >= limit {
                 break;
             }
             let (k, v) = item?;
-            let position = keys::parse_feed_key(&k).ok_or(StoreError::Damaged("feed key"))?;
+            let position = layout::parse_feed_key(&k).ok_or(StoreError::Damaged("feed key"))?;
             let (report, seq) =
-                keys::parse_feed_value(&v).ok_or(StoreError::Damaged("feed value"))?;
+                layout::parse_feed_value(&v).ok_or(StoreError::Damaged("feed value"))?;
             out.push(FeedEntry {
                 cursor: position,
                 report,
@@ -339,14 +343,18 @@ impl Store {
 
     /// Whether `blob` is an attachment of `report`.
     pub fn has_blob(&self, report: ReportId, blob: BlobId) -> Result<bool, StoreError> {
-        Ok(self.tree.contains_key(keys::attached(report, blob))?)
+        Ok(self.tree.contains_key(layout::attached(report, blob))?)
     }
 
     /// The attachment blobs of a report.
     pub fn blob_ids(&self, report: ReportId) -> Result<Vec<BlobId>, StoreError> {
         let mut out = Vec::new();
-        for k in self.tree.scan_prefix(keys::attached_prefix(report)).keys() {
-            out.push(keys::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
+        for k in self
+            .tree
+            .scan_prefix(layout::attached_prefix(report))
+            .keys()
+        {
+            out.push(layout::parse_attached_key(&k?).ok_or(StoreError::Damaged("blob key"))?);
         }
         Ok(out)
     }

@@ -13,11 +13,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api;
+use async_trait::async_trait;
+
+use crate::api::{self, ReportSummary, TeamMember};
 use crate::crypto::TeamKeys;
-use crate::store::Store;
+use crate::store::{BlobId, ReportId, Store};
 
 use super::TeamError;
+use super::files::{Capped, Download};
+use super::inbox::{Inbox, SealedReport, decode_events};
 
 const INDEX: &str = "agedrop-bundle.json";
 const FORMAT: &str = "agedrop-bundle/1";
@@ -183,7 +187,8 @@ impl Bundle {
     /// Runs `f` with a reader over one attachment's ciphertext.
     pub fn with_attachment<T>(
         &self,
-        blob: &str,
+        report: ReportId,
+        blob: BlobId,
         f: impl FnOnce(&mut dyn Read, u64) -> Result<T, TeamError>,
     ) -> Result<T, TeamError> {
         let wanted = format!("attachments/{blob}");
@@ -203,9 +208,62 @@ impl Bundle {
                 return f(&mut entry, size);
             }
         }
-        Err(TeamError::UnknownReport(format!(
-            "attachment {blob} is not in the bundle {}",
-            self.path.display()
-        )))
+        Err(TeamError::NoSuchAttachment { report, blob })
+    }
+}
+
+#[async_trait]
+impl Inbox for Bundle {
+    fn roster_key(&self) -> String {
+        format!(
+            "bundle:{}",
+            self.index.origin.as_deref().unwrap_or("unknown")
+        )
+    }
+
+    async fn roster(&self) -> Result<Option<Vec<TeamMember>>, TeamError> {
+        Ok(Some(self.index.team.members.clone()))
+    }
+
+    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError> {
+        Ok(Some(self.index.team.acknowledge_hours))
+    }
+
+    async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {
+        Ok(self
+            .index
+            .reports
+            .iter()
+            .map(|r| r.report.clone())
+            .collect())
+    }
+
+    async fn report(&self, id: ReportId) -> Result<SealedReport, TeamError> {
+        let report = self
+            .index
+            .reports
+            .iter()
+            .find(|r| r.report.id == id)
+            .ok_or_else(|| TeamError::NoSuchReport(id.to_string()))?;
+        Ok(SealedReport {
+            id,
+            reporter: report.report.reporter.clone(),
+            events: decode_events(id, &report.events)?,
+        })
+    }
+
+    async fn write_attachment(&self, job: Download) -> Result<PathBuf, TeamError> {
+        let cap = job.target.cap();
+        self.with_attachment(job.report, job.blob, |reader, len| {
+            if len > cap {
+                return Err(TeamError::TooLong(job.target.name.clone()));
+            }
+            job.target
+                .write(&mut job.opener.open(Capped::new(reader, cap))?)
+        })
+    }
+
+    fn exported_from(&self) -> Option<&str> {
+        self.index.origin.as_deref()
     }
 }

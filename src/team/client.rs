@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::api::{self, ReportSummary};
 use crate::crypto::{self, Purpose, Sealed};
-use crate::store::ReportId;
+use crate::store::{BlobId, ReportId};
 use crate::text::excerpt;
 
 use super::{Identities, TeamError};
@@ -30,10 +30,7 @@ pub struct TeamClient {
 }
 
 fn net(e: reqwest::Error) -> TeamError {
-    TeamError::Server(format!(
-        "cannot reach the server: {}",
-        excerpt(&e.to_string(), 300)
-    ))
+    TeamError::Unreachable(excerpt(&e.to_string(), 300))
 }
 
 /// What the desk says when the server sends something no honest server would.
@@ -47,12 +44,7 @@ pub(super) fn hostile(what: &str) -> TeamError {
 
 /// Reads a body of at most `cap` bytes; a longer one is refused as soon as it is seen.
 async fn read_capped(mut response: reqwest::Response, cap: u64) -> Result<Vec<u8>, TeamError> {
-    let too_big = || {
-        TeamError::Server(format!(
-            "the server's answer is larger than the {} the desk accepts for it; refused",
-            crate::report::human_size(cap)
-        ))
-    };
+    let too_big = || TeamError::AnswerTooLarge(crate::report::human_size(cap));
     if response.content_length().is_some_and(|n| n > cap) {
         return Err(too_big());
     }
@@ -72,12 +64,7 @@ async fn json_capped<T: serde::de::DeserializeOwned>(
     cap: u64,
 ) -> Result<T, TeamError> {
     let body = read_capped(response, cap).await?;
-    serde_json::from_slice(&body).map_err(|e| {
-        TeamError::Server(format!(
-            "the server's answer is not what the API sends ({})",
-            excerpt(&e.to_string(), 200)
-        ))
-    })
+    serde_json::from_slice(&body).map_err(|e| TeamError::NotTheApi(excerpt(&e.to_string(), 200)))
 }
 
 /// Turns an error answer into a message that says what the server said (made safe).
@@ -88,9 +75,12 @@ async fn refusal(response: reqwest::Response) -> TeamError {
         .map(|e| excerpt(&e.error, 300))
         .unwrap_or_else(|_| status.to_string());
     match status {
-        StatusCode::NOT_FOUND => TeamError::UnknownReport(said),
+        StatusCode::NOT_FOUND => TeamError::NotFound(said),
         StatusCode::UNAUTHORIZED => TeamError::Login(said),
-        _ => TeamError::Server(format!("the server refused ({status}): {said}")),
+        _ => TeamError::Refused {
+            status: status.to_string(),
+            said,
+        },
     }
 }
 
@@ -142,17 +132,6 @@ pub fn server_origin(server: &str) -> Result<String, TeamError> {
 }
 
 /// Whether an id the server sent is a report id (16 hex digits, nothing else).
-fn check_report_id(id: &str) -> Result<(), TeamError> {
-    if id.parse::<ReportId>().is_ok() {
-        Ok(())
-    } else {
-        Err(TeamError::Server(format!(
-            "the server sent a malformed report id (\"{}\")",
-            excerpt(id, 40)
-        )))
-    }
-}
-
 impl TeamClient {
     /// Logs in to `server` (e.g. `https://drop.example.com`) with the first of the
     /// member's recipients that the server's keys file lists.
@@ -288,51 +267,38 @@ impl TeamClient {
         self.get("/team", ROSTER_BODY).await
     }
 
-    /// Every report's clear-text record; every id checked.
+    /// Every report's clear-text record (every id parsed, so exactly an id).
     pub async fn reports(&self) -> Result<Vec<ReportSummary>, TeamError> {
-        let reports = self
+        Ok(self
             .get::<api::ReportsResponse>("/reports", LIST_BODY)
             .await?
-            .reports;
-        for report in &reports {
-            check_report_id(&report.id)?;
-        }
-        Ok(reports)
+            .reports)
     }
 
     /// One report's record and sealed events: the id must be the one asked for, and the
     /// events in order.
-    pub async fn report(&self, id: &str) -> Result<api::ReportResponse, TeamError> {
-        check_report_id(id)?;
+    pub async fn report(&self, id: ReportId) -> Result<api::ReportResponse, TeamError> {
         let report: api::ReportResponse = self.get(&format!("/reports/{id}"), REPORT_BODY).await?;
         if report.report.id != id {
-            return Err(TeamError::Server(format!(
-                "asked for report {id}, the server sent \"{}\"",
-                excerpt(&report.report.id, 40)
-            )));
+            return Err(TeamError::WrongReport {
+                asked: id,
+                sent: report.report.id,
+            });
         }
         if report.events.windows(2).any(|w| w[0].seq >= w[1].seq) {
-            return Err(TeamError::Server(format!(
-                "the server sent report {id}'s events out of order"
-            )));
+            return Err(TeamError::OutOfOrder(id));
         }
         Ok(report)
     }
 
-    /// Feed entries after `cursor`; every report id checked.
+    /// Feed entries after `cursor` (every report id parsed).
     pub async fn feed(&self, cursor: u64) -> Result<api::FeedResponse, TeamError> {
-        let feed: api::FeedResponse = self
-            .get(&format!("/feed?after={cursor}"), REPORT_BODY)
-            .await?;
-        for item in &feed.items {
-            check_report_id(&item.report)?;
-        }
-        Ok(feed)
+        self.get(&format!("/feed?after={cursor}"), REPORT_BODY)
+            .await
     }
 
     /// Adds a sealed event to a report; gives its sequence number.
-    pub async fn append(&self, id: &str, sealed: &Sealed) -> Result<u32, TeamError> {
-        check_report_id(id)?;
+    pub async fn append(&self, id: ReportId, sealed: &Sealed) -> Result<u32, TeamError> {
         let request = self
             .request(reqwest::Method::POST, &format!("/reports/{id}/events"))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
@@ -344,15 +310,12 @@ impl TeamClient {
     /// Adds sealed events to several reports in one atomic, durable batch (at most
     /// [`api::BATCH_EVENTS`], and [`api::BATCH_BYTES`] as JSON); gives each one's
     /// sequence number.
-    pub async fn append_batch(&self, events: &[(String, Sealed)]) -> Result<Vec<u32>, TeamError> {
-        for (id, _) in events {
-            check_report_id(id)?;
-        }
+    pub async fn append_batch(&self, events: &[(ReportId, Sealed)]) -> Result<Vec<u32>, TeamError> {
         let body = api::BatchRequest {
             events: events
                 .iter()
                 .map(|(id, sealed)| api::BatchEvent {
-                    report: id.clone(),
+                    report: *id,
                     sealed: api::encode(sealed.as_bytes()),
                 })
                 .collect(),
@@ -360,18 +323,20 @@ impl TeamClient {
         let request = self.request(reqwest::Method::POST, "/events").json(&body);
         let answer: api::BatchResponse = json_capped(send(request).await?, SMALL_BODY).await?;
         if answer.seqs.len() != events.len() {
-            return Err(TeamError::Server(format!(
-                "sent {} events, the server says it stored {}",
-                events.len(),
-                answer.seqs.len()
-            )));
+            return Err(TeamError::BatchMismatch {
+                sent: events.len(),
+                stored: answer.seqs.len(),
+            });
         }
         Ok(answer.seqs)
     }
 
     /// Starts downloading an attachment's ciphertext (the caller bounds what it reads).
-    pub async fn download(&self, id: &str, blob: &str) -> Result<reqwest::Response, TeamError> {
-        check_report_id(id)?;
+    pub async fn download(
+        &self,
+        id: ReportId,
+        blob: BlobId,
+    ) -> Result<reqwest::Response, TeamError> {
         send(self.request(
             reqwest::Method::GET,
             &format!("/reports/{id}/attachments/{blob}"),
@@ -380,8 +345,7 @@ impl TeamClient {
     }
 
     /// Removes a report and everything of it from the server.
-    pub async fn purge(&self, id: &str) -> Result<(), TeamError> {
-        check_report_id(id)?;
+    pub async fn purge(&self, id: ReportId) -> Result<(), TeamError> {
         send(self.request(reqwest::Method::DELETE, &format!("/reports/{id}")))
             .await
             .map(|_| ())

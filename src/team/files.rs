@@ -1,5 +1,9 @@
-//! Writing decrypted attachments where the user asked, and only there: safe names,
-//! mode 0600, never overwriting unless forced, checked against the sealed SHA-256.
+//! The download pipeline: decrypted attachments written where the user asked, and only
+//! there (safe names, mode 0600, never overwriting unless forced), checked against the
+//! sealed size and SHA-256. The sealed size bounds the stream: one longer than it is
+//! stopped as soon as it is, and the file is removed. The sealed size itself comes from
+//! the server (attachment events are the server's), so it must fit the disk's free
+//! space before anything is written.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -9,6 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::TeamError;
+use super::thread::Opener;
 
 /// Longest name written, in bytes.
 const MAX_NAME_BYTES: usize = 200;
@@ -63,10 +68,7 @@ pub fn write_attachment(
         .open(&path)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                TeamError::Io(format!(
-                    "{} already exists; use --force to overwrite it",
-                    path.display()
-                ))
+                TeamError::Exists(path.display().to_string())
             } else {
                 io("cannot create", e)
             }
@@ -107,6 +109,208 @@ pub fn write_attachment(
         return Err(e);
     }
     Ok(path)
+}
+
+/// Room for the age header in front of the stream: a stanza per recipient (a few
+/// hundred bytes each, more for RSA or plugins), far more than any team needs.
+const HEADER_ALLOWANCE: u64 = 1024 * 1024;
+
+/// The most ciphertext an attachment of `size` plaintext bytes can take: the header,
+/// a 16-byte nonce, then 64 KiB chunks with a 16-byte tag each (at least one chunk).
+pub fn max_ciphertext(size: u64) -> u64 {
+    let chunks = size.div_ceil(64 * 1024).max(1);
+    HEADER_ALLOWANCE
+        .saturating_add(16)
+        .saturating_add(size)
+        .saturating_add(chunks.saturating_mul(16))
+}
+
+/// Reads at most `cap` bytes of `inner`; one more is an error.
+pub(super) struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R> Capped<R> {
+    /// `inner`, of which at most `cap` bytes may be read.
+    pub(super) fn new(inner: R, cap: u64) -> Self {
+        Capped { inner, left: cap }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match self.left.checked_sub(n as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(n)
+            }
+            None => Err(std::io::Error::other(
+                "the attachment's stream is longer than its sealed size",
+            )),
+        }
+    }
+}
+
+/// Free space always left on the disk `--out` is on.
+const KEEP_FREE: u64 = 256 * 1024 * 1024;
+
+/// Refuses a file the disk has no room for. Attachment events are written by the
+/// server, so a compromised one could claim (and stream) terabytes: the sealed size is
+/// checked against the free space before anything is written.
+pub(super) fn check_room(out: &Path, size: u64, name: &str) -> Result<(), TeamError> {
+    let free = fs2::available_space(out).map_err(|e| {
+        TeamError::Io(format!(
+            "cannot see the free space of {}: {e}",
+            out.display()
+        ))
+    })?;
+    if size.saturating_add(KEEP_FREE) > free {
+        return Err(TeamError::Io(format!(
+            "{}: it is {}, and {} has {} free (the desk keeps {} free); nothing was written. \
+             Free some space, or pass another --out",
+            crate::text::one_line(name),
+            crate::report::human_size(size),
+            out.display(),
+            crate::report::human_size(free),
+            crate::report::human_size(KEEP_FREE)
+        )));
+    }
+    Ok(())
+}
+
+/// Where one attachment goes and what it must be: its sealed size and SHA-256 (the
+/// sealed size also bounds the ciphertext read, see [`Target::cap`]).
+pub struct Target {
+    /// The folder (`--out`).
+    pub dir: PathBuf,
+    /// The file name, already made safe.
+    pub name: String,
+    /// Replace a file of that name.
+    pub force: bool,
+    /// Sealed plaintext size.
+    pub size: u64,
+    /// Sealed SHA-256, hex.
+    pub sha256: String,
+    /// Shows bytes written, on a terminal.
+    pub bar: Option<indicatif::ProgressBar>,
+}
+
+/// One attachment to decrypt: which, with what, and where to.
+pub struct Download {
+    /// The report.
+    pub report: crate::store::ReportId,
+    /// The attachment stream.
+    pub blob: crate::store::BlobId,
+    /// What opens it ([`super::Thread::opener`]).
+    pub opener: Opener,
+    /// Where it goes, and what it must be.
+    pub target: Target,
+}
+
+impl Target {
+    /// The most ciphertext the attachment may take.
+    pub fn cap(&self) -> u64 {
+        max_ciphertext(self.size)
+    }
+
+    /// Writes `plain` there, checked against the sealed size and SHA-256.
+    pub fn write(&self, plain: &mut dyn Read) -> Result<PathBuf, TeamError> {
+        write_attachment(
+            &self.dir,
+            &self.name,
+            self.force,
+            plain,
+            self.size,
+            &self.sha256,
+            &mut |n| {
+                if let Some(bar) = &self.bar {
+                    bar.inc(n);
+                }
+            },
+        )
+    }
+}
+
+/// Reads the pieces a download task sends, as one stream.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<bytes::Bytes>,
+    current: bytes::Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.recv() {
+                Ok(next) => self.current = next,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// Downloads on this task while a thread decrypts and writes, so both cores work. Stops
+/// as soon as more than `cap` bytes of ciphertext arrive.
+pub(super) async fn stream_to_file(
+    mut response: reqwest::Response,
+    opener: Opener,
+    target: Target,
+) -> Result<PathBuf, TeamError> {
+    let cap = target.cap();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(32);
+    let name = target.name.clone();
+    let worker = std::thread::spawn(move || {
+        let reader = ChannelReader {
+            rx,
+            current: bytes::Bytes::new(),
+        };
+        let mut plain = opener.open(reader)?;
+        target.write(&mut plain)
+    });
+    let mut failed = None;
+    let mut received: u64 = 0;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                received = received.saturating_add(chunk.len() as u64);
+                if received > cap {
+                    failed = Some(TeamError::TooLong(name.clone()));
+                    break;
+                }
+                if tx.send(chunk).is_err() {
+                    break; // the thread stopped on an error; it says which below
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failed = Some(TeamError::DownloadBroke(crate::text::excerpt(
+                    &e.to_string(),
+                    200,
+                )));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    drop(response);
+    let result = worker
+        .join()
+        .map_err(|_| TeamError::WorkerFailed("decryption"))?;
+    match failed {
+        // A cut-off stream also fails to decrypt (and its file is removed); say why.
+        Some(e) => {
+            if let Ok(path) = result {
+                let _ = std::fs::remove_file(path);
+            }
+            Err(e)
+        }
+        None => result,
+    }
 }
 
 #[cfg(test)]

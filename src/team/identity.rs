@@ -242,14 +242,7 @@ fn decrypt_protected(bytes: &[u8], shown: &str) -> Result<Zeroizing<String>, Tea
             "{shown} is encrypted to a key, not to a passphrase; decrypt it first"
         )));
     }
-    for _ in 0..ATTEMPTS {
-        let passphrase =
-            rpassword::prompt_password(format!("Passphrase for {shown}: ")).map_err(|_| {
-                identity_error(format!(
-                    "{shown} is protected by a passphrase, and there is no terminal to ask for it"
-                ))
-            })?;
-        let passphrase = SecretString::from(passphrase);
+    with_passphrase(shown, |passphrase| {
         let identity = age::scrypt::Identity::new(passphrase);
         match open()?.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
             Ok(mut reader) => {
@@ -260,17 +253,35 @@ fn decrypt_protected(bytes: &[u8], shown: &str) -> Result<Zeroizing<String>, Tea
                 let text = String::from_utf8(inner.to_vec()).map_err(|_| {
                     identity_error(format!("{shown} does not hold an identity file"))
                 })?;
-                return Ok(Zeroizing::new(text));
+                Ok(Some(Zeroizing::new(text)))
             }
             Err(age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed) => {
-                eprintln!("Wrong passphrase.");
+                Ok(None)
             }
-            Err(e) => {
-                return Err(identity_error(format!(
-                    "{shown} could not be decrypted: {e}"
-                )));
-            }
+            Err(e) => Err(identity_error(format!(
+                "{shown} could not be decrypted: {e}"
+            ))),
         }
+    })
+}
+
+/// Asks for the passphrase of `shown` until `unlock` takes one ([`ATTEMPTS`] tries):
+/// `unlock` gives `Some` when it opened, `None` for a wrong passphrase.
+fn with_passphrase<T>(
+    shown: &str,
+    mut unlock: impl FnMut(SecretString) -> Result<Option<T>, TeamError>,
+) -> Result<T, TeamError> {
+    for _ in 0..ATTEMPTS {
+        let passphrase =
+            rpassword::prompt_password(format!("Passphrase for {shown}: ")).map_err(|_| {
+                identity_error(format!(
+                    "{shown} is protected by a passphrase, and there is no terminal to ask for it"
+                ))
+            })?;
+        if let Some(opened) = unlock(SecretString::from(passphrase))? {
+            return Ok(opened);
+        }
+        eprintln!("Wrong passphrase.");
     }
     Err(identity_error(format!(
         "wrong passphrase for {shown} ({ATTEMPTS} attempts)"
@@ -292,29 +303,9 @@ fn ssh_identity(text: &str, shown: &str) -> Result<Loaded, TeamError> {
         })?
         .to_string();
     let identity = match identity {
-        age::ssh::Identity::Encrypted(key) => {
-            let mut unlocked = None;
-            for _ in 0..ATTEMPTS {
-                let passphrase = rpassword::prompt_password(format!("Passphrase for {shown}: "))
-                    .map_err(|_| {
-                        identity_error(format!(
-                            "{shown} is protected by a passphrase, and there is no terminal to ask for it"
-                        ))
-                    })?;
-                match key.decrypt(SecretString::from(passphrase)) {
-                    Ok(plain) => {
-                        unlocked = Some(age::ssh::Identity::from(plain));
-                        break;
-                    }
-                    Err(_) => eprintln!("Wrong passphrase."),
-                }
-            }
-            unlocked.ok_or_else(|| {
-                identity_error(format!(
-                    "wrong passphrase for {shown} ({ATTEMPTS} attempts)"
-                ))
-            })?
-        }
+        age::ssh::Identity::Encrypted(key) => with_passphrase(shown, |passphrase| {
+            Ok(key.decrypt(passphrase).ok().map(age::ssh::Identity::from))
+        })?,
         age::ssh::Identity::Unsupported(_) => {
             return Err(identity_error(format!(
                 "{shown}: this SSH key type is not supported; use ssh-ed25519 or ssh-rsa"

@@ -1,458 +1,137 @@
-//! A report's thread as a team member sees it: every sealed event opened locally (with
-//! the member's own identities, or with a key a verified grant gave them), and every
-//! member's signature checked against the roster the member pinned. One event that
-//! cannot be read never hides the rest.
+//! Where the desk's reports come from: a live server ([`super::TeamClient`], in
+//! `server.rs`), an offline bundle ([`super::Bundle`]) or a data folder copied from the
+//! server ([`super::LocalInbox`]). Each source decodes its own threads and streams its
+//! own attachments; the desk only asks. Every id a source hands on was parsed, so it is
+//! exactly an id; what the ids point at is still the source's word, and the desk checks
+//! it (signatures, the pinned roster, sealed sizes and hashes).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::path::PathBuf;
 
-use serde::Serialize;
-use zeroize::Zeroizing;
+use async_trait::async_trait;
 
-use crate::crypto::{self, AttachmentKey, FileKey, Sealed};
-use crate::report::{Attachment, Event, EventBody, GrantKeys, Opened, Status, Submission};
+use crate::api::{self, ReportSummary, TeamMember};
+use crate::crypto::Sealed;
+use crate::store::ReportId;
 
-use super::roster::Roster;
-use super::{Identities, TeamError};
+use super::files::Download;
+use super::{TeamClient, TeamError};
 
-/// Whether an event could be opened.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EventState {
-    /// Opened and read.
-    Opened,
-    /// Not sealed to these identities (a report from before the member joined).
-    NotSealedToYou,
-    /// Opened, but not an event this agedrop can read (damaged, forged or newer).
-    Unreadable,
-}
-
-/// One event of a thread, opened, or marked as not openable with these identities.
-pub struct OpenedEvent {
-    /// Position in the thread.
-    pub seq: u32,
-    /// Whether it was opened.
-    pub state: EventState,
-    /// The event, when it was opened and read.
-    pub event: Option<Event>,
-    /// The pinned name of the member whose signature on it checked out; `None` for any
-    /// event not verifiably written by a member of the pinned roster.
-    pub signer: Option<String>,
-    /// One sentence saying why it is or is not verified.
-    pub verification: String,
-    /// The pinned name of the member whose grant opened it, when the member's own
-    /// identities could not (it was sealed before they joined).
-    pub granted_by: Option<String>,
-    /// The event's own file key, kept for granting it to someone else.
-    pub(super) key: Option<FileKey>,
-    /// SHA-256 of the sealed bytes, which a grant names.
-    pub(super) sealed_sha256: Option<[u8; 32]>,
-}
-
-impl OpenedEvent {
-    /// Whether a member of the pinned roster verifiably wrote it.
-    pub fn verified(&self) -> bool {
-        self.signer.is_some()
-    }
-}
-
-/// A whole thread, decrypted on this machine.
-pub struct Thread {
+/// One report as its source holds it: the reporter's recipient and every sealed event.
+pub struct SealedReport {
     /// The report's id.
-    pub id: String,
-    /// The reporter's public recipient, as the server keeps it in the clear.
+    pub id: ReportId,
+    /// The reporter's recipient, as the server keeps it in the clear.
     pub reporter: String,
-    /// Every event in order.
-    pub events: Vec<OpenedEvent>,
-    /// Keys granted to this member for attachments stored before files had keys of their
-    /// own, by blob id.
-    blob_keys: HashMap<String, FileKey>,
+    /// Every event, in order; `None` where the bytes are not an age file (shown as
+    /// unreadable).
+    pub events: Vec<(u32, Option<Sealed>)>,
 }
 
-/// What opens one attachment's stream.
-pub enum Opener {
-    /// The key sealed in its attachment event.
-    Own(AttachmentKey),
-    /// A stream stored before files had keys of their own, sealed to the team as it was
-    /// then: the key a colleague granted.
-    Granted(FileKey),
-    /// Such a stream, opened with the member's own identities.
-    Team(Arc<Identities>),
-}
+/// A source of reports for the desk.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Where this source's roster is pinned: a server's origin; `bundle:` and the
+    /// bundle's origin (so that a bundle never plants a pin for a server); `data`.
+    fn roster_key(&self) -> String;
 
-impl Opener {
-    /// The plaintext of the stream `ciphertext`, as a reader.
-    pub fn open<'a, R: std::io::Read + 'a>(
-        &self,
-        ciphertext: R,
-    ) -> Result<Box<dyn std::io::Read + 'a>, crypto::CryptoError> {
-        match self {
-            Opener::Own(key) => crypto::open_stream(&[key], ciphertext),
-            Opener::Granted(key) => crypto::open_stream(&[key], ciphertext),
-            Opener::Team(identities) => crypto::open_stream(&identities.as_refs(), ciphertext),
-        }
+    /// The source's own roster, unchecked; `None` for a source that carries none.
+    async fn roster(&self) -> Result<Option<Vec<TeamMember>>, TeamError>;
+
+    /// Hours within which the programme promises to acknowledge a report, if this
+    /// source knows them (`None`: no deadline beats a wrong one).
+    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError>;
+
+    /// Every report's clear-text record.
+    async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError>;
+
+    /// One report and its sealed events.
+    async fn report(&self, id: ReportId) -> Result<SealedReport, TeamError>;
+
+    /// Decrypts one attachment into its target, never reading more ciphertext than the
+    /// target's sealed size allows.
+    async fn write_attachment(&self, job: Download) -> Result<PathBuf, TeamError>;
+
+    /// The logged-in client, for the commands that change a server.
+    fn server(&self) -> Option<&TeamClient> {
+        None
+    }
+
+    /// For a bundle: the origin of the server it was exported from.
+    fn exported_from(&self) -> Option<&str> {
+        None
     }
 }
 
-/// Why an unsigned event is not verified, by who writes that kind.
-fn unsigned_reason(body: &EventBody) -> &'static str {
-    match body {
-        EventBody::Submitted(_) | EventBody::Attachment(_) | EventBody::Message(_) => {
-            "reporter's event: the server writes it from the reporter's upload; such events \
-             are never signed"
-        }
-        EventBody::Reply(_) | EventBody::Status(_) | EventBody::Note(_) | EventBody::Grant(_) => {
-            "NOT SIGNED: anyone who knows the team's public keys (the server included) could \
-             have written it"
-        }
+/// Decodes the sealed events of a report as the team API and bundles carry them, in
+/// order; each is checked to be an age file (`None` where it is not).
+pub(super) fn decode_events(
+    id: ReportId,
+    events: &[api::SealedEvent],
+) -> Result<Vec<(u32, Option<Sealed>)>, TeamError> {
+    if events.windows(2).any(|w| w[0].seq >= w[1].seq) {
+        return Err(TeamError::OutOfOrder(id));
     }
-}
-
-/// The pinned name of the member who signed `opened` for report `id`, or why not.
-fn signed_by<'r>(id: &str, opened: &Opened, roster: Option<&'r Roster>) -> Result<&'r str, String> {
-    match (&opened.signed, roster) {
-        (None, _) => Err(unsigned_reason(&opened.event.body).to_string()),
-        (Some(_), None) => {
-            Err("signed, but there is no pinned roster to check the signature against".into())
-        }
-        (Some(signed), Some(roster)) => match roster.signer(&signed.signer) {
-            None => Err("signed by a key that is not in your pinned roster".into()),
-            Some((_, key)) if !signed.verify(id, key) => Err(
-                "THE SIGNATURE DOES NOT MATCH: the event was altered, or moved from another report"
-                    .into(),
-            ),
-            Some((name, _)) => Ok(name),
-        },
-    }
-}
-
-/// One sealed event on its way to being read.
-struct Slot {
-    seq: u32,
-    sealed: Option<Sealed>,
-    opened: Option<(Zeroizing<Vec<u8>>, FileKey)>,
-    granted_by: Option<String>,
-    /// A grant named it, but the server holds other bytes than the grant's.
-    changed_after_grant: Option<String>,
-}
-
-/// What verified grants to this member hold: event keys by position, attachment keys by
-/// blob id.
-#[derive(Default)]
-struct Granted {
-    events: HashMap<u32, ([u8; 32], FileKey, String)>,
-    blobs: HashMap<String, FileKey>,
-}
-
-/// Collects the keys in the verified grants among `slots` that these identities open.
-fn granted_keys(
-    id: &str,
-    slots: &[Slot],
-    ids: &[&dyn age::Identity],
-    roster: Option<&Roster>,
-    max_stanzas: usize,
-) -> Granted {
-    let mut granted = Granted::default();
-    for slot in slots {
-        let Some((plain, _)) = &slot.opened else {
-            continue;
-        };
-        let Ok(opened) = Opened::decode(plain) else {
-            continue;
-        };
-        let EventBody::Grant(grant) = &opened.event.body else {
-            continue;
-        };
-        // Only a member of the pinned roster may hand out keys.
-        let Ok(granter) = signed_by(id, &opened, roster) else {
-            continue;
-        };
-        let Some(inner) = crate::api::decode(&grant.keys)
-            .and_then(|bytes| Sealed::parse(bytes).ok())
-            .filter(|s| crypto::stanza_count(s).is_some_and(|n| n <= max_stanzas))
-        else {
-            continue;
-        };
-        let Ok(plain) = crypto::open(ids, &inner) else {
-            continue; // a grant to someone else
-        };
-        let Ok(keys) = serde_json::from_slice::<GrantKeys>(&plain) else {
-            continue;
-        };
-        for event in &keys.events {
-            let (Some(key), Some(sha)) = (
-                FileKey::from_text(&event.key),
-                hex::decode(&event.sealed_sha256)
-                    .ok()
-                    .and_then(|v| <[u8; 32]>::try_from(v).ok()),
-            ) else {
-                continue;
-            };
-            granted
-                .events
-                .entry(event.seq)
-                .or_insert((sha, key, granter.to_string()));
-        }
-        for blob in &keys.blobs {
-            if let Some(key) = FileKey::from_text(&blob.key) {
-                granted.blobs.entry(blob.blob.clone()).or_insert(key);
-            }
-        }
-    }
-    granted
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).into()
-}
-
-impl Thread {
-    /// Opens every sealed event of a report with the member's identities, and with the
-    /// keys that verified grants give them for the rest, and checks each signature against
-    /// `roster` (the pinned one; `None` when there is none to use). An event that is not
-    /// an age file at all (`None`) is shown as unreadable.
-    pub fn open(
-        id: String,
-        reporter: String,
-        sealed: Vec<(u32, Option<Sealed>)>,
-        identities: &Identities,
-        roster: Option<&Roster>,
-    ) -> Result<Thread, TeamError> {
-        let ids = identities.as_refs();
-        // Every event is sealed to the team (as it was then) and perhaps the reporter;
-        // far more stanzas than that is a server making the desk work for nothing.
-        let max_stanzas = roster.map_or(0, |r| 2 * r.members().len() + 8).max(64);
-        let mut slots: Vec<Slot> = sealed
-            .into_iter()
-            .map(|(seq, sealed)| {
-                let sealed =
-                    sealed.filter(|s| crypto::stanza_count(s).is_some_and(|n| n <= max_stanzas));
-                let opened = sealed
-                    .as_ref()
-                    .and_then(|s| crypto::open_keeping_key(&ids, s).ok());
-                Slot {
-                    seq,
-                    sealed,
-                    opened,
-                    granted_by: None,
-                    changed_after_grant: None,
-                }
-            })
-            .collect();
-        let granted = granted_keys(&id, &slots, &ids, roster, max_stanzas);
-        for slot in &mut slots {
-            let (None, Some(sealed), Some((sha, key, granter))) =
-                (&slot.opened, &slot.sealed, granted.events.get(&slot.seq))
-            else {
-                continue;
-            };
-            if sha256(sealed.as_bytes()) != *sha {
-                slot.changed_after_grant = Some(granter.clone());
-                continue;
-            }
-            if let Ok(plain) = crypto::open(&[key], sealed) {
-                slot.opened = Some((plain, key.clone()));
-                slot.granted_by = Some(granter.clone());
-            }
-        }
-
-        let mut events = Vec::with_capacity(slots.len());
-        let mut signatures: HashMap<Vec<u8>, u32> = HashMap::new();
-        for slot in slots {
-            let seq = slot.seq;
-            let unopened = |state, verification: String| OpenedEvent {
-                seq,
-                state,
-                event: None,
-                signer: None,
-                verification,
-                granted_by: None,
-                key: None,
-                sealed_sha256: None,
-            };
-            let Some(sealed) = slot.sealed else {
-                events.push(unopened(
-                    EventState::Unreadable,
-                    format!(
-                        "unreadable: not an age file, or sealed to more than {max_stanzas} \
-                         recipients; not opened"
-                    ),
-                ));
-                continue;
-            };
-            let Some((plain, key)) = slot.opened else {
-                let verification = match slot.changed_after_grant {
-                    Some(granter) => format!(
-                        "not sealed to your identity; {granter} granted you its key, but the \
-                         source holds other bytes than the ones granted (changed after the grant)"
-                    ),
-                    None => "not sealed to your identity".into(),
-                };
-                events.push(unopened(EventState::NotSealedToYou, verification));
-                continue;
-            };
-            let Ok(opened) = Opened::decode(&plain) else {
-                events.push(unopened(
-                    EventState::Unreadable,
-                    "unreadable: it opens, but is not an event this agedrop can read \
-                     (damaged, forged, or written by a newer agedrop)"
-                        .into(),
-                ));
-                continue;
-            };
-            let (signer, mut verification) = match signed_by(&id, &opened, roster) {
-                Err(reason) => (None, reason),
-                Ok(name) => {
-                    let signature = opened.signed.as_ref().map(|s| s.signature().to_vec());
-                    match signature.as_ref().and_then(|s| signatures.get(s)) {
-                        Some(first) => (
-                            None,
-                            format!("a replayed copy of event {first}, not new words"),
-                        ),
-                        None => {
-                            if let Some(signature) = signature {
-                                signatures.insert(signature, seq);
-                            }
-                            (Some(name.to_string()), format!("signed by {name}"))
-                        }
-                    }
-                }
-            };
-            if let Some(granter) = &slot.granted_by {
-                verification.push_str(&format!("; opened with a key {granter} granted you"));
-            }
-            events.push(OpenedEvent {
-                seq,
-                state: EventState::Opened,
-                event: Some(opened.event),
-                signer,
-                verification,
-                granted_by: slot.granted_by,
-                key: Some(key),
-                sealed_sha256: Some(sha256(sealed.as_bytes())),
-            });
-        }
-        Ok(Thread {
-            id,
-            reporter,
-            events,
-            blob_keys: granted.blobs,
+    events
+        .iter()
+        .map(|e| {
+            api::decode(&e.sealed)
+                .map(|bytes| (e.seq, Sealed::parse(bytes).ok()))
+                .ok_or_else(|| TeamError::Hostile(format!("report {id}: an event is not base64")))
         })
+        .collect()
+}
+
+/// The one report among `ids` whose id starts with `prefix` (at least four hex digits,
+/// any case, surrounding blanks ignored).
+pub fn resolve_prefix(
+    prefix: &str,
+    ids: impl IntoIterator<Item = ReportId>,
+) -> Result<ReportId, TeamError> {
+    let prefix = prefix.trim().to_ascii_lowercase();
+    let shown = crate::text::excerpt(&prefix, 40);
+    if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(TeamError::NoSuchReport(shown));
+    }
+    let matches: Vec<ReportId> = ids
+        .into_iter()
+        .filter(|id| id.to_string().starts_with(&prefix))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(TeamError::NoSuchReport(shown)),
+        _ => Err(TeamError::AmbiguousReport {
+            prefix: shown,
+            matches: matches.len(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(hex: &str) -> ReportId {
+        hex.parse().unwrap()
     }
 
-    /// What opens one of this thread's attachments: its own key, from its sealed event;
-    /// for one stored before files had keys of their own, a key a verified grant gave
-    /// this member, or else their own identities.
-    pub fn opener(
-        &self,
-        attachment: &Attachment,
-        identities: &Arc<Identities>,
-    ) -> Result<Opener, TeamError> {
-        if !attachment.key.is_empty() {
-            return AttachmentKey::from_text(&attachment.key)
-                .map(Opener::Own)
-                .ok_or_else(|| {
-                    TeamError::Hostile(format!(
-                        "report {}: an attachment's sealed key is malformed",
-                        self.id
-                    ))
-                });
+    #[test]
+    fn a_prefix_names_one_report_or_says_why_not() {
+        let ids = [
+            id("abcd000000000001"),
+            id("abcd000000000002"),
+            id("ffff000000000000"),
+        ];
+        assert_eq!(resolve_prefix(" FFFF ", ids).unwrap(), ids[2]);
+        assert_eq!(resolve_prefix("abcd000000000002", ids).unwrap(), ids[1]);
+        assert!(matches!(
+            resolve_prefix("abcd", ids),
+            Err(TeamError::AmbiguousReport { matches: 2, .. })
+        ));
+        for bad in ["abc", "zzzz", "0000", "", "ab\u{1b}d"] {
+            assert!(
+                matches!(resolve_prefix(bad, ids), Err(TeamError::NoSuchReport(_))),
+                "{bad:?}"
+            );
         }
-        Ok(match self.blob_keys.get(&attachment.blob) {
-            Some(key) => Opener::Granted(key.clone()),
-            None => Opener::Team(identities.clone()),
-        })
-    }
-
-    /// The key a verified grant gave this member for an attachment stored before files
-    /// had keys of their own.
-    pub(super) fn blob_key(&self, blob: &str) -> Option<&FileKey> {
-        self.blob_keys.get(blob)
-    }
-
-    /// The events and attachments verified grants already give `recipient` (as the team
-    /// sees them: which, not the keys).
-    pub(super) fn granted_to(&self, recipient: &str) -> (HashSet<u32>, HashSet<String>) {
-        let mut events = HashSet::new();
-        let mut blobs = HashSet::new();
-        for e in self.events.iter().filter(|e| e.verified()) {
-            if let Some(Event {
-                body: EventBody::Grant(grant),
-                ..
-            }) = &e.event
-                && grant.to == recipient
-            {
-                events.extend(grant.events.iter().copied());
-                blobs.extend(grant.blobs.iter().cloned());
-            }
-        }
-        (events, blobs)
-    }
-
-    fn opened(&self) -> impl Iterator<Item = &Event> {
-        self.events.iter().filter_map(|e| e.event.as_ref())
-    }
-
-    /// The submission (the first one: a later "submitted" event cannot replace it), if
-    /// this member can read it.
-    pub fn submission(&self) -> Option<&Submission> {
-        self.opened().find_map(|e| match &e.body {
-            EventBody::Submitted(s) => Some(s.as_ref()),
-            _ => None,
-        })
-    }
-
-    /// The title, or a note that it cannot be read.
-    pub fn title(&self) -> &str {
-        self.submission()
-            .map(|s| s.title.as_str())
-            .unwrap_or("(not sealed to this identity)")
-    }
-
-    /// When the report arrived (Unix seconds), if readable.
-    pub fn received(&self) -> Option<i64> {
-        self.opened()
-            .find(|e| matches!(e.body, EventBody::Submitted(_)))
-            .map(|e| e.at)
-    }
-
-    /// The latest status set by a verified member, `received` before any: latest by the
-    /// time signed into it, not by where the server put it, so that moving an old change
-    /// to the end does not roll the status back. Unverified status changes are shown in
-    /// the thread but never change the status.
-    pub fn status(&self) -> Status {
-        self.events
-            .iter()
-            .filter(|e| e.verified())
-            .filter_map(|e| match e.event.as_ref().map(|ev| (&ev.body, ev.at)) {
-                Some((EventBody::Status(s), at)) => Some((at, e.seq, s.status)),
-                _ => None,
-            })
-            .max_by_key(|(at, seq, _)| (*at, *seq))
-            .map_or(Status::Received, |(_, _, status)| status)
-    }
-
-    /// Time of the newest readable event.
-    pub fn last_activity(&self) -> Option<i64> {
-        self.opened().map(|e| e.at).max()
-    }
-
-    /// Every attachment's metadata, in order.
-    pub fn attachments(&self) -> Vec<&Attachment> {
-        self.opened()
-            .filter_map(|e| match &e.body {
-                EventBody::Attachment(a) => Some(a),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// How many events could not be read.
-    pub fn unreadable(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|e| e.state == EventState::Unreadable)
-            .count()
     }
 }

@@ -4,34 +4,24 @@
 //! (ciphertext only) to a private temporary folder and read from there.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::crypto::Sealed;
+use async_trait::async_trait;
+
+use crate::api::{ReportSummary, TeamMember};
 use crate::store::{BlobId, ReportId, Store, StoreOptions};
 
-use super::inbox::Opener;
-use super::roster::Roster;
-use super::{Identities, TeamError, Thread};
-
-/// One report as stored: its id, the reporter's recipient and every sealed event.
-pub struct SealedReport {
-    /// The full report id.
-    pub id: String,
-    /// The reporter's recipient, as the server keeps it.
-    pub reporter: String,
-    /// Every event, in order.
-    pub events: Vec<(u32, Option<Sealed>)>,
-}
-
-/// Events as the store wrote them: each one an age file already.
-fn as_read(events: Vec<(u32, Sealed)>) -> Vec<(u32, Option<Sealed>)> {
-    events.into_iter().map(|(seq, e)| (seq, Some(e))).collect()
-}
+use super::TeamError;
+use super::files::Download;
+use super::inbox::{Inbox, SealedReport};
+use super::thread::Opener;
 
 /// A data folder opened for reading.
 pub struct LocalInbox {
     store: Store,
     _copy: Option<tempfile::TempDir>,
+    /// The programme's acknowledgement promise, in hours, from the operator's config.
+    promise: Option<u32>,
 }
 
 impl LocalInbox {
@@ -54,7 +44,11 @@ impl LocalInbox {
             sweep: false,
         };
         match Store::open(dir, &options) {
-            Ok(store) => Ok(LocalInbox { store, _copy: None }),
+            Ok(store) => Ok(LocalInbox {
+                store,
+                _copy: None,
+                promise: None,
+            }),
             Err(first) => {
                 // Most likely the running server's lock: read a private copy instead.
                 let copy = tempfile::Builder::new()
@@ -68,6 +62,7 @@ impl LocalInbox {
                 Ok(LocalInbox {
                     store,
                     _copy: Some(copy),
+                    promise: None,
                 })
             }
         }
@@ -84,95 +79,73 @@ impl LocalInbox {
         super::export(&self.store, keys, promises, created, out)
     }
 
-    /// Every report's clear-text record, as the API gives it.
-    pub fn summaries(&self) -> Result<Vec<crate::api::ReportSummary>, TeamError> {
-        Ok(self
-            .store
-            .reports()?
-            .into_iter()
-            .map(|(id, record)| crate::api::ReportSummary::new(id, record))
-            .collect())
-    }
-
-    /// Every report, opened with `identities` (signatures checked against `roster`),
-    /// oldest first.
-    pub fn threads(
-        &self,
-        identities: &Identities,
-        roster: Option<&Roster>,
-    ) -> Result<Vec<Thread>, TeamError> {
-        let mut out = Vec::new();
-        for (id, record) in self.store.reports()? {
-            out.push(Thread::open(
-                id.to_string(),
-                record.reporter,
-                as_read(self.store.events(id)?),
-                identities,
-                roster,
-            )?);
-        }
-        out.sort_by_key(|t| t.received().unwrap_or(i64::MAX));
-        Ok(out)
-    }
-
-    /// One report by id or unique id prefix, sealed.
-    pub fn sealed(&self, id: &str) -> Result<SealedReport, TeamError> {
-        let report = self.resolve(id)?;
-        let record = self.store.report(report)?.ok_or_else(|| unknown(id))?;
-        Ok(SealedReport {
-            id: report.to_string(),
-            reporter: record.reporter,
-            events: as_read(self.store.events(report)?),
-        })
+    /// The programme's acknowledgement promise, in hours, from the operator's config
+    /// (without it a data folder has no deadlines: none beats a wrong one).
+    pub fn with_promise(mut self, acknowledge_hours: u32) -> Self {
+        self.promise = Some(acknowledge_hours);
+        self
     }
 
     /// A decrypting reader over one attachment of a report, opened with `opener`
     /// ([`super::Thread::opener`]).
-    pub fn attachment<'a>(
+    fn attachment<'a>(
         &'a self,
-        report: &str,
-        blob: &str,
+        report: ReportId,
+        blob: BlobId,
         opener: &Opener,
     ) -> Result<Box<dyn Read + 'a>, TeamError> {
-        let report = self.resolve(report)?;
-        let blob: BlobId = blob
-            .parse()
-            .map_err(|_| TeamError::UnknownReport(format!("bad attachment id {blob}")))?;
         if !self.store.has_blob(report, blob)? {
-            return Err(TeamError::UnknownReport(format!(
-                "attachment {blob} is not part of report {report}"
-            )));
+            return Err(TeamError::NoSuchAttachment { report, blob });
         }
         Ok(opener.open(self.store.blob(blob)?)?)
     }
+}
 
-    fn resolve(&self, id: &str) -> Result<ReportId, TeamError> {
-        let id = id.trim().to_ascii_lowercase();
-        if id.len() < 4 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(unknown(&id));
-        }
-        let matches: Vec<ReportId> = self
+#[async_trait]
+impl Inbox for LocalInbox {
+    fn roster_key(&self) -> String {
+        "data".into()
+    }
+
+    async fn roster(&self) -> Result<Option<Vec<TeamMember>>, TeamError> {
+        Ok(None)
+    }
+
+    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError> {
+        Ok(self.promise)
+    }
+
+    async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {
+        Ok(self
             .store
             .reports()?
             .into_iter()
-            .map(|(r, _)| r)
-            .filter(|r| r.to_string().starts_with(&id))
-            .collect();
-        match matches.as_slice() {
-            [one] => Ok(*one),
-            [] => Err(unknown(&id)),
-            _ => Err(TeamError::UnknownReport(format!(
-                "`{id}` matches {} reports; give more of the id",
-                matches.len()
-            ))),
-        }
+            .map(|(id, record)| ReportSummary::new(id, record))
+            .collect())
     }
-}
 
-fn unknown(id: &str) -> TeamError {
-    TeamError::UnknownReport(format!(
-        "no report with id `{id}`; `list` shows the ids (at least 4 hex digits of one)"
-    ))
+    async fn report(&self, id: ReportId) -> Result<SealedReport, TeamError> {
+        let record = self
+            .store
+            .report(id)?
+            .ok_or_else(|| TeamError::NoSuchReport(id.to_string()))?;
+        Ok(SealedReport {
+            id,
+            reporter: record.reporter,
+            // As the store wrote them: each one an age file already.
+            events: self
+                .store
+                .events(id)?
+                .into_iter()
+                .map(|(seq, e)| (seq, Some(e)))
+                .collect(),
+        })
+    }
+
+    async fn write_attachment(&self, job: Download) -> Result<PathBuf, TeamError> {
+        let mut plain = self.attachment(job.report, job.blob, &job.opener)?;
+        job.target.write(&mut plain)
+    }
 }
 
 /// Copies sled's files; the attachment files are never rewritten once committed, so

@@ -8,6 +8,7 @@
 
 use crate::crypto::{self, SigningKey};
 use crate::report::{Event, EventBody, Status, StatusChange, Text, now};
+use crate::store::ReportId;
 
 use super::client::hostile;
 use super::desk::Desk;
@@ -24,7 +25,7 @@ pub struct Posted {
 
 impl Desk {
     /// A reply the reporter will read.
-    pub async fn reply(&self, id: &str, text: &str) -> Result<Posted, TeamError> {
+    pub async fn reply(&self, id: ReportId, text: &str) -> Result<Posted, TeamError> {
         self.post(id, false, |author| {
             EventBody::Reply(Text {
                 author,
@@ -37,24 +38,24 @@ impl Desk {
     /// A status change, with an optional note and disclosure date, shown to the reporter.
     pub async fn set_status(
         &self,
-        id: &str,
+        id: ReportId,
         status: Status,
         note: &str,
-        disclosure: &str,
+        disclosure: Option<time::Date>,
     ) -> Result<Posted, TeamError> {
         self.post(id, false, |author| {
             EventBody::Status(StatusChange {
                 author,
                 status,
                 note: note.to_string(),
-                disclosure: disclosure.to_string(),
+                disclosure,
             })
         })
         .await
     }
 
     /// An internal note, sealed to the team only.
-    pub async fn note(&self, id: &str, text: &str) -> Result<Posted, TeamError> {
+    pub async fn note(&self, id: ReportId, text: &str) -> Result<Posted, TeamError> {
         self.post(id, true, |author| {
             EventBody::Note(Text {
                 author,
@@ -93,7 +94,7 @@ impl Desk {
     /// Checks, signs, seals and appends one event.
     async fn post(
         &self,
-        id: &str,
+        id: ReportId,
         team_only: bool,
         body: impl FnOnce(String) -> EventBody,
     ) -> Result<Posted, TeamError> {
@@ -113,9 +114,9 @@ impl Desk {
         }
         let to: Vec<&dyn age::Recipient> = recipients.iter().map(|r| r.as_ref() as _).collect();
         let event = Event::new(now(), body(author));
-        let sealed = crypto::seal(&to, &event.encode_signed(&thread.id, key))?;
+        let sealed = crypto::seal(&to, &event.encode_signed(&thread.id.to_string(), key))?;
         drop(event);
-        let seq = client.append(&thread.id, &sealed).await?;
+        let seq = client.append(thread.id, &sealed).await?;
         Ok(Posted { seq, warnings })
     }
 }
@@ -167,7 +168,7 @@ impl Desk {
             }
         }
         let mut pins = self.pins();
-        match pins.reporter(self.roster_key(), id) {
+        match pins.reporter(self.roster_key(), *id) {
             Some(pinned) if pinned != server_text => {
                 return Err(hostile(&format!(
                     "the reporter key the server gives for report {id} is not the one this desk \
@@ -183,7 +184,7 @@ impl Desk {
                          machine and checked from now on"
                     ));
                 }
-                pins.pin_reporter(self.roster_key(), id, &server_text);
+                pins.pin_reporter(self.roster_key(), *id, &server_text);
                 pins.save()?;
             }
         }

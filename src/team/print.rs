@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{EventBody, human_size, human_time};
+use crate::report::{DAY, EventBody, Status, human_size, human_time};
 
 use super::{EventState, ListItem, OpenedEvent, Thread};
 use crate::text::{one_line, terminal_safe};
@@ -14,8 +14,8 @@ fn time_or_dash(at: Option<i64>) -> String {
 }
 
 /// A table of reports, one a line.
-pub fn print_list(items: &[ListItem]) -> String {
-    let mut out = String::new();
+pub fn print_list(items: &[ListItem]) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::new());
     let _ = writeln!(
         out,
         "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  TITLE",
@@ -30,12 +30,12 @@ pub fn print_list(items: &[ListItem]) -> String {
         let _ = writeln!(
             out,
             "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  {}",
-            one_line(&item.id),
+            item.id.to_string(),
             item.received.map(short_time).unwrap_or_else(|| "-".into()),
             item.last_activity
                 .map(short_time)
                 .unwrap_or_else(|| "-".into()),
-            item.status,
+            item.status.map_or("unknown", Status::as_str),
             item.unread,
             ack,
             item.attachments,
@@ -74,9 +74,9 @@ fn team_heading(what: &str, claimed: &str, opened: &OpenedEvent) -> String {
 }
 
 /// The whole thread as text.
-pub fn print_thread(t: &Thread) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "Report {}", one_line(&t.id));
+pub fn print_thread(t: &Thread) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::new());
+    let _ = writeln!(out, "Report {}", t.id);
     let _ = writeln!(out, "Title:    {}", one_line(t.title()));
     let _ = writeln!(out, "Status:   {}", t.status().as_str());
     let _ = writeln!(out, "Received: {}", time_or_dash(t.received()));
@@ -159,8 +159,8 @@ pub fn print_thread(t: &Thread) -> String {
                 if !opened.verified() {
                     let _ = writeln!(out, "(an unverified change: the status above ignores it)");
                 }
-                if !s.disclosure.is_empty() {
-                    let _ = writeln!(out, "Disclosure date: {}", one_line(&s.disclosure));
+                if let Some(day) = s.disclosure.and_then(|d| d.format(DAY).ok()) {
+                    let _ = writeln!(out, "Disclosure date: {day}");
                 }
                 if !s.note.is_empty() {
                     let _ = writeln!(out, "{}", terminal_safe(&s.note));

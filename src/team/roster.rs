@@ -290,16 +290,16 @@ impl Pins {
     }
 
     /// The reporter key pinned for a report of `source`, if any.
-    pub fn reporter(&self, source: &str, report: &str) -> Option<&str> {
+    pub fn reporter(&self, source: &str, report: crate::store::ReportId) -> Option<&str> {
         self.file
             .reporters
             .get(source)
-            .and_then(|r| r.get(report))
+            .and_then(|r| r.get(&report.to_string()))
             .map(String::as_str)
     }
 
     /// Pins a report's reporter key (saved by [`Pins::save`]).
-    pub fn pin_reporter(&mut self, source: &str, report: &str, recipient: &str) {
+    pub fn pin_reporter(&mut self, source: &str, report: crate::store::ReportId, recipient: &str) {
         self.file
             .reporters
             .entry(source.to_string())

@@ -130,16 +130,16 @@ impl Seen {
     }
 
     /// Events of `report` seen so far.
-    pub fn get(&self, report: &str) -> u32 {
+    pub fn get(&self, report: crate::store::ReportId) -> u32 {
         self.all
             .get(&self.source)
-            .and_then(|m| m.get(report))
+            .and_then(|m| m.get(&report.to_string()))
             .copied()
             .unwrap_or(0)
     }
 
     /// Records that `events` events of `report` have been seen, and saves.
-    pub fn mark(&mut self, report: &str, events: u32) -> Result<(), TeamError> {
+    pub fn mark(&mut self, report: crate::store::ReportId, events: u32) -> Result<(), TeamError> {
         let entry = self
             .all
             .entry(self.source.clone())

@@ -5,7 +5,7 @@
 
 use std::sync::MutexGuard;
 
-use super::desk::{Desk, Source};
+use super::desk::Desk;
 use super::roster::{Change, Pins, Roster};
 use super::{TeamError, Thread};
 use crate::crypto;
@@ -25,28 +25,19 @@ pub enum RosterNews {
 impl Desk {
     /// The pins, even if a thread panicked while holding them.
     pub(super) fn pins(&self) -> MutexGuard<'_, Pins> {
-        match self.pins.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::lock(&self.pins)
     }
 
     /// The source's own roster (a server's `/team`, a bundle's index).
     async fn source_roster(&self) -> Result<Option<Roster>, TeamError> {
-        let members = match &self.source {
-            Source::Server(client) => client.team().await?.members,
-            Source::Bundle(bundle) => bundle.index.team.members.clone(),
-            Source::Local(_) => return Ok(None),
-        };
-        Roster::check(members).map(Some)
+        self.source.roster().await?.map(Roster::check).transpose()
     }
 
     /// The roster pinned for this source, if any: for a bundle, the one pinned for its
     /// server if the member has met that server, else the one pinned for the bundle.
     pub fn pinned(&self) -> Result<Option<Roster>, TeamError> {
         let pins = self.pins();
-        if let Source::Bundle(bundle) = &self.source
-            && let Some(origin) = &bundle.index.origin
+        if let Some(origin) = self.source.exported_from()
             && let Some(server_pin) = pins.get(origin)
         {
             return server_pin.map(Some);
@@ -58,8 +49,7 @@ impl Desk {
     /// member pinned from the server itself is checked against that pin, which only the
     /// server's own roster may change.
     pub fn trust(&mut self, roster: Roster, now: &str) -> Result<(), TeamError> {
-        if let Source::Bundle(bundle) = &self.source
-            && let Some(origin) = &bundle.index.origin
+        if let Some(origin) = self.source.exported_from()
             && self.pins().get(origin).is_some()
         {
             return Err(TeamError::RosterChanged(format!(
@@ -143,14 +133,14 @@ impl Desk {
     /// server compromised later cannot swap it (reports sealed before agedrop bound the
     /// key inside them have nothing else to check against).
     pub(super) fn remember_reporter(&self, thread: &Thread) {
-        if !matches!(self.source, Source::Server(_))
+        if self.source.server().is_none()
             || crypto::parse_reporter_recipient(&thread.reporter).is_err()
         {
             return;
         }
         let mut pins = self.pins();
-        if pins.reporter(&self.roster_key, &thread.id).is_none() {
-            pins.pin_reporter(&self.roster_key, &thread.id, &thread.reporter);
+        if pins.reporter(&self.roster_key, thread.id).is_none() {
+            pins.pin_reporter(&self.roster_key, thread.id, &thread.reporter);
         }
     }
 }

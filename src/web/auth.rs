@@ -83,13 +83,6 @@ pub(super) struct TeamAuth {
     buckets: KeyedRateLimit<String>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
 fn rate(result: Result<(), PageError>) -> Result<(), AuthError> {
     match result {
         Ok(()) => Ok(()),
@@ -139,7 +132,7 @@ impl TeamAuth {
             };
             let recipient = member.recipient_text().to_string();
             let now = Instant::now();
-            let mut challenges = lock(&self.challenges);
+            let mut challenges = crate::lock(&self.challenges);
             challenges.retain(|_, c| c.expires > now);
             let outstanding = challenges
                 .values()
@@ -148,14 +141,7 @@ impl TeamAuth {
             if outstanding >= MAX_CHALLENGES_PER_MEMBER {
                 // Someone asking for this member's challenges without answering: drop
                 // the oldest, so the member answering within a second is never refused.
-                if let Some(oldest) = challenges
-                    .iter()
-                    .filter(|(_, c)| c.recipient == recipient)
-                    .min_by_key(|(_, c)| c.expires)
-                    .map(|(k, _)| *k)
-                {
-                    challenges.remove(&oldest);
-                }
+                super::evict_first(&mut challenges, |c| c.recipient == recipient, |c| c.expires);
             }
             challenges.insert(
                 id,
@@ -181,7 +167,7 @@ impl TeamAuth {
         let mut id = [0u8; 16];
         hex::decode_to_slice(challenge_id, &mut id).map_err(|_| AuthError::LoginFailed)?;
         // Single use: taken out whatever the outcome.
-        let challenge = lock(&self.challenges)
+        let challenge = crate::lock(&self.challenges)
             .remove(&id)
             .ok_or(AuthError::LoginFailed)?;
         let fresh = challenge.expires > Instant::now();
@@ -212,7 +198,7 @@ impl TeamAuth {
         }
         let token = Zeroizing::new(crypto::random_bytes::<32>()?);
         let now = Instant::now();
-        let mut tokens = lock(&self.tokens);
+        let mut tokens = crate::lock(&self.tokens);
         tokens.retain(|_, t| t.expires > now);
         tokens.insert(
             digest(&token[..]),
@@ -233,7 +219,7 @@ impl TeamAuth {
         let mut token = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(bearer.trim(), &mut token[..]).map_err(|_| AuthError::Unauthorized)?;
         let key = digest(&token[..]);
-        let mut tokens = lock(&self.tokens);
+        let mut tokens = crate::lock(&self.tokens);
         let Some(entry) = tokens.get(&key) else {
             return Err(AuthError::Unauthorized);
         };
@@ -255,8 +241,8 @@ impl TeamAuth {
 
     /// Drops tokens and challenges of members no longer in `keys` (after a reload).
     pub(super) fn revoke_missing(&self, keys: &TeamKeys) {
-        lock(&self.tokens).retain(|_, t| keys.find(&t.recipient).is_some());
-        lock(&self.challenges).retain(|_, c| keys.find(&c.recipient).is_some());
+        crate::lock(&self.tokens).retain(|_, t| keys.find(&t.recipient).is_some());
+        crate::lock(&self.challenges).retain(|_, c| keys.find(&c.recipient).is_some());
     }
 
     /// Seconds a new token lives.

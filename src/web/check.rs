@@ -13,7 +13,6 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::upload::internal;
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto::{Receipt, ReceiptError};
 
@@ -57,7 +56,7 @@ pub(super) async fn check(
         Err(e) => return again(&state, StatusCode::BAD_REQUEST, receipt_message(e)),
     };
     drop(form);
-    let (lookup, key) = receipt.derive().map_err(internal)?;
+    let (lookup, key) = receipt.derive().map_err(PageError::internal)?;
     drop(receipt);
     let Some(report) = state
         .store
@@ -76,7 +75,10 @@ pub(super) async fn check(
              right, the report may have been removed after it was closed.",
         );
     };
-    let cookie = state.sessions.start(report, key).map_err(internal)?;
+    let cookie = state
+        .sessions
+        .start(report, key)
+        .map_err(PageError::internal)?;
     // Post, then redirect: reloading the thread never re-sends the code.
     Ok((
         StatusCode::SEE_OTHER,

@@ -25,14 +25,54 @@ pub enum PageError {
     Busy,
     /// The storage quota is reached; nothing new is accepted.
     StorageFull,
-    /// Storage failed (already logged, with its detail, by `AppState::storage_error`).
-    Storage,
+    /// Storage failed; logged with its detail when the page is made.
+    Storage(Failure),
     /// A form without this session's token (stale, or sent from elsewhere).
     Forbidden,
     /// No such page.
     NotFound,
     /// A bug or an unexpected failure; the detail is for the log only.
     Internal(String),
+}
+
+/// A storage failure on its way to the one place that logs it (the response it
+/// becomes). Its detail is an I/O error or a sled message, never content.
+#[derive(Debug)]
+pub struct Failure {
+    error: crate::store::StoreError,
+    /// This failure is the one that stops the server.
+    stopping: bool,
+}
+
+impl Failure {
+    pub(super) fn new(error: crate::store::StoreError, stopping: bool) -> Self {
+        Failure { error, stopping }
+    }
+
+    /// Logs it: the reporter's page and the API answer are generic.
+    pub(super) fn log(&self) {
+        if self.stopping {
+            tracing::error!(
+                "storage failed ({}); stopping the server. Free disk space if it is full, \
+                 then start it again: everything stored before is intact",
+                self.error
+            );
+        } else {
+            tracing::error!("storage failed: {}", self.error);
+        }
+    }
+}
+
+impl PageError {
+    /// An unexpected failure; the detail goes to the log only.
+    pub(super) fn internal(e: impl std::fmt::Display) -> Self {
+        PageError::Internal(e.to_string())
+    }
+}
+
+/// A short, harmless rendering of untrusted text (a file name) for an error message.
+pub(super) fn printable(text: &str) -> String {
+    crate::text::excerpt(text, 80)
 }
 
 /// The text of an error page, attached to the response for [`render_errors`].
@@ -92,15 +132,18 @@ impl IntoResponse for PageError {
                     .into(),
                 Some(NOT_LOST),
             ),
-            PageError::Storage => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "This could not be stored",
-                "The server could not save what you sent safely; a new report gets no \
+            PageError::Storage(failure) => {
+                failure.log();
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "This could not be stored",
+                    "The server could not save what you sent safely; a new report gets no \
                  receipt. Please try again later, and check your report with your receipt \
                  code before sending a follow-up again."
-                    .into(),
-                Some("Reports sent earlier are safe."),
-            ),
+                        .into(),
+                    Some("Reports sent earlier are safe."),
+                )
+            }
             PageError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",

@@ -122,8 +122,14 @@ pub(super) async fn concurrency(
 ) -> Response {
     let (slots, deadline) = match class(&request) {
         Class::Upload => (&state.uploads, None),
-        Class::Api => (&state.api_requests, Some(state.limits.request_timeout)),
-        Class::Page => (&state.requests, Some(state.limits.request_timeout)),
+        Class::Api => (
+            &state.api_requests,
+            Some(state.limits.request_timeout_seconds.duration()),
+        ),
+        Class::Page => (
+            &state.requests,
+            Some(state.limits.request_timeout_seconds.duration()),
+        ),
     };
     let _permit = match slots.clone().try_acquire_owned() {
         Ok(permit) => permit,
@@ -133,6 +139,7 @@ pub(super) async fn concurrency(
             let crawling = state
                 .limits
                 .min_upload_bytes_per_second
+                .get()
                 .saturating_mul(super::pace::FAIR_FACTOR);
             if !state.live_uploads.evict_slowest(crawling) {
                 return PageError::Busy.into_response();
@@ -210,7 +217,7 @@ pub(super) async fn declared_length(
         }
         let mut response = PageError::TooLarge(format!(
             "This upload is larger than the {} the site accepts in one report.",
-            crate::report::human_size(state.limits.max_upload_bytes)
+            crate::report::human_size(state.limits.max_upload_mib.bytes())
         ))
         .into_response();
         // The rest of the body is not read; the connection cannot be reused.
@@ -268,10 +275,7 @@ impl RateLimit {
 
     /// Tokens in the bucket now.
     fn tokens(&self) -> f64 {
-        let state = match self.state.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let state = crate::lock(&self.state);
         let (tokens, last) = *state;
         (tokens + last.elapsed().as_secs_f64() * self.per_second).min(self.capacity)
     }
@@ -282,10 +286,7 @@ impl RateLimit {
     }
 
     fn take(&self, consume: bool) -> Result<(), PageError> {
-        let mut state = match self.state.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut state = crate::lock(&self.state);
         let now = Instant::now();
         let (tokens, last) = *state;
         let tokens =
@@ -320,10 +321,7 @@ impl<K: Hash + Eq + Clone> KeyedRateLimit<K> {
     }
 
     fn with<T>(&self, key: &K, f: impl FnOnce(&RateLimit) -> T) -> T {
-        let mut buckets = match self.buckets.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut buckets = crate::lock(&self.buckets);
         if buckets.len() >= self.max_keys && !buckets.contains_key(key) {
             buckets.retain(|_, bucket| !bucket.is_full());
             if buckets.len() >= self.max_keys {

@@ -5,6 +5,8 @@ mod api;
 mod auth;
 mod check;
 mod error;
+#[cfg(test)]
+mod failure_tests;
 mod guard;
 mod origin;
 mod pace;
@@ -88,23 +90,31 @@ impl AppState {
             site: Site::new(&config.programme, &limits),
             keys: RwLock::new(Arc::new(keys)),
             store,
-            submissions: guard::RateLimit::per_minute(limits.submissions_per_minute),
-            follow_ups: guard::KeyedRateLimit::per_minute(limits.follow_ups_per_minute, 100_000),
-            receipt_attempts: guard::RateLimit::per_minute(limits.receipt_attempts_per_minute),
+            submissions: guard::RateLimit::per_minute(limits.submissions_per_minute.get()),
+            follow_ups: guard::KeyedRateLimit::per_minute(
+                limits.follow_ups_per_minute.get(),
+                100_000,
+            ),
+            receipt_attempts: guard::RateLimit::per_minute(
+                limits.receipt_attempts_per_minute.get(),
+            ),
             origins: origin::Origins::new(config, listen),
             sessions: session::Sessions::new(
-                limits.session_idle,
-                limits.session_max,
-                limits.max_sessions,
-                config.tls.is_some(),
+                limits.session_idle_seconds.duration(),
+                limits.session_max_seconds.duration(),
+                limits.max_sessions.get(),
+                config.server.tls().is_some(),
             ),
-            auth: auth::TeamAuth::new(limits.team_token, limits.team_logins_per_minute),
-            requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
-            uploads: Arc::new(Semaphore::new(limits.max_concurrent_uploads)),
+            auth: auth::TeamAuth::new(
+                limits.team_token_seconds.duration(),
+                limits.team_logins_per_minute.get(),
+            ),
+            requests: Arc::new(Semaphore::new(limits.max_concurrent_requests.get())),
+            uploads: Arc::new(Semaphore::new(limits.max_concurrent_uploads.get())),
             live_uploads: pace::Uploads::default(),
-            api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api)),
-            tls: config.tls.is_some(),
-            onion: config.onion_address.clone(),
+            api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api.get())),
+            tls: config.server.tls().is_some(),
+            onion: config.server.onion_address.as_ref().map(|o| o.to_string()),
             security_txt: pages::security_txt(config),
             limits,
             failed: tokio::sync::Notify::new(),
@@ -112,11 +122,16 @@ impl AppState {
         })
     }
 
-    /// Turns a storage error into the reporter's page. A fatal one (sled accepts no
-    /// more writes after an I/O failure, a full disk above all) also stops the server
-    /// once requests in flight are answered, and frees the reserve file so that it can
-    /// start again: fail-stop keeps every earlier report intact.
+    /// Turns a storage error into the reporter's page (which logs it).
     pub fn storage_error(&self, e: crate::store::StoreError) -> PageError {
+        PageError::Storage(self.fail_stop(e))
+    }
+
+    /// The fail-stop policy: a fatal storage error (sled accepts no more writes after an
+    /// I/O failure, a full disk above all) stops the server once requests in flight are
+    /// answered, and frees the reserve file so that it can start again; fail-stop keeps
+    /// every earlier report intact. Logging is left to the response the failure becomes.
+    fn fail_stop(&self, e: crate::store::StoreError) -> error::Failure {
         // Some layers (age's header writer) hide the OS error's kind; a failed write on
         // a disk with (almost) nothing left is a full disk whatever it says.
         let disk_full = matches!(e, crate::store::StoreError::Io(_))
@@ -125,23 +140,15 @@ impl AppState {
                 .available_bytes()
                 .map_or(true, |free| free < 1024 * 1024);
         let fatal = e.is_fatal() || disk_full;
-        // Logged here, once, with the detail (an I/O error or a sled message, never
-        // content); the reporter's page and the API answer are generic.
-        if fatal
+        let stopping = fatal
             && !self
                 .has_failed
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            tracing::error!(
-                "storage failed ({e}); stopping the server. Free disk space if it is full, \
-                 then start it again: everything stored before is intact"
-            );
+                .swap(true, std::sync::atomic::Ordering::SeqCst);
+        if stopping {
             self.store.release_reserve();
             self.failed.notify_one();
-        } else {
-            tracing::error!("storage failed: {e}");
         }
-        PageError::Storage
+        error::Failure::new(e, stopping)
     }
 
     /// Whether storage has failed since start-up.
@@ -151,20 +158,19 @@ impl AppState {
 
     /// The current team keys (replaced as a whole when the keys file is reloaded).
     pub fn keys(&self) -> Arc<TeamKeys> {
-        match self.keys.read() {
-            Ok(keys) => keys.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Installs a newly loaded keys file; tokens of members no longer in it end.
     pub fn replace_keys(&self, keys: TeamKeys) {
         self.auth.revoke_missing(&keys);
-        let mut slot = match self.keys.write() {
-            Ok(slot) => slot,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Arc::new(keys);
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
     }
 
     /// Ends sessions that have expired (their keys are wiped).
@@ -172,7 +178,7 @@ impl AppState {
         self.sessions.sweep();
     }
 
-    /// The store, for shutdown and tests.
+    /// The store (the server syncs it at shutdown).
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -181,16 +187,38 @@ impl AppState {
 impl Site {
     fn new(p: &Programme, l: &Limits) -> Self {
         Site {
-            name: p.name.clone(),
+            name: p.name.to_string(),
             scope: p.scope.clone(),
-            policy_url: p.policy_url.clone(),
+            policy_url: p
+                .policy_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
             acknowledge_hours: p.acknowledge_hours,
             embargo_days: p.embargo_days,
-            max_files: l.max_files,
-            max_file: human_size(l.max_file_bytes),
-            max_upload: human_size(l.max_upload_bytes),
-            max_line_chars: l.max_line_chars,
+            max_files: l.max_files.get(),
+            max_file: human_size(l.max_file_mib.bytes()),
+            max_upload: human_size(l.max_upload_mib.bytes()),
+            max_line_chars: l.max_line_chars.get(),
         }
+    }
+}
+
+/// Makes room in a full table: removes the entry ranked first by `rank` (the oldest,
+/// the idlest) among those `eligible` selects. Used where a table has a fixed size so
+/// that no one client can grow it (sessions, login challenges).
+fn evict_first<K: Clone + Eq + std::hash::Hash, V, R: Ord>(
+    table: &mut std::collections::HashMap<K, V>,
+    eligible: impl Fn(&V) -> bool,
+    rank: impl Fn(&V) -> R,
+) {
+    if let Some(first) = table
+        .iter()
+        .filter(|(_, v)| eligible(v))
+        .min_by_key(|(_, v)| rank(v))
+        .map(|(k, _)| k.clone())
+    {
+        table.remove(&first);
     }
 }
 
@@ -234,7 +262,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(follow_up)
         .nest("/api/v1", api::routes(state.clone()))
         .fallback(pages::not_found)
-        .layer(RequestBodyTimeoutLayer::new(state.limits.idle_timeout))
+        .layer(RequestBodyTimeoutLayer::new(
+            state.limits.idle_timeout_seconds.duration(),
+        ))
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -26,20 +26,16 @@ pub(super) struct Origins {
 impl Origins {
     pub(super) fn new(config: &Config, listen: SocketAddr) -> Self {
         let mut named = Vec::new();
-        if let Some(url) = config
-            .public_url
-            .as_deref()
-            .and_then(|u| url::Url::parse(u).ok())
-        {
-            named.push(url.origin());
+        if let Some(url) = &config.server.public_url {
+            named.push(url.url().origin());
         }
-        if let Some(onion) = &config.onion_address
+        if let Some(onion) = &config.server.onion_address
             && let Ok(url) = url::Url::parse(&format!("http://{onion}/"))
         {
             named.push(url.origin());
         }
         let local = listen.ip().is_loopback() || listen.ip().is_unspecified();
-        let scheme = if config.tls.is_some() {
+        let scheme = if config.server.tls().is_some() {
             "https"
         } else {
             "http"
@@ -83,7 +79,7 @@ impl Origins {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Overrides, RawConfig};
+    use crate::config::Overrides;
 
     fn headers(host: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -93,10 +89,13 @@ mod tests {
 
     #[test]
     fn only_the_servers_own_names() {
-        let mut raw = RawConfig::default();
-        raw.server.public_url = Some("https://drop.example.com".into());
-        raw.server.onion_address = Some("abcdefghijklmnop.onion".into());
-        let config = Config::validate(raw, &Overrides::default()).unwrap();
+        let config = Config::parse(
+            "[server]\npublic_url = \"https://drop.example.com\"\n\
+             onion_address = \"abcdefghijklmnop.onion\"\n",
+            "test.toml",
+        )
+        .and_then(|c| c.validate(&Overrides::default()))
+        .unwrap();
         let origins = Origins::new(&config, "127.0.0.1:8080".parse().unwrap());
         let of = |host: &str| origins.of(&headers(host));
         assert_eq!(of("drop.example.com").unwrap(), "https://drop.example.com");

@@ -49,18 +49,11 @@ pub(super) struct Uploads {
     next: AtomicU64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
 impl Uploads {
     /// Cuts off the slowest upload averaging below `rate` bytes a second (after a few
     /// seconds to settle); whether there was one.
     pub(super) fn evict_slowest(&self, rate: u64) -> bool {
-        let live = lock(&self.live);
+        let live = crate::lock(&self.live);
         let slowest = live
             .values()
             .filter(|l| !l.evict.load(Ordering::SeqCst) && l.started.elapsed() >= SETTLE)
@@ -75,7 +68,7 @@ impl Uploads {
             return false;
         };
         upload.evict.store(true, Ordering::SeqCst);
-        if let Some(waker) = lock(&upload.waker).take() {
+        if let Some(waker) = crate::lock(&upload.waker).take() {
             waker.wake();
         }
         true
@@ -88,10 +81,11 @@ pub(super) async fn min_rate(
     request: Request,
     next: Next,
 ) -> Response {
-    let window = state.limits.upload_rate_window;
+    let window = state.limits.upload_rate_window_seconds.duration();
     let per_window = state
         .limits
         .min_upload_bytes_per_second
+        .get()
         .saturating_mul(window.as_secs());
     let (parts, body) = request.into_parts();
     let id = state.live_uploads.next.fetch_add(1, Ordering::SeqCst);
@@ -111,9 +105,9 @@ pub(super) async fn min_rate(
         evict: live.evict.clone(),
         waker: live.waker.clone(),
     };
-    lock(&state.live_uploads.live).insert(id, live);
+    crate::lock(&state.live_uploads.live).insert(id, live);
     let response = next.run(Request::from_parts(parts, Body::new(paced))).await;
-    lock(&state.live_uploads.live).remove(&id);
+    crate::lock(&state.live_uploads.live).remove(&id);
     response
 }
 
@@ -164,7 +158,7 @@ impl http_body::Body for Paced {
             }
             // Waiting for the client: keep the waker, so that cutting this upload off
             // to make room takes effect at once.
-            Poll::Pending => *lock(&this.waker) = Some(cx.waker().clone()),
+            Poll::Pending => *crate::lock(&this.waker) = Some(cx.waker().clone()),
             _ => {}
         }
         polled

@@ -66,30 +66,22 @@ pub(super) async fn security_txt_route(State(state): State<Arc<AppState>>) -> Re
 
 /// The RFC 9116 file, built once at start-up.
 pub(super) fn security_txt(config: &Config) -> String {
-    let base = match (&config.onion_address, &config.public_url) {
-        (_, Some(url)) => url.trim_end_matches('/').to_string(),
+    let server = &config.server;
+    let base = match (&server.onion_address, &server.public_url) {
+        (_, Some(url)) => url.as_str().trim_end_matches('/').to_string(),
         (Some(onion), None) => format!("http://{onion}"),
         (None, None) => {
-            let scheme = if config.tls.is_some() {
+            let scheme = if server.tls().is_some() {
                 "https"
             } else {
                 "http"
             };
-            format!("{scheme}://{}", config.listen)
+            format!("{scheme}://{}", server.listen)
         }
     };
-    let expires = if config.programme.security_txt_expires.is_empty() {
-        let in_a_year = time::OffsetDateTime::now_utc() + time::Duration::days(365);
-        in_a_year
-            .replace_nanosecond(0)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default()
-    } else {
-        config.programme.security_txt_expires.clone()
+    let expires = match &config.programme.security_txt_expires {
+        Some(expires) => expires.as_str().to_string(),
+        None => crate::text::rfc3339(crate::report::now() + 365 * 86_400).unwrap_or_default(),
     };
     let mut text = format!(
         "# Report security problems through our encrypted drop-box; no account needed.\n\
@@ -98,12 +90,12 @@ pub(super) fn security_txt(config: &Config) -> String {
          Preferred-Languages: {}\n",
         config.programme.languages
     );
-    if !config.programme.policy_url.is_empty() {
-        text.push_str(&format!("Policy: {}\n", config.programme.policy_url));
+    if let Some(policy) = &config.programme.policy_url {
+        text.push_str(&format!("Policy: {policy}\n"));
     } else {
         text.push_str(&format!("Policy: {base}/policy\n"));
     }
-    if config.public_url.is_some() {
+    if server.public_url.is_some() {
         text.push_str(&format!("Canonical: {base}/.well-known/security.txt\n"));
     }
     text

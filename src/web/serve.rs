@@ -24,10 +24,13 @@ impl Server {
     /// Binds the listening socket (so that an address in use is reported before
     /// anything else starts).
     pub fn bind(config: Config, keys: TeamKeys, store: Store) -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind(config.listen).map_err(|e| {
+        let listener = std::net::TcpListener::bind(config.server.listen).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
-                format!("server.listen: cannot listen on {}: {e}", config.listen),
+                format!(
+                    "server.listen: cannot listen on {}: {e}",
+                    config.server.listen
+                ),
             )
         })?;
         let bound = listener.local_addr()?;
@@ -45,7 +48,7 @@ impl Server {
 
     /// The URL reporters open.
     pub fn url(&self) -> std::io::Result<String> {
-        let scheme = if self.config.tls.is_some() {
+        let scheme = if self.config.server.tls().is_some() {
             "https"
         } else {
             "http"
@@ -66,8 +69,8 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
     tokio::spawn(watch_signals(
         handle.clone(),
         state.clone(),
-        config.keys.clone(),
-        config.shutdown_grace,
+        config.server.keys.clone(),
+        config.server.shutdown_grace_seconds.duration(),
     ));
     let sweeper = state.clone();
     tokio::spawn(async move {
@@ -78,10 +81,10 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         }
     });
     let router = app(state.clone());
-    let header_timeout = config.limits.header_timeout;
-    let served = match &config.tls {
+    let header_timeout = config.limits.header_timeout_seconds.duration();
+    let served = match config.server.tls() {
         Some(files) => {
-            let tls = RustlsConfig::from_pem_file(&files.cert, &files.key)
+            let tls = RustlsConfig::from_pem_file(files.cert, files.key)
                 .await
                 .map_err(|e| {
                     std::io::Error::new(
@@ -89,24 +92,15 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
                         format!("server.tls_cert / server.tls_key: cannot load them: {e}"),
                     )
                 })?;
-            let mut server = axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .first_request_timeout(header_timeout);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(router.into_make_service()).await
+            let server = axum_server::from_tcp_rustls(listener, tls)?;
+            with_timeouts(server, handle, header_timeout)
+                .serve(router.into_make_service())
+                .await
         }
         None => {
-            let mut server = axum_server::from_tcp(listener)?
-                .handle(handle)
-                .first_request_timeout(header_timeout);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(header_timeout);
-            server.serve(router.into_make_service()).await
+            with_timeouts(axum_server::from_tcp(listener)?, handle, header_timeout)
+                .serve(router.into_make_service())
+                .await
         }
     };
     served?;
@@ -122,6 +116,18 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         .sync()
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// A server that answers shutdown through `handle`, and gives a client `timeout` to
+/// send its first request and each request's headers (slowloris).
+fn with_timeouts<A>(
+    server: axum_server::Server<SocketAddr, A>,
+    handle: Handle<SocketAddr>,
+    timeout: std::time::Duration,
+) -> axum_server::Server<SocketAddr, A> {
+    let mut server = server.handle(handle).first_request_timeout(timeout);
+    server.http_builder().http1().header_read_timeout(timeout);
+    server
 }
 
 /// How often the keys file is checked for changes (a reload without SIGHUP).

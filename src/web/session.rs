@@ -75,10 +75,7 @@ impl Sessions {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
-        match self.entries.lock() {
-            Ok(entries) => entries,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        crate::lock(&self.entries)
     }
 
     /// Starts a session for a report; gives the `Set-Cookie` value.
@@ -94,13 +91,7 @@ impl Sessions {
         self.expire(&mut entries, now);
         if entries.len() >= self.capacity {
             // Full: end the session idle the longest.
-            if let Some(oldest) = entries
-                .iter()
-                .min_by_key(|(_, e)| e.last_seen)
-                .map(|(k, _)| *k)
-            {
-                entries.remove(&oldest);
-            }
+            super::evict_first(&mut entries, |_| true, |e| e.last_seen);
         }
         entries.insert(
             digest(&id[..]),

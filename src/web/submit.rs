@@ -9,7 +9,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::response::Html;
 
-use super::upload::{self, FileBudget, StoredFile, internal};
+use super::upload::{self, FileBudget, StoredFile};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto::Receipt;
 use crate::report::{Event, EventBody, Submission, now};
@@ -42,8 +42,8 @@ pub(super) async fn submit(
         return Err(e);
     }
 
-    let receipt = Receipt::generate().map_err(internal)?;
-    let (lookup, reporter) = receipt.derive().map_err(internal)?;
+    let receipt = Receipt::generate().map_err(PageError::internal)?;
+    let (lookup, reporter) = receipt.derive().map_err(PageError::internal)?;
     let recipient = reporter.recipient();
     drop(reporter);
     let mut form = Submission::default();
@@ -77,7 +77,7 @@ pub(super) async fn submit(
     let mut events = vec![NewEvent {
         sealed: keys
             .seal(Some(&recipient), &submitted.encode())
-            .map_err(internal)?,
+            .map_err(PageError::internal)?,
         blob: None,
     }];
     drop(submitted);
@@ -117,7 +117,7 @@ async fn read_form(
         if seen.contains(&name) {
             return Err(PageError::BadInput(format!(
                 "The field `{}` was sent twice.",
-                upload::printable(&name)
+                super::error::printable(&name)
             )));
         }
         let (slot, label, long): (&mut String, &str, bool) = match name.as_str() {
@@ -142,14 +142,14 @@ async fn read_form(
             _ => {
                 return Err(PageError::BadInput(format!(
                     "The form sent a field this site does not know (`{}`).",
-                    upload::printable(&name)
+                    super::error::printable(&name)
                 )));
             }
         };
         let text = if long {
-            upload::read_long_text(&mut field, label, limits.max_text_bytes).await?
+            upload::read_long_text(&mut field, label, limits.max_text_kib.bytes()).await?
         } else {
-            upload::read_line(&mut field, label, limits.max_line_chars).await?
+            upload::read_line(&mut field, label, limits.max_line_chars.get()).await?
         };
         slot.push_str(&text);
         seen.push(name);

@@ -10,35 +10,67 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use super::check::again;
 use super::session::ActiveSession;
-use super::upload::{self, FileBudget, internal};
+use super::upload::{self, FileBudget};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto;
-use crate::report::{Event, EventBody, Opened, Status, Text, human_size, human_time, now};
+use crate::report::{DAY, Event, EventBody, Opened, Status, Text, human_size, human_time, now};
 use crate::store::NewEvent;
 
+/// Text on the page: borrowed from an opened event, or made from one (and then wiped
+/// when the page is dropped), so that the reporter's words are never copied into an
+/// ordinary `String` on their way to the template.
+enum Words<'e> {
+    Of(&'e str),
+    Made(Zeroizing<String>),
+}
+
+impl Words<'_> {
+    fn made(text: String) -> Self {
+        Words::Made(Zeroizing::new(text))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_str().is_empty()
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Words::Of(text) => text,
+            Words::Made(text) => text,
+        }
+    }
+}
+
+impl std::fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One entry of the timeline as shown.
-struct Entry {
+struct Entry<'e> {
     class: &'static str,
     heading: String,
     when: String,
-    fields: Vec<(&'static str, String)>,
-    text: String,
+    fields: Vec<(&'static str, Words<'e>)>,
+    text: Words<'e>,
 }
 
 #[derive(Template)]
 #[template(path = "thread.html")]
 struct ThreadPage<'a> {
     site: &'a Site,
-    title: String,
+    title: &'a str,
     status: &'static str,
     status_text: &'static str,
     received: String,
-    disclosure: String,
+    disclosure: Words<'a>,
     awaiting_acknowledgement: bool,
-    entries: Vec<Entry>,
+    entries: Vec<Entry<'a>>,
     csrf: String,
     notice: Option<&'static str>,
     session_minutes: u64,
@@ -64,62 +96,72 @@ pub(super) async fn show(
         .sent
         .is_some()
         .then_some("Sent. Your message is encrypted and stored with your report.");
-    Ok(render(&thread_page(&state, &session, notice)?)?.into_response())
+    let events = open_events(&state, &session)?;
+    Ok(render(&thread_page(&state, &session, &events, notice))?.into_response())
 }
 
-/// Opens every event the session's key can open (internal team notes are sealed to the
-/// team only and are skipped) and lays out the page.
-fn thread_page<'a>(
-    state: &'a AppState,
-    session: &ActiveSession,
-    notice: Option<&'static str>,
-) -> Result<ThreadPage<'a>, PageError> {
-    let mut title = String::new();
-    let mut received = 0;
-    let mut status = Status::Received;
-    let mut disclosure = String::new();
-    let mut entries = Vec::new();
+/// Every event the session's key can open, in order (internal team notes are sealed to
+/// the team only and never open here); `None` for one that opened but cannot be read.
+/// The events wipe their text when dropped.
+fn open_events(state: &AppState, session: &ActiveSession) -> Result<Vec<Option<Event>>, PageError> {
     let sealed = state
         .store
         .events(session.report)
         .map_err(|e| state.storage_error(e))?;
-    for (_, sealed) in sealed {
-        let Ok(plain) = crypto::open_as_reporter(&session.key, &sealed) else {
-            continue;
-        };
+    Ok(sealed
+        .into_iter()
+        .filter_map(|(_, sealed)| crypto::open_as_reporter(&session.key, &sealed).ok())
         // Team events come in a signed envelope; either way only the event is shown.
+        .map(|plain| Opened::decode(&plain).ok().map(|o| o.event))
+        .collect())
+}
+
+/// Lays out the page over the opened events, borrowing their text.
+fn thread_page<'a>(
+    state: &'a AppState,
+    session: &ActiveSession,
+    events: &'a [Option<Event>],
+    notice: Option<&'static str>,
+) -> ThreadPage<'a> {
+    let mut title = "";
+    let mut received = 0;
+    let mut status = Status::Received;
+    let mut disclosure = Words::Of("");
+    let mut entries = Vec::new();
+    for event in events {
         // One event that cannot be read (damaged, or written by a newer agedrop) is
         // shown as such, and the rest of the thread still works.
-        let Ok(Opened { event, .. }) = Opened::decode(&plain) else {
+        let Some(event) = event else {
             entries.push(Entry {
                 class: "unreadable",
                 heading: "An entry that could not be read".into(),
                 when: String::new(),
                 fields: Vec::new(),
-                text: "This entry of your report's thread is damaged or in a format this \
-                       site does not know. The rest of the thread is shown as usual."
-                    .into(),
+                text: Words::Of(
+                    "This entry of your report's thread is damaged or in a format this \
+                     site does not know. The rest of the thread is shown as usual.",
+                ),
             });
             continue;
         };
         let when = human_time(event.at);
         let entry = match &event.body {
             EventBody::Submitted(s) => {
-                title = s.title.clone();
+                title = &s.title;
                 received = event.at;
-                let mut fields: Vec<(&'static str, String)> = s
+                let mut fields: Vec<(&'static str, Words)> = s
                     .fields()
                     .into_iter()
                     .filter(|(_, v)| !v.is_empty())
-                    .map(|(k, v)| (k, v.to_string()))
+                    .map(|(k, v)| (k, Words::Of(v)))
                     .collect();
-                fields.push(("Credit", s.credit.describe()));
+                fields.push(("Credit", Words::made(s.credit.describe())));
                 Entry {
                     class: "reporter",
                     heading: "You sent the report".into(),
                     when,
                     fields,
-                    text: String::new(),
+                    text: Words::Of(""),
                 }
             }
             EventBody::Attachment(a) => Entry {
@@ -127,30 +169,28 @@ fn thread_page<'a>(
                 heading: "You attached a file".into(),
                 when,
                 fields: Vec::new(),
-                text: format!("{} ({})", a.name, human_size(a.size)),
+                text: Words::made(format!("{} ({})", a.name, human_size(a.size))),
             },
             EventBody::Message(m) => Entry {
                 class: "reporter",
                 heading: "You wrote".into(),
                 when,
                 fields: Vec::new(),
-                text: m.text.clone(),
+                text: Words::Of(&m.text),
             },
             EventBody::Reply(m) => Entry {
                 class: "team",
                 heading: format!("{} replied", team_author(&m.author)),
                 when,
                 fields: Vec::new(),
-                text: m.text.clone(),
+                text: Words::Of(&m.text),
             },
             EventBody::Status(change) => {
                 status = change.status;
-                if !change.disclosure.is_empty() {
-                    disclosure = change.disclosure.clone();
-                }
                 let mut fields = Vec::new();
-                if !change.disclosure.is_empty() {
-                    fields.push(("Planned disclosure", change.disclosure.clone()));
+                if let Some(day) = change.disclosure.and_then(|d| d.format(DAY).ok()) {
+                    disclosure = Words::made(day.clone());
+                    fields.push(("Planned disclosure", Words::made(day)));
                 }
                 Entry {
                     class: "team status-change",
@@ -161,7 +201,7 @@ fn thread_page<'a>(
                     ),
                     when,
                     fields,
-                    text: change.note.clone(),
+                    text: Words::Of(&change.note),
                 }
             }
             // Sealed to the team only; a reporter key never opens one.
@@ -169,7 +209,7 @@ fn thread_page<'a>(
         };
         entries.push(entry);
     }
-    Ok(ThreadPage {
+    ThreadPage {
         site: &state.site,
         title,
         status: status.as_str(),
@@ -180,8 +220,8 @@ fn thread_page<'a>(
         entries,
         csrf: session.csrf(),
         notice,
-        session_minutes: state.limits.session_idle.as_secs() / 60,
-    })
+        session_minutes: state.limits.session_idle_seconds.duration().as_secs() / 60,
+    }
 }
 
 fn team_author(author: &str) -> String {
@@ -265,7 +305,7 @@ async fn read_follow_up(
                 let text = upload::read_long_text(
                     &mut field,
                     "Message to the team",
-                    state.limits.max_text_bytes,
+                    state.limits.max_text_kib.bytes(),
                 )
                 .await?;
                 message = Some(text);
@@ -298,7 +338,7 @@ async fn read_follow_up(
         events.push(NewEvent {
             sealed: keys
                 .seal(Some(&recipient), &event.encode())
-                .map_err(internal)?,
+                .map_err(PageError::internal)?,
             blob: None,
         });
     }

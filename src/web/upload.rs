@@ -48,10 +48,10 @@ pub(super) async fn read_file(
         return Ok(None);
     }
     check_file_name(&file_name)?;
-    if budget.files >= state.limits.max_files {
+    if budget.files >= state.limits.max_files.get() {
         return Err(PageError::TooLarge(format!(
             "At most {} files can be sent at once. Send the rest in a follow-up with your receipt code.",
-            state.limits.max_files
+            state.limits.max_files.get()
         )));
     }
     budget.files += 1;
@@ -86,7 +86,7 @@ pub(super) fn attachment_events(
         events.push(NewEvent {
             sealed: keys
                 .seal(Some(reporter), &event.encode())
-                .map_err(internal)?,
+                .map_err(PageError::internal)?,
             blob: Some(blob),
         });
     }
@@ -118,17 +118,17 @@ async fn seal_file(
     let mut since_check: u64 = 0;
     while let Some(chunk) = field.chunk().await.map_err(broken)? {
         let len = chunk.len() as u64;
-        if digest.size() + len > limits.max_file_bytes {
+        if digest.size() + len > limits.max_file_mib.bytes() {
             return Err(PageError::TooLarge(format!(
                 "Each file can be at most {}.",
-                human_size(limits.max_file_bytes)
+                human_size(limits.max_file_mib.bytes())
             )));
         }
         *uploaded += len;
-        if *uploaded > limits.max_upload_bytes {
+        if *uploaded > limits.max_upload_mib.bytes() {
             return Err(PageError::TooLarge(format!(
                 "The files sent at once can be at most {} in all.",
-                human_size(limits.max_upload_bytes)
+                human_size(limits.max_upload_mib.bytes())
             )));
         }
         since_check += len;
@@ -145,7 +145,7 @@ async fn seal_file(
     drop(tx);
     let blob = worker
         .await
-        .map_err(internal)?
+        .map_err(PageError::internal)?
         .map_err(|e| sealing(state, e))?;
     let (size, sha256) = digest.finish();
     Ok((blob, size, sha256))
@@ -211,7 +211,7 @@ fn check_file_name(name: &str) -> Result<(), PageError> {
         return Err(PageError::BadInput(format!(
             "The file name “{}” is not accepted: names may not contain slashes, control or \
              text-direction characters, or be longer than 255 bytes. Rename the file and send again.",
-            printable(name)
+            super::error::printable(name)
         )));
     }
     Ok(())
@@ -231,11 +231,6 @@ fn media_type(sent: Option<&str>) -> String {
     }
 }
 
-/// A short, harmless rendering of untrusted text for an error message.
-pub(super) fn printable(text: &str) -> String {
-    crate::text::excerpt(text, 80)
-}
-
 /// Reads and discards the rest of a refused upload, up to [`DRAIN_BYTES`], so that the
 /// browser shows the error page instead of a reset connection.
 pub(super) async fn drain(multipart: &mut Multipart) {
@@ -253,12 +248,12 @@ pub(super) async fn drain(multipart: &mut Multipart) {
 /// Refuses new data when the quota is reached or the disk is nearly full.
 pub(super) fn check_space(state: &AppState, incoming: u64) -> Result<(), PageError> {
     let limits = &state.limits;
-    if limits.storage_max_bytes > 0 {
+    if limits.storage_max_mib.bytes() > 0 {
         let used = state
             .store
             .used_bytes()
             .map_err(|e| state.storage_error(e))?;
-        if used + incoming > limits.storage_max_bytes {
+        if used + incoming > limits.storage_max_mib.bytes() {
             tracing::warn!("storage quota (limits.storage_max_mib) reached: refusing new data");
             return Err(PageError::StorageFull);
         }
@@ -267,7 +262,7 @@ pub(super) fn check_space(state: &AppState, incoming: u64) -> Result<(), PageErr
         .store
         .available_bytes()
         .map_err(|e| state.storage_error(e))?;
-    if available < limits.storage_min_free_bytes + incoming {
+    if available < limits.storage_min_free_mib.bytes() + incoming {
         tracing::warn!("free disk space below limits.storage_min_free_mib: refusing new data");
         return Err(PageError::StorageFull);
     }
@@ -298,13 +293,8 @@ pub(super) fn broken(e: MultipartError) -> PageError {
 fn sealing(state: &AppState, e: CryptoError) -> PageError {
     match e {
         CryptoError::Io(io) => state.storage_error(StoreError::Io(io)),
-        other => internal(other),
+        other => PageError::internal(other),
     }
-}
-
-/// An unexpected failure; the detail goes to the log only.
-pub(super) fn internal(e: impl std::fmt::Display) -> PageError {
-    PageError::Internal(e.to_string())
 }
 
 #[cfg(test)]

@@ -67,6 +67,8 @@ async fn a_member_who_joins_later_reads_nothing_before_a_grant() {
     let carol = &joined.carol_desk;
     let listed = carol.json(&["list"]);
     assert_eq!(listed[0]["title"], "(not sealed to this identity)");
+    // Nothing readable: the status is unknown (null), not "received".
+    assert!(listed[0]["status"].is_null(), "{}", listed[0]);
     let shown = carol.json(&["show", &joined.id]);
     let events = shown["events"].as_array().unwrap();
     assert_eq!(events.len(), 5, "{shown}");

@@ -25,7 +25,8 @@ async fn forgeries(server: &TestServer) -> (Vec<serde_json::Value>, String) {
 
     let identities = Identities::load(&server.member.identity).unwrap();
     let client = team_client(server).await;
-    let report = client.report(&id).await.unwrap();
+    let report_id = id.parse().unwrap();
+    let report = client.report(report_id).await.unwrap();
     let genuine =
         Sealed::parse(api::decode(&report.events.last().unwrap().sealed).unwrap()).unwrap();
     let plain = crypto::open(&identities.as_refs(), &genuine).unwrap();
@@ -54,7 +55,7 @@ async fn forgeries(server: &TestServer) -> (Vec<serde_json::Value>, String) {
         genuine,
         seal(&reply("Bob pretending.").encode_signed(&id, bob_key)),
     ] {
-        client.append(&id, &sealed).await.unwrap();
+        client.append(report_id, &sealed).await.unwrap();
     }
     let shown = alice.json(&["show", &id]);
     (

@@ -93,9 +93,9 @@ impl TestApp {
         let config = Config::load(Some(&config_path), &Overrides::default()).unwrap();
         let keys = TeamKeys::load(&keys_path).unwrap();
         let store = Store::open(
-            &config.data,
+            &data,
             &StoreOptions {
-                cache_bytes: config.cache_bytes,
+                cache_bytes: 8 << 20,
                 reserve_bytes: 0,
                 sweep: true,
             },

@@ -224,15 +224,10 @@ pub async fn team_client(server: &TestServer) -> agedrop::team::TeamClient {
 /// A desk over a server for library-level tests: logged in with `identity`, its roster
 /// pinned in memory (nothing touches the test runner's own state folder).
 pub async fn team_desk(server: &TestServer, identity: &Path) -> agedrop::team::Desk {
-    use agedrop::team::{Desk, Identities, Pins, Seen, Source, TeamClient};
+    use agedrop::team::{Desk, Identities, Pins, Seen, TeamClient};
     let identities = Identities::load(identity).unwrap();
     let client = TeamClient::login(&server.url, &identities).await.unwrap();
-    let mut desk = Desk::new(
-        Source::Server(client),
-        identities,
-        Seen::memory(),
-        Pins::memory(),
-    );
+    let mut desk = Desk::new(Box::new(client), identities, Seen::memory(), Pins::memory());
     desk.check_roster("now").await.unwrap();
     desk
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,91 +17,24 @@ use axum::{Extension, Router};
 use serde::Deserialize;
 
 use super::AppState;
+
+mod error;
+
 use super::auth::{AuthError, Member};
-use crate::api::{self, ErrorResponse};
+use crate::api;
 use crate::crypto::Sealed;
 use crate::store::{BlobId, NewEvent, ReportId, StoreError};
+pub(super) use error::ApiError;
+use error::{ApiJson, Ids, error};
 
 /// Largest JSON body the API accepts (logins).
 const JSON_BODY: usize = 16 * 1024;
 /// Most feed entries in one answer.
 const FEED_PAGE: usize = 500;
 
-/// An API error: a status and a sentence, sent as JSON; for 429, when to retry.
-pub(super) struct ApiError(StatusCode, String, Option<u64>);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (self.0, Json(ErrorResponse { error: self.1 })).into_response();
-        if let Some(seconds) = self.2
-            && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        response
-    }
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> ApiError {
-    ApiError(status, message.into(), None)
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::LoginFailed => error(
-                StatusCode::UNAUTHORIZED,
-                "login failed: the recipient is not in the team keys file, or the answer is wrong or late",
-            ),
-            AuthError::Unauthorized => error(
-                StatusCode::UNAUTHORIZED,
-                "no valid token: log in again (tokens expire, and end when a member leaves the keys file)",
-            ),
-            AuthError::NotARecipient => error(
-                StatusCode::BAD_REQUEST,
-                "`recipient` is not an age recipient (expected age1…)",
-            ),
-            AuthError::UnknownOrigin => error(
-                StatusCode::BAD_REQUEST,
-                "this server does not know itself by the name this request used; its \
-                 operator sets server.public_url (or server.onion_address) to the address \
-                 the team uses",
-            ),
-            AuthError::RateLimited(seconds) => ApiError(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "too many login attempts for this recipient; try again in {}",
-                    super::error::wait_text(seconds)
-                ),
-                Some(seconds),
-            ),
-            AuthError::Internal => error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "could not start a login; try again",
-            ),
-        }
-    }
-}
-
-impl AppState {
-    fn api_storage(&self, e: StoreError) -> ApiError {
-        match e {
-            StoreError::NotFound => error(StatusCode::NOT_FOUND, "no such report"),
-            other => {
-                // Logged there, with its detail; the server stops if it was fatal.
-                let _page = self.storage_error(other);
-                error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage failed; see the server log",
-                )
-            }
-        }
-    }
-}
-
 /// The API's routes, to be nested under `/api/v1`.
 pub(super) fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    let event_limit = state.limits.max_event_bytes + 1024;
+    let event_limit = state.limits.max_event_kib.bytes() + 1024;
     let authed = Router::new()
         .route("/team", get(team))
         .route("/reports", get(reports))
@@ -141,26 +74,14 @@ async fn require_token(
     Ok(next.run(request).await)
 }
 
-fn json<T: serde::de::DeserializeOwned>(
-    body: Result<Json<T>, JsonRejection>,
-) -> Result<T, ApiError> {
-    body.map(|Json(v)| v).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            format!("bad JSON body: {}", e.body_text()),
-        )
-    })
-}
-
 /// A login challenge. Junk (not JSON, not a recipient, a name that is not this
 /// server's) is refused before any rate-limit token is taken; then members draw from a
 /// bucket each and strangers from one of their own.
 async fn challenge(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Json<api::ChallengeRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<api::ChallengeRequest>,
 ) -> Result<Json<api::Challenge>, ApiError> {
-    let request = json(body)?;
     let origin = state.origins.of(&headers).ok_or(AuthError::UnknownOrigin)?;
     let (challenge_id, sealed) =
         state
@@ -174,9 +95,8 @@ async fn challenge(
 
 async fn login(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<api::LoginRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<api::LoginRequest>,
 ) -> Result<Json<api::LoginResponse>, ApiError> {
-    let request = json(body)?;
     let (token, name) = state.auth.login(
         &state.keys(),
         &request.challenge_id,
@@ -198,11 +118,6 @@ async fn team(State(state): State<Arc<AppState>>) -> Json<api::TeamResponse> {
     ))
 }
 
-fn report_id(text: &str) -> Result<ReportId, ApiError> {
-    text.parse()
-        .map_err(|_| error(StatusCode::NOT_FOUND, "no such report"))
-}
-
 async fn reports(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<api::ReportsResponse>, ApiError> {
@@ -218,9 +133,8 @@ async fn reports(
 
 async fn report(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Ids(id): Ids<ReportId>,
 ) -> Result<Json<api::ReportResponse>, ApiError> {
-    let id = report_id(&id)?;
     let record = state
         .store
         .report(id)
@@ -276,7 +190,7 @@ async fn feed(
         };
         items.push(api::FeedItem {
             cursor: entry.cursor,
-            report: entry.report.to_string(),
+            report: entry.report,
             seq: entry.seq,
             sealed: api::encode(sealed.as_bytes()),
         });
@@ -287,12 +201,8 @@ async fn feed(
 
 async fn attachment(
     State(state): State<Arc<AppState>>,
-    Path((id, blob)): Path<(String, String)>,
+    Ids((id, blob)): Ids<(ReportId, BlobId)>,
 ) -> Result<Response, ApiError> {
-    let id = report_id(&id)?;
-    let blob: BlobId = blob
-        .parse()
-        .map_err(|_| error(StatusCode::NOT_FOUND, "no such attachment"))?;
     if !state
         .store
         .has_blob(id, blob)
@@ -326,17 +236,16 @@ async fn attachment(
 
 async fn append(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Ids(id): Ids<ReportId>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<api::AppendResponse>), ApiError> {
-    let id = report_id(&id)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "the event is larger than limits.max_event_kib ({} KiB)",
-                    state.limits.max_event_bytes / 1024
+                    state.limits.max_event_kib.get()
                 ),
             )
         } else {
@@ -349,12 +258,12 @@ async fn append(
             "the body is empty: send one age-encrypted event",
         ));
     }
-    if body.len() > state.limits.max_event_bytes {
+    if body.len() > state.limits.max_event_kib.bytes() {
         return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "the event is larger than limits.max_event_kib ({} KiB)",
-                state.limits.max_event_bytes / 1024
+                state.limits.max_event_kib.get()
             ),
         ));
     }
@@ -377,9 +286,8 @@ async fn append(
 /// checked as [`append`] checks one, and all refused if any is refused.
 async fn append_batch(
     State(state): State<Arc<AppState>>,
-    body: Result<Json<api::BatchRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<api::BatchRequest>,
 ) -> Result<(StatusCode, Json<api::BatchResponse>), ApiError> {
-    let request = json(body)?;
     if request.events.is_empty() || request.events.len() > api::BATCH_EVENTS {
         return Err(error(
             StatusCode::BAD_REQUEST,
@@ -388,15 +296,15 @@ async fn append_batch(
     }
     let mut items = Vec::with_capacity(request.events.len());
     for (n, event) in request.events.iter().enumerate() {
-        let id = report_id(&event.report)?;
+        let id = event.report;
         let bytes = api::decode(&event.sealed)
             .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("event {n} is not base64")))?;
-        if bytes.len() > state.limits.max_event_bytes {
+        if bytes.len() > state.limits.max_event_kib.bytes() {
             return Err(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "event {n} is larger than limits.max_event_kib ({} KiB)",
-                    state.limits.max_event_bytes / 1024
+                    state.limits.max_event_kib.get()
                 ),
             ));
         }
@@ -418,10 +326,9 @@ async fn append_batch(
 
 async fn purge(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Ids(id): Ids<ReportId>,
     Extension(member): Extension<Member>,
 ) -> Result<StatusCode, ApiError> {
-    let id = report_id(&id)?;
     state
         .store
         .purge(id)

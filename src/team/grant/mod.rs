@@ -15,11 +15,16 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::api::TeamMember;
-use crate::crypto::{self, FileKey, Sealed, SigningKey};
-use crate::report::{Event, EventBody, Grant, GrantKeys, GrantedBlob, GrantedEvent, now};
+use crate::crypto::{self, FileKey, Sealed};
 
 use super::desk::Desk;
+use super::inbox::{SealedReport, decode_events};
 use super::{TeamError, Thread};
+
+mod seal;
+
+use crate::store::ReportId;
+use seal::{Outcome, Sealing, events_to_grant, on_cores};
 
 /// How much of an attachment stream is read for its header (the key to a stream stored
 /// before files had keys of their own): far more than a team's stanzas take.
@@ -77,16 +82,8 @@ impl Desk {
         }
         match found.as_slice() {
             [one] => Ok((*one).clone()),
-            [] => Err(TeamError::UnknownReport(format!(
-                "no member `{}` in your pinned roster; give a name or recipient as `agedrop \
-                 team trust` lists them (a new member must be in the keys file, and accepted \
-                 with `agedrop team trust`, first)",
-                crate::text::excerpt(wanted, 60)
-            ))),
-            _ => Err(TeamError::UnknownReport(format!(
-                "`{}` names more than one member; give their recipient instead",
-                crate::text::excerpt(wanted, 60)
-            ))),
+            [] => Err(TeamError::NoSuchMember(crate::text::excerpt(wanted, 60))),
+            _ => Err(TeamError::AmbiguousMember(crate::text::excerpt(wanted, 60))),
         }
     }
 
@@ -101,7 +98,7 @@ impl Desk {
     pub async fn grant(
         &self,
         who: &str,
-        ids: Option<Vec<String>>,
+        ids: Option<Vec<ReportId>>,
         round: usize,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<GrantSummary, TeamError> {
@@ -158,14 +155,20 @@ impl Desk {
                 let events = match feed.as_mut().and_then(|f| f.remove(id)) {
                     Some(events) => events,
                     None => {
-                        let report = client.report(id).await?;
-                        super::desk::sealed_events(id, &report.events)?
+                        let report = client.report(*id).await?;
+                        decode_events(*id, &report.events)?
                     }
                 };
-                sealed.push((id.clone(), events));
+                sealed.push((*id, events));
             }
             let threads = on_cores(workers, sealed, |(id, events)| {
-                Thread::open(id, String::new(), events, &self.identities, Some(roster))
+                let report = SealedReport {
+                    id,
+                    // Nothing is sealed to the reporter here.
+                    reporter: String::new(),
+                    events,
+                };
+                Thread::open(report, &self.identities, Some(roster))
             })?
             .into_iter()
             .collect::<Result<Vec<Thread>, TeamError>>()?;
@@ -173,13 +176,13 @@ impl Desk {
             for thread in &threads {
                 let (readable, events) = events_to_grant(thread, &grantee.recipient);
                 let blobs = self.blobs_to_grant(thread, &grantee.recipient).await?;
-                plans.push((thread.id.clone(), readable, events, blobs));
+                plans.push((thread.id, readable, events, blobs));
             }
             drop(threads);
             let grants = on_cores(workers, plans, |(id, readable, events, blobs)| {
-                sealing.seal(&id, readable, events, blobs)
+                sealing.seal(id, readable, events, blobs)
             })?;
-            let mut batch: Vec<(String, Sealed)> = Vec::new();
+            let mut batch: Vec<(ReportId, Sealed)> = Vec::new();
             let mut batch_bytes = 0;
             for grant in grants {
                 match grant? {
@@ -207,7 +210,7 @@ impl Desk {
                                 batch_bytes = 0;
                             }
                             batch_bytes += cost;
-                            batch.push((id.clone(), event));
+                            batch.push((id, event));
                         }
                     }
                 }
@@ -231,9 +234,11 @@ impl Desk {
     /// Every report's sealed events from the server's feed, a page of hundreds at a
     /// time. A report whose events do not arrive in order from its first is left out
     /// (it is fetched on its own, and checked there).
-    async fn feed_events(&self) -> Result<HashMap<String, Vec<(u32, Option<Sealed>)>>, TeamError> {
+    async fn feed_events(
+        &self,
+    ) -> Result<HashMap<ReportId, Vec<(u32, Option<Sealed>)>>, TeamError> {
         let client = self.client()?;
-        let mut reports: HashMap<String, Vec<(u32, Option<Sealed>)>> = HashMap::new();
+        let mut reports: HashMap<ReportId, Vec<(u32, Option<Sealed>)>> = HashMap::new();
         let mut broken = HashSet::new();
         let mut cursor = 0;
         loop {
@@ -242,11 +247,11 @@ impl Desk {
                 break;
             }
             if page.next <= cursor {
-                return Err(TeamError::Server("the server's feed went backwards".into()));
+                return Err(TeamError::FeedBackwards);
             }
             cursor = page.next;
             for item in page.items {
-                let events = reports.entry(item.report.clone()).or_default();
+                let events = reports.entry(item.report).or_default();
                 let expected = events.last().map_or(0, |(seq, _)| seq + 1);
                 let sealed = crate::api::decode(&item.sealed).map(Sealed::parse);
                 match sealed {
@@ -293,16 +298,22 @@ impl Desk {
         if let Some(key) = thread.blob_key(blob) {
             return Ok(Some(key.clone()));
         }
-        let mut response = self.client()?.download(&thread.id, blob).await?;
+        let blob_id = blob.parse().map_err(|_| {
+            TeamError::Hostile(format!(
+                "report {}: an attachment has a malformed id",
+                thread.id
+            ))
+        })?;
+        let mut response = self.client()?.download(thread.id, blob_id).await?;
         let mut header = Vec::new();
         while (header.len() as u64) < HEADER_BYTES {
             match response.chunk().await {
                 Ok(Some(chunk)) => header.extend_from_slice(&chunk),
                 Ok(None) => break,
                 Err(e) => {
-                    return Err(TeamError::Server(format!(
-                        "the download broke off: {}",
-                        crate::text::excerpt(&e.to_string(), 200)
+                    return Err(TeamError::DownloadBroke(crate::text::excerpt(
+                        &e.to_string(),
+                        200,
                     )));
                 }
             }
@@ -317,156 +328,3 @@ impl Desk {
 /// Reports per round by default: fetched, opened, sealed and sent (as one atomic batch,
 /// unless that would be too large) before the next.
 pub const ROUND: usize = 256;
-
-/// How one report went.
-enum Outcome {
-    /// This member can open nothing of it.
-    Nothing,
-    /// Earlier verified grants already cover everything this member can open.
-    Covered,
-    /// New grant events.
-    New {
-        id: String,
-        sealed: Vec<Sealed>,
-        events: usize,
-        attachments: usize,
-    },
-}
-
-/// The keys of `thread`'s events that verified grants to `recipient` do not cover yet
-/// (grants aside: the grantee gets grants of their own), and how many events this member
-/// could open at all.
-fn events_to_grant(thread: &Thread, recipient: &str) -> (usize, Vec<(u32, [u8; 32], FileKey)>) {
-    let (covered, _) = thread.granted_to(recipient);
-    let mut readable = 0;
-    let mut keys = Vec::new();
-    for e in &thread.events {
-        let (Some(event), Some(key), Some(sha)) = (&e.event, &e.key, &e.sealed_sha256) else {
-            continue;
-        };
-        if matches!(event.body, EventBody::Grant(_)) {
-            continue;
-        }
-        readable += 1;
-        if !covered.contains(&e.seq) {
-            keys.push((e.seq, *sha, key.clone()));
-        }
-    }
-    (readable, keys)
-}
-
-/// What every grant of one run is sealed and signed with.
-struct Sealing<'a> {
-    author: String,
-    grantee: &'a TeamMember,
-    to_grantee: &'a (dyn age::Recipient + Send + Sync),
-    team: Vec<&'a (dyn age::Recipient + Send + Sync)>,
-    key: &'a SigningKey,
-}
-
-impl Sealing<'_> {
-    /// The grant events for report `id`: the keys sealed to the grantee alone, inside an
-    /// event signed by the member and sealed to the team; several for a long thread.
-    fn seal(
-        &self,
-        id: &str,
-        readable: usize,
-        events: Vec<(u32, [u8; 32], FileKey)>,
-        blobs: Vec<(String, FileKey)>,
-    ) -> Result<Outcome, TeamError> {
-        if readable == 0 {
-            return Ok(Outcome::Nothing);
-        }
-        if events.is_empty() && blobs.is_empty() {
-            return Ok(Outcome::Covered);
-        }
-        let (event_count, attachments) = (events.len(), blobs.len());
-        let team: Vec<&dyn age::Recipient> = self.team.iter().map(|r| *r as _).collect();
-        let mut sealed = Vec::new();
-        let mut blobs = Some(blobs);
-        let mut chunks: Vec<&[(u32, [u8; 32], FileKey)]> = events.chunks(KEYS_PER_GRANT).collect();
-        if chunks.is_empty() {
-            chunks.push(&[]); // attachments alone still need a grant
-        }
-        for chunk in chunks {
-            let blobs = blobs.take().unwrap_or_default();
-            let keys = GrantKeys {
-                events: chunk
-                    .iter()
-                    .map(|(seq, sha, key)| GrantedEvent {
-                        seq: *seq,
-                        sealed_sha256: hex::encode(sha),
-                        key: key.to_text().to_string(),
-                    })
-                    .collect(),
-                blobs: blobs
-                    .iter()
-                    .map(|(blob, key)| GrantedBlob {
-                        blob: blob.clone(),
-                        key: key.to_text().to_string(),
-                    })
-                    .collect(),
-            };
-            let inner = crypto::seal(
-                &[self.to_grantee as &dyn age::Recipient],
-                &crate::report::exact_json(&keys),
-            )?;
-            drop(keys);
-            let event = Event::new(
-                now(),
-                EventBody::Grant(Grant {
-                    author: self.author.clone(),
-                    name: self.grantee.name.clone(),
-                    to: self.grantee.recipient.clone(),
-                    events: chunk.iter().map(|(seq, _, _)| *seq).collect(),
-                    blobs: blobs.into_iter().map(|(blob, _)| blob).collect(),
-                    keys: crate::api::encode(inner.as_bytes()),
-                }),
-            );
-            sealed.push(crypto::seal(&team, &event.encode_signed(id, self.key))?);
-        }
-        Ok(Outcome::New {
-            id: id.to_string(),
-            sealed,
-            events: event_count,
-            attachments,
-        })
-    }
-}
-
-/// `f` over `items` on `workers` threads, results in order.
-fn on_cores<T: Send, U: Send>(
-    workers: usize,
-    items: Vec<T>,
-    f: impl Fn(T) -> U + Sync,
-) -> Result<Vec<U>, TeamError> {
-    if workers <= 1 || items.len() < 2 {
-        return Ok(items.into_iter().map(f).collect());
-    }
-    let per = items.len().div_ceil(workers);
-    let mut parts: Vec<Vec<T>> = Vec::with_capacity(workers);
-    let mut items = items.into_iter();
-    loop {
-        let part: Vec<T> = items.by_ref().take(per).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
-    }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
-            .collect();
-        let mut out = Vec::new();
-        for handle in handles {
-            out.extend(
-                handle
-                    .join()
-                    .map_err(|_| TeamError::Io("a worker thread failed".into()))?,
-            );
-        }
-        Ok(out)
-    })
-}

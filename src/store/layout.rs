@@ -61,6 +61,21 @@ macro_rules! hex_id {
             }
         }
 
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        /// Parsed and checked where it is read: a request path, a server's answer or a
+        /// bundle never hands on an id that is not exactly this many hex digits.
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
         impl $ty {
             /// The raw id bytes.
             pub fn as_bytes(&self) -> &[u8] {

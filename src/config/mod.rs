@@ -1,0 +1,219 @@
+//! The config file and the command-line flags become one checked [`Config`]. Each
+//! setting is declared once, in its section's struct, with a type that carries its unit
+//! and range ([`units`]), its default and its reason; every error names the setting and
+//! says how to fix it.
+
+mod limits;
+mod programme;
+mod server;
+#[cfg(test)]
+mod tests;
+pub mod units;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+pub use limits::Limits;
+pub use programme::{Programme, ProgrammeName, Rfc3339};
+pub use server::{HttpUrl, OnionAddress, Server, TlsFiles};
+use units::BadValue;
+
+/// A setting was missing or wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    /// The setting, as written in the config file (`section.key`), or the file itself
+    /// when it cannot be read.
+    pub setting: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+fn err(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The whole configuration, one struct a section, as the rest of the code uses it. Every
+/// setting has a default; `deploy/agedrop.example.toml` shows them all (a test holds it
+/// equal to [`Config::default`]).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[server]`
+    pub server: Server,
+    /// `[programme]`
+    pub programme: Programme,
+    /// `[limits]`
+    pub limits: Limits,
+}
+
+/// Command-line overrides for the common `[server]` settings.
+#[derive(Default, Clone)]
+pub struct Overrides {
+    /// `--listen`, for `server.listen`.
+    pub listen: Option<String>,
+    /// `--data`, for `server.data`.
+    pub data: Option<PathBuf>,
+    /// `--keys`, for `server.keys`.
+    pub keys: Option<PathBuf>,
+    /// `--tls-cert`, for `server.tls_cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`, for `server.tls_key`.
+    pub tls_key: Option<PathBuf>,
+    /// `--allow-plain-http`, turning `server.allow_plain_http` on.
+    pub allow_plain_http: bool,
+}
+
+impl Overrides {
+    /// Puts the flags given in place of the file's settings.
+    fn apply(&self, server: &mut Server) -> Result<(), ConfigError> {
+        if let Some(listen) = &self.listen {
+            server.listen = server::parse_listen(listen).map_err(|e| err("server.listen", e.0))?;
+        }
+        if let Some(data) = &self.data {
+            server.data.clone_from(data);
+        }
+        if let Some(keys) = &self.keys {
+            server.keys.clone_from(keys);
+        }
+        if self.tls_cert.is_some() {
+            server.tls_cert.clone_from(&self.tls_cert);
+        }
+        if self.tls_key.is_some() {
+            server.tls_key.clone_from(&self.tls_key);
+        }
+        server.allow_plain_http |= self.allow_plain_http;
+        Ok(())
+    }
+}
+
+/// Reads an optional text setting: empty (or only spaces) means none.
+fn empty_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<String, Error = BadValue>,
+{
+    let text = String::deserialize(d)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    T::try_from(text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+const COMPARE: &str = "compare with deploy/agedrop.example.toml";
+
+impl Config {
+    /// Reads the config file (if given), applies the flags and validates the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| err("--config", format!("cannot read {}: {e}", path.display())))?;
+                Self::parse(&text, &path.display().to_string())?
+            }
+            None => Config::default(),
+        };
+        config.validate(overrides)
+    }
+
+    /// Reads a config file's text (`file` names it in errors). A value of the wrong type
+    /// or out of its range is refused here, named by its key.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let document = toml::Deserializer::parse(text)
+            .map_err(|e| err(file, format!("{}; {COMPARE}", e.message().trim())))?;
+        serde_path_to_error::deserialize(document).map_err(|e| {
+            let setting = e.path().to_string();
+            let e = e.into_inner();
+            let message = e.message().trim();
+            let line = e
+                .span()
+                .and_then(|span| text.get(..span.start))
+                .map(|before| format!(", line {}", before.matches('\n').count() + 1))
+                .unwrap_or_default();
+            if setting == "." {
+                err(file, format!("{message}{line}; {COMPARE}"))
+            } else if message.starts_with("unknown field") {
+                err(file, format!("{message} (at `{setting}`{line}); {COMPARE}"))
+            } else {
+                err(&setting, format!("{message} (in {file}{line})"))
+            }
+        })
+    }
+
+    /// Applies the flags, then checks what no single setting can check alone: TLS files
+    /// come in pairs and exist, a public address is neither plain HTTP by accident nor
+    /// nameless, and no limit is set where a larger one makes it unreachable.
+    pub fn validate(mut self, o: &Overrides) -> Result<Config, ConfigError> {
+        o.apply(&mut self.server)?;
+        let server = &self.server;
+
+        match (&server.tls_cert, &server.tls_key) {
+            (Some(cert), Some(key)) => {
+                for (setting, path) in [("server.tls_cert", cert), ("server.tls_key", key)] {
+                    if !path.is_file() {
+                        return Err(err(
+                            setting,
+                            format!("{} does not exist or is not a file", path.display()),
+                        ));
+                    }
+                }
+            }
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(err("server.tls_key", "tls_cert is set, so set tls_key too"));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "server.tls_cert",
+                    "tls_key is set, so set tls_cert too",
+                ));
+            }
+        }
+        let listen = server.listen;
+        if server.tls().is_none() && !listen.ip().is_loopback() && !server.allow_plain_http {
+            return Err(err(
+                "server.listen",
+                format!(
+                    "{listen} is not a loopback address and no TLS is configured: reporters' \
+                     reports would cross the network in the clear. Set server.tls_cert and \
+                     server.tls_key, listen on 127.0.0.1 behind an onion service, or (only if \
+                     something else terminates TLS) set server.allow_plain_http = true"
+                ),
+            ));
+        }
+        if server.public_url.is_none() && !listen.ip().is_loopback() {
+            return Err(err(
+                "server.public_url",
+                format!(
+                    "{listen} is not a loopback address, so set the address reporters and the \
+                     team reach this server at, e.g. public_url = \"https://security.example.com\": \
+                     team logins are bound to it"
+                ),
+            ));
+        }
+
+        let limits = &self.limits;
+        if limits.max_file_mib.get() > limits.max_upload_mib.get() {
+            return Err(err(
+                "limits.max_file_mib",
+                format!(
+                    "is larger than limits.max_upload_mib ({}), so it could never be reached",
+                    limits.max_upload_mib.get()
+                ),
+            ));
+        }
+        if limits.session_idle_seconds.duration() > limits.session_max_seconds.duration() {
+            return Err(err(
+                "limits.session_idle_seconds",
+                "is longer than limits.session_max_seconds, so it could never apply",
+            ));
+        }
+        Ok(self)
+    }
+}

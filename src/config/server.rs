@@ -1,0 +1,175 @@
+//! `[server]`: where agedrop listens and keeps its data, its TLS files, and the names it
+//! is reached at. Each setting is declared once, with its default and reason.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use super::units::{BadValue, Mib, Seconds};
+
+/// Where and how the server runs.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Address and port. Plain HTTP is allowed only on loopback (an onion service or a
+    /// local trial); any other address needs TLS or `allow_plain_http`.
+    #[serde(deserialize_with = "listen_address")]
+    pub listen: SocketAddr,
+    /// Where the encrypted reports live (a sled database).
+    pub data: PathBuf,
+    /// The team keys file: one age recipient a line.
+    pub keys: PathBuf,
+    /// A PEM certificate chain, for TLS without a reverse proxy; both or neither with
+    /// `tls_key` (see [`Server::tls`]).
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address: only when something in front adds
+    /// TLS, or reports would cross the network in the clear.
+    pub allow_plain_http: bool,
+    /// The onion service's address; team logins are bound to it. Empty: none.
+    #[serde(deserialize_with = "super::empty_is_none")]
+    pub onion_address: Option<OnionAddress>,
+    /// The public address reporters and the team use; team logins are bound to it.
+    /// Required when `listen` is not loopback. Empty: none.
+    #[serde(deserialize_with = "super::empty_is_none")]
+    pub public_url: Option<HttpUrl>,
+    /// Memory for sled's page cache (sled's own default would be 1 GiB).
+    pub cache_mib: Mib<8>,
+    /// On SIGTERM, how long requests in flight (a slow upload) may take to finish.
+    pub shutdown_grace_seconds: Seconds<0>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            data: PathBuf::from("/var/lib/agedrop"),
+            keys: PathBuf::from("/etc/agedrop/keys.txt"),
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
+            onion_address: None,
+            public_url: None,
+            cache_mib: Mib::of::<64>(),
+            shutdown_grace_seconds: Seconds::of::<30>(),
+        }
+    }
+}
+
+/// TLS certificate and key files (PEM).
+#[derive(Clone, Copy, Debug)]
+pub struct TlsFiles<'a> {
+    /// The certificate chain.
+    pub cert: &'a Path,
+    /// Its private key.
+    pub key: &'a Path,
+}
+
+impl Server {
+    /// The TLS files, if set ([`Config::validate`](super::Config::validate) refuses one
+    /// without the other).
+    pub fn tls(&self) -> Option<TlsFiles<'_>> {
+        Some(TlsFiles {
+            cert: self.tls_cert.as_deref()?,
+            key: self.tls_key.as_deref()?,
+        })
+    }
+}
+
+fn listen_address<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    parse_listen(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// Parses `server.listen` (or `--listen`).
+pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, BadValue> {
+    text.parse().map_err(|_| {
+        BadValue(format!(
+            "`{text}` is not an address and port, e.g. 127.0.0.1:8080"
+        ))
+    })
+}
+
+/// An onion service's host name (`abc…xyz.onion`), without scheme or slash.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct OnionAddress(String);
+
+impl TryFrom<String> for OnionAddress {
+    type Error = BadValue;
+
+    fn try_from(text: String) -> Result<Self, BadValue> {
+        let host = text
+            .trim()
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
+        if host.ends_with(".onion") && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
+            Ok(OnionAddress(host.to_string()))
+        } else {
+            Err(BadValue(
+                "expected a host name ending in .onion, e.g. abc…xyz.onion".into(),
+            ))
+        }
+    }
+}
+
+impl OnionAddress {
+    /// The host name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OnionAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An `http://` or `https://` address with a host and no user name, kept as written
+/// (it is shown in pages and security.txt) beside its parsed form.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct HttpUrl {
+    text: String,
+    url: url::Url,
+}
+
+impl TryFrom<String> for HttpUrl {
+    type Error = BadValue;
+
+    fn try_from(text: String) -> Result<Self, BadValue> {
+        let parsed = url::Url::parse(&text).ok().filter(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.username().is_empty()
+        });
+        let plain = !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
+        match parsed {
+            Some(url) if plain => Ok(HttpUrl { text, url }),
+            _ => Err(BadValue(format!(
+                "`{text}` is not an http:// or https:// address"
+            ))),
+        }
+    }
+}
+
+impl HttpUrl {
+    /// The address as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The address parsed.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}

@@ -1,0 +1,254 @@
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, "test.toml")
+}
+
+fn refused(text: &str) -> ConfigError {
+    parse(text)
+        .and_then(|c| c.validate(&Overrides::default()))
+        .expect_err(text)
+}
+
+/// The example config with every `# key = value` line uncommented.
+fn example_uncommented() -> String {
+    include_str!("../../deploy/agedrop.example.toml")
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if rest.contains(" = ") => rest,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn defaults_are_valid() {
+    let c = Config::default().validate(&Overrides::default()).unwrap();
+    assert_eq!(c, Config::default());
+    assert!(c.server.tls().is_none());
+}
+
+#[test]
+fn example_config_states_the_defaults() {
+    // Uncommenting every `# key = value` line of the example gives the defaults, all of
+    // them: a default that drifts from what the example documents fails here.
+    let mut defaults = Config::default();
+    // Except TLS, which has no default: the example shows certbot's file names.
+    defaults.server.tls_cert = Some("/etc/agedrop/tls/fullchain.pem".into());
+    defaults.server.tls_key = Some("/etc/agedrop/tls/privkey.pem".into());
+    assert_eq!(parse(&example_uncommented()).unwrap(), defaults);
+}
+
+#[test]
+fn example_config_shows_every_setting() {
+    let example: toml::Table = toml::from_str(&example_uncommented()).unwrap();
+    for (section, keys) in [
+        ("server", fields_of::<Server>()),
+        ("programme", fields_of::<Programme>()),
+        ("limits", fields_of::<Limits>()),
+    ] {
+        assert!(!keys.is_empty(), "{section}");
+        for key in keys {
+            assert!(
+                example[section].get(key).is_some(),
+                "{section}.{key} is missing from deploy/agedrop.example.toml"
+            );
+        }
+    }
+}
+
+/// The keys serde knows for a struct: it is asked to read itself from a deserializer
+/// that only notes the field names it is offered.
+fn fields_of<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+    struct Note<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Note<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("noted"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Note(&mut fields));
+    fields
+}
+
+#[test]
+fn public_plain_http_is_refused_unless_explicit() {
+    let o = Overrides {
+        listen: Some("0.0.0.0:80".into()),
+        ..Default::default()
+    };
+    let e = Config::default().validate(&o).unwrap_err();
+    assert_eq!(e.setting, "server.listen");
+    let o = Overrides {
+        allow_plain_http: true,
+        ..o
+    };
+    // A public address also needs the name it is reached at (logins are bound to it).
+    let e = Config::default().validate(&o).unwrap_err();
+    assert_eq!(e.setting, "server.public_url");
+    let c = parse("[server]\npublic_url = \"https://security.example.com\"\n").unwrap();
+    assert!(c.validate(&o).is_ok());
+}
+
+#[test]
+fn errors_name_the_setting() {
+    // (config, the setting named, part of the message)
+    let cases = [
+        (
+            "[limits]\nmax_files = 0\nmax_upload_mib = 0\n",
+            "limits.max_upload_mib",
+            "must be greater than 0 (in test.toml, line 3)",
+        ),
+        (
+            "[limits]\nidle_timeout_seconds = 0",
+            "limits.idle_timeout_seconds",
+            "greater than 0",
+        ),
+        (
+            "[limits]\nsubmissions_per_minute = 0",
+            "limits.submissions_per_minute",
+            "greater than 0",
+        ),
+        (
+            "[limits]\nmax_text_kib = 1025",
+            "limits.max_text_kib",
+            "use at most 1024 (KiB)",
+        ),
+        (
+            "[limits]\nmax_files = 1001",
+            "limits.max_files",
+            "use at most 1000",
+        ),
+        ("[limits]\nmax_event_kib = -1", "limits.max_event_kib", "-1"),
+        (
+            "[server]\ncache_mib = 7",
+            "server.cache_mib",
+            "use at least 8 (MiB)",
+        ),
+        (
+            "[server]\nlisten = \"nowhere\"",
+            "server.listen",
+            "`nowhere` is not an address",
+        ),
+        (
+            "[server]\nonion_address = \"example.com\"",
+            "server.onion_address",
+            ".onion",
+        ),
+        (
+            "[server]\npublic_url = \"ftp://x\"",
+            "server.public_url",
+            "http:// or https://",
+        ),
+        (
+            "[programme]\npolicy_url = \"x y\"",
+            "programme.policy_url",
+            "http:// or https://",
+        ),
+        (
+            "[programme]\nname = \" \"",
+            "programme.name",
+            "1 to 100 characters",
+        ),
+        (
+            "[programme]\nsecurity_txt_expires = \"soon\"",
+            "programme.security_txt_expires",
+            "RFC 3339",
+        ),
+        (
+            "[programme]\nembargo_days = \"ninety\"",
+            "programme.embargo_days",
+            "expected u32",
+        ),
+        // Settings only wrong together, found by `validate`:
+        (
+            "[limits]\nmax_upload_mib = 10\nmax_file_mib = 11",
+            "limits.max_file_mib",
+            "never be reached",
+        ),
+        (
+            "[limits]\nsession_idle_seconds = 60\nsession_max_seconds = 59",
+            "limits.session_idle_seconds",
+            "never apply",
+        ),
+        (
+            "[server]\ntls_cert = \"/nonexistent\"",
+            "server.tls_key",
+            "set tls_key too",
+        ),
+        (
+            "[server]\ntls_cert = \"/nonexistent\"\ntls_key = \"/nonexistent\"",
+            "server.tls_cert",
+            "does not exist",
+        ),
+    ];
+    for (text, setting, message) in cases {
+        let e = refused(text);
+        assert_eq!(e.setting, setting, "{text}");
+        assert!(e.message.contains(message), "{text}: {}", e.message);
+    }
+}
+
+#[test]
+fn a_misspelt_key_is_named_and_the_example_suggested() {
+    let e = refused("[server]\nlisten_typo = 1\n");
+    assert_eq!(e.setting, "test.toml");
+    assert!(e.message.contains("listen_typo"), "{}", e.message);
+    assert!(e.message.contains("agedrop.example.toml"), "{}", e.message);
+    let e = refused("[limits\n");
+    assert_eq!(e.setting, "test.toml");
+}
+
+#[test]
+fn flags_override_the_file() {
+    let c = parse("[server]\nlisten = \"127.0.0.1:1\"\ndata = \"/a\"\n").unwrap();
+    let o = Overrides {
+        listen: Some("127.0.0.1:2".into()),
+        data: Some("/b".into()),
+        ..Default::default()
+    };
+    let c = c.validate(&o).unwrap();
+    assert_eq!(c.server.listen.port(), 2);
+    assert_eq!(c.server.data, Path::new("/b"));
+    let o = Overrides {
+        listen: Some("nowhere".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        Config::default().validate(&o).unwrap_err().setting,
+        "server.listen"
+    );
+}
+
+#[test]
+fn text_settings_are_normalised() {
+    let c = parse(
+        "[server]\nonion_address = \" http://abc.onion/ \"\npublic_url = \"\"\n\
+         [programme]\nname = \"  Example  \"\nscope = \" web \"\npolicy_url = \"\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.server.onion_address.unwrap().as_str(), "abc.onion");
+    assert_eq!(c.server.public_url, None);
+    assert_eq!(c.programme.name.as_str(), "Example");
+    assert_eq!(c.programme.scope, "web");
+    assert_eq!(c.programme.policy_url, None);
+}
