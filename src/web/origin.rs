@@ -40,10 +40,10 @@ impl Origins {
         } else {
             "http"
         };
-        Origins {
-            named,
-            loopback: local.then_some(scheme),
-        }
+        // With a public name, never loopback names (see the module doc): an onion
+        // service's server listens on loopback, and anyone can send it `Host: localhost:P`.
+        let loopback = (local && named.is_empty()).then_some(scheme);
+        Origins { named, loopback }
     }
 
     /// The origin a request was sent to, if it is one of this server's.
@@ -107,9 +107,6 @@ mod tests {
             of("abcdefghijklmnop.onion").unwrap(),
             "http://abcdefghijklmnop.onion"
         );
-        assert_eq!(of("127.0.0.1:9000").unwrap(), "http://127.0.0.1:9000");
-        assert_eq!(of("localhost:8080").unwrap(), "http://localhost:8080");
-        assert_eq!(of("[::1]:8080").unwrap(), "http://[::1]:8080");
         for bad in [
             "evil.example",
             "drop.example.com:444",
@@ -121,5 +118,44 @@ mod tests {
         }
         let public = Origins::new(&config, "192.0.2.1:443".parse().unwrap());
         assert!(public.of(&headers("127.0.0.1:8080")).is_none());
+    }
+
+    /// Regression (issue 9): a server with a public name listening on loopback, as an
+    /// onion service's does, answered challenges for any loopback name, so a compromised
+    /// server a member tunnels to at `localhost:P` could relay this one's challenge.
+    #[test]
+    fn a_named_server_on_loopback_gives_no_challenge_for_loopback_names() {
+        let config = Config::parse(
+            "[server]\nonion_address = \"abcdefghijklmnop.onion\"\n",
+            "test.toml",
+        )
+        .and_then(|c| c.validate(&Overrides::default()))
+        .unwrap();
+        let origins = Origins::new(&config, "127.0.0.1:8080".parse().unwrap());
+        for relayed in [
+            "127.0.0.1:9000",
+            "localhost:8080",
+            "localhost:2222",
+            "[::1]:8080",
+        ] {
+            assert!(origins.of(&headers(relayed)).is_none(), "{relayed}");
+        }
+        assert_eq!(
+            origins.of(&headers("abcdefghijklmnop.onion")).unwrap(),
+            "http://abcdefghijklmnop.onion"
+        );
+    }
+
+    #[test]
+    fn an_unnamed_server_on_loopback_answers_to_loopback_names_at_any_port() {
+        let config = Config::parse("", "test.toml")
+            .and_then(|c| c.validate(&Overrides::default()))
+            .unwrap();
+        let origins = Origins::new(&config, "127.0.0.1:8080".parse().unwrap());
+        let of = |host: &str| origins.of(&headers(host));
+        assert_eq!(of("127.0.0.1:9000").unwrap(), "http://127.0.0.1:9000");
+        assert_eq!(of("localhost:8080").unwrap(), "http://localhost:8080");
+        assert_eq!(of("[::1]:8080").unwrap(), "http://[::1]:8080");
+        assert!(of("evil.example").is_none());
     }
 }
