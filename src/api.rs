@@ -82,10 +82,10 @@ pub struct TeamMember {
 pub struct TeamResponse {
     /// Every member, in keys-file order.
     pub members: Vec<TeamMember>,
-    /// Hours within which the programme promises to acknowledge a report.
-    pub acknowledge_hours: u32,
-    /// Days of embargo the programme asks for.
-    pub embargo_days: u32,
+    /// What the programme promises (`acknowledge_hours`, `assessment_days`,
+    /// `update_days`, `embargo_days`; older servers send only the first and the last).
+    #[serde(flatten)]
+    pub promises: crate::report::Promises,
 }
 
 /// What the server keeps in the clear about one report.
@@ -205,7 +205,7 @@ impl ReportSummary {
 
 impl TeamResponse {
     /// The roster of a keys file, with the programme's promises.
-    pub fn new(keys: &crate::crypto::TeamKeys, acknowledge_hours: u32, embargo_days: u32) -> Self {
+    pub fn new(keys: &crate::crypto::TeamKeys, promises: crate::report::Promises) -> Self {
         TeamResponse {
             members: keys
                 .members()
@@ -216,8 +216,7 @@ impl TeamResponse {
                     signing_key: m.signing_key().map(|k| k.to_string()),
                 })
                 .collect(),
-            acknowledge_hours,
-            embargo_days,
+            promises,
         }
     }
 }

@@ -356,10 +356,9 @@ fn export(
         (None, Some(onion)) => Some(format!("http://{onion}")),
         (None, None) => None,
     };
-    let promises = agedrop::team::Promises {
+    let promises = agedrop::team::Exported {
         origin,
-        acknowledge_hours: config.programme.acknowledge_hours,
-        embargo_days: config.programme.embargo_days,
+        promises: config.programme.promises(),
     };
     let (reports, files) = inbox.export(&keys, &promises, &now_rfc3339(), out)?;
     eprintln!(

@@ -244,10 +244,9 @@ async fn regenerate_cli_fixture() {
     agedrop::team::export(
         &store,
         &keys,
-        &agedrop::team::Promises {
+        &agedrop::team::Exported {
             origin: Some("https://security.example.com".into()),
-            acknowledge_hours: 72,
-            embargo_days: 90,
+            promises: agedrop::report::Promises::default(),
         },
         "2025-03-01T00:00:00Z",
         &dir.join("desk.bundle"),

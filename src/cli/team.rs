@@ -278,13 +278,13 @@ pub fn open(
     let promise = config
         .map(|path| {
             agedrop::config::Config::load(Some(path), &Default::default())
-                .map(|c| c.programme.acknowledge_hours)
+                .map(|c| c.programme.promises())
         })
         .transpose()?;
     let identities = Identities::load(identity)?;
     let mut inbox = LocalInbox::open(data)?;
-    if let Some(hours) = promise {
-        inbox = inbox.with_promise(hours);
+    if let Some(promises) = promise {
+        inbox = inbox.with_promises(promises);
     }
     let key = format!("data:{}", data.canonicalize()?.display());
     let mut desk = Desk::new(

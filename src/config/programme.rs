@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::server::HttpUrl;
 use super::units::BadValue;
+use crate::report::Promises;
 
 /// What the programme promises and asks.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -20,7 +21,13 @@ pub struct Programme {
     /// Initial acknowledgement promised within this many hours (shown to reporters and
     /// tracked by `agedrop team`).
     pub acknowledge_hours: u32,
-    /// Days reporters are asked to wait before public disclosure.
+    /// A first assessment (valid, needs more information, or closed with a reason)
+    /// promised within this many days.
+    pub assessment_days: u32,
+    /// While a report is open, an update promised at least every this many days.
+    pub update_days: u32,
+    /// Days reporters are asked to wait before public disclosure (the default embargo:
+    /// the team and the reporter may agree another instant).
     pub embargo_days: u32,
     /// The published disclosure policy, linked from the policy page and security.txt.
     /// Empty: security.txt points to this site's `/policy`.
@@ -35,14 +42,29 @@ pub struct Programme {
 
 impl Default for Programme {
     fn default() -> Self {
+        let promises = Promises::default();
         Programme {
             name: ProgrammeName("Security".into()),
             scope: String::new(),
-            acknowledge_hours: 72,
-            embargo_days: 90,
+            acknowledge_hours: promises.acknowledge_hours,
+            assessment_days: promises.assessment_days,
+            update_days: promises.update_days,
+            embargo_days: promises.embargo_days,
             policy_url: None,
             security_txt_expires: None,
             languages: "en".into(),
+        }
+    }
+}
+
+impl Programme {
+    /// What the programme promises, as the desk and the reporter's page track it.
+    pub fn promises(&self) -> Promises {
+        Promises {
+            acknowledge_hours: self.acknowledge_hours,
+            assessment_days: self.assessment_days,
+            update_days: self.update_days,
+            embargo_days: self.embargo_days,
         }
     }
 }

@@ -11,9 +11,11 @@
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+mod promises;
 mod signed;
 mod status;
 
+pub use promises::{Deadline, Progress, Promise, Promises};
 pub use signed::{Opened, Signed};
 use status::day_or_empty;
 pub use status::{DAY, Status};

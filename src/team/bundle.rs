@@ -17,6 +17,7 @@ use async_trait::async_trait;
 
 use crate::api::{self, ReportSummary, TeamMember};
 use crate::crypto::TeamKeys;
+use crate::report::Promises;
 use crate::store::{BlobId, ReportId, Store};
 
 use super::TeamError;
@@ -45,13 +46,11 @@ pub struct BundleIndex {
 }
 
 /// What an export records about the server besides the reports.
-pub struct Promises {
+pub struct Exported {
     /// The server's public origin, if it has one.
     pub origin: Option<String>,
-    /// Hours within which the programme promises to acknowledge.
-    pub acknowledge_hours: u32,
-    /// Days of embargo the programme asks for.
-    pub embargo_days: u32,
+    /// What the programme promises.
+    pub promises: crate::report::Promises,
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> TeamError {
@@ -63,7 +62,7 @@ fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> TeamError {
 pub fn export(
     store: &Store,
     keys: &TeamKeys,
-    programme: &Promises,
+    programme: &Exported,
     created: &str,
     out: &Path,
 ) -> Result<(usize, usize), TeamError> {
@@ -88,7 +87,7 @@ pub fn export(
         format: FORMAT.into(),
         created: created.into(),
         origin: programme.origin.clone(),
-        team: api::TeamResponse::new(keys, programme.acknowledge_hours, programme.embargo_days),
+        team: api::TeamResponse::new(keys, programme.promises),
         reports,
     };
     let json = serde_json::to_vec(&index).map_err(|e| io_err(out, "cannot encode", e))?;
@@ -225,8 +224,8 @@ impl Inbox for Bundle {
         Ok(Some(self.index.team.members.clone()))
     }
 
-    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError> {
-        Ok(Some(self.index.team.acknowledge_hours))
+    async fn promises(&self) -> Result<Option<Promises>, TeamError> {
+        Ok(Some(self.index.team.promises))
     }
 
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {

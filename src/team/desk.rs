@@ -172,7 +172,11 @@ impl Desk {
 
     /// Every report, oldest first, with what a member needs to triage.
     pub async fn list(&self, statuses: &[Status]) -> Result<Vec<ListItem>, TeamError> {
-        let hours = self.source.acknowledge_hours().await?.map(i64::from);
+        let hours = self
+            .source
+            .promises()
+            .await?
+            .map(|p| i64::from(p.acknowledge_hours));
         let now = crate::report::now();
         let mut items = Vec::new();
         for summary in self.summaries().await? {

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::api::{self, ReportSummary, TeamMember};
 use crate::crypto::Sealed;
+use crate::report::Promises;
 use crate::store::ReportId;
 
 use super::files::Download;
@@ -37,9 +38,9 @@ pub trait Inbox: Send + Sync {
     /// The source's own roster, unchecked; `None` for a source that carries none.
     async fn roster(&self) -> Result<Option<Vec<TeamMember>>, TeamError>;
 
-    /// Hours within which the programme promises to acknowledge a report, if this
-    /// source knows them (`None`: no deadline beats a wrong one).
-    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError>;
+    /// What the programme promises, if this source knows it (`None`: no deadline beats
+    /// a wrong one).
+    async fn promises(&self) -> Result<Option<Promises>, TeamError>;
 
     /// Every report's clear-text record.
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError>;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use crate::api::{ReportSummary, TeamMember};
+use crate::report::Promises;
 use crate::store::{BlobId, ReportId, Store, StoreOptions};
 
 use super::TeamError;
@@ -20,8 +21,8 @@ use super::thread::Opener;
 pub struct LocalInbox {
     store: Store,
     _copy: Option<tempfile::TempDir>,
-    /// The programme's acknowledgement promise, in hours, from the operator's config.
-    promise: Option<u32>,
+    /// The programme's promises, from the operator's config.
+    promises: Option<Promises>,
 }
 
 impl LocalInbox {
@@ -47,7 +48,7 @@ impl LocalInbox {
             Ok(store) => Ok(LocalInbox {
                 store,
                 _copy: None,
-                promise: None,
+                promises: None,
             }),
             Err(first) => {
                 // Most likely the running server's lock: read a private copy instead.
@@ -62,7 +63,7 @@ impl LocalInbox {
                 Ok(LocalInbox {
                     store,
                     _copy: Some(copy),
-                    promise: None,
+                    promises: None,
                 })
             }
         }
@@ -72,17 +73,17 @@ impl LocalInbox {
     pub fn export(
         &self,
         keys: &crate::crypto::TeamKeys,
-        promises: &super::Promises,
+        promises: &super::Exported,
         created: &str,
         out: &Path,
     ) -> Result<(usize, usize), TeamError> {
         super::export(&self.store, keys, promises, created, out)
     }
 
-    /// The programme's acknowledgement promise, in hours, from the operator's config
-    /// (without it a data folder has no deadlines: none beats a wrong one).
-    pub fn with_promise(mut self, acknowledge_hours: u32) -> Self {
-        self.promise = Some(acknowledge_hours);
+    /// The programme's promises, from the operator's config (without it a data folder
+    /// has no deadlines: none beats a wrong one).
+    pub fn with_promises(mut self, promises: Promises) -> Self {
+        self.promises = Some(promises);
         self
     }
 
@@ -111,8 +112,8 @@ impl Inbox for LocalInbox {
         Ok(None)
     }
 
-    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError> {
-        Ok(self.promise)
+    async fn promises(&self) -> Result<Option<Promises>, TeamError> {
+        Ok(self.promises)
     }
 
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {

@@ -22,7 +22,7 @@ mod thread;
 mod trust;
 
 pub use crate::text::terminal_safe;
-pub use bundle::{Bundle, BundleIndex, Promises, export};
+pub use bundle::{Bundle, BundleIndex, Exported, export};
 pub use client::{TeamClient, server_origin};
 pub use desk::{Desk, ListItem, Shown, ShownEvent};
 pub use download::Written;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 
 use crate::api::{ReportSummary, TeamMember};
+use crate::report::Promises;
 use crate::store::ReportId;
 
 use super::files::{Download, stream_to_file};
@@ -22,8 +23,8 @@ impl Inbox for TeamClient {
         Ok(Some(self.team().await?.members))
     }
 
-    async fn acknowledge_hours(&self) -> Result<Option<u32>, TeamError> {
-        Ok(Some(self.team().await?.acknowledge_hours))
+    async fn promises(&self) -> Result<Option<Promises>, TeamError> {
+        Ok(Some(self.team().await?.promises))
     }
 
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {

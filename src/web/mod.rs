@@ -68,8 +68,7 @@ pub struct Site {
     pub name: String,
     pub scope: String,
     pub policy_url: String,
-    pub acknowledge_hours: u32,
-    pub embargo_days: u32,
+    pub promises: crate::report::Promises,
     pub max_files: usize,
     pub max_file: String,
     pub max_upload: String,
@@ -194,8 +193,7 @@ impl Site {
                 .as_ref()
                 .map(|u| u.to_string())
                 .unwrap_or_default(),
-            acknowledge_hours: p.acknowledge_hours,
-            embargo_days: p.embargo_days,
+            promises: p.promises(),
             max_files: l.max_files.get(),
             max_file: human_size(l.max_file_mib.bytes()),
             max_upload: human_size(l.max_upload_mib.bytes()),

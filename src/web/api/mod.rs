@@ -111,11 +111,7 @@ async fn login(
 }
 
 async fn team(State(state): State<Arc<AppState>>) -> Json<api::TeamResponse> {
-    Json(api::TeamResponse::new(
-        &state.keys(),
-        state.site.acknowledge_hours,
-        state.site.embargo_days,
-    ))
+    Json(api::TeamResponse::new(&state.keys(), state.site.promises))
 }
 
 async fn reports(
