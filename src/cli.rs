@@ -164,6 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             config.as_deref(),
             what.unwrap_or(team::ReadCommand::List {
                 statuses: Vec::new(),
+                overdue: false,
             }),
             json,
         ),

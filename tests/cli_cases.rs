@@ -61,7 +61,10 @@ fn stored_file(
 
 /// Writes `tests/cmd/desk.in/`: two identities and a bundle of three reports with fixed
 /// times. Not a test: run it by hand when the bundle format changes, then update the
-/// expected outputs (`TRYCMD=overwrite cargo test cli_cases`) and review them.
+/// expected outputs (`TRYCMD=overwrite cargo test cli_cases`) and review them. The
+/// committed bundle was written before the coordinated-disclosure states (its status
+/// changes say `acknowledged` and `fixed`, and a bare date): keeping it shows that old
+/// events still read.
 #[tokio::test]
 #[ignore = "regenerates the committed fixture; run by hand"]
 async fn regenerate_cli_fixture() {
@@ -160,9 +163,11 @@ async fn regenerate_cli_fixture() {
                     "2025-01-16T08:01:00Z",
                     EventBody::Status(StatusChange {
                         author: "Alice Example".into(),
-                        status: Status::Acknowledged,
+                        status: Status::Valid,
                         note: "Fix planned for 2.4.2.".into(),
-                        disclosure: Some(time::macros::date!(2025 - 04 - 15)),
+                        disclosure: agedrop::report::parse_instant("2025-04-15"),
+                        reason: None,
+                        advisory: String::new(),
                     }),
                     Some(&r),
                 ),
@@ -181,9 +186,11 @@ async fn regenerate_cli_fixture() {
                     "2025-01-17T09:00:00Z",
                     EventBody::Status(StatusChange {
                         author: "Alice Example".into(),
-                        status: Status::Fixed,
+                        status: Status::FixReady,
                         note: "Forged: it is all fixed, publish now.".into(),
                         disclosure: None,
+                        reason: None,
+                        advisory: String::new(),
                     }),
                     Some(&r),
                 ),

@@ -44,11 +44,17 @@ async fn converse(server: &TestServer, canary: &str) -> Conversation {
     )
     .await
     .unwrap();
+    let note = format!("{canary}-status note <img src=x onerror=alert(1)>");
     desk.set_status(
         id,
-        Status::Acknowledged,
-        &format!("{canary}-status note <img src=x onerror=alert(1)>"),
-        Some(time::macros::date!(2027 - 03 - 01)),
+        agedrop::team::NewStatus {
+            status: Status::Valid,
+            reason: None,
+            note: &note,
+            disclosure: agedrop::report::parse_instant("2027-03-01"),
+            duplicate_of: None,
+            advisory: "",
+        },
     )
     .await
     .unwrap();
@@ -119,7 +125,7 @@ async fn the_teams_reply_and_status_reach_the_reporter_escaped() {
     let server = TestServer::start();
     let talk = converse(&server, "ESCAPED51").await;
     let page = &talk.page;
-    assert!(page.contains("id=\"status\">acknowledged<"), "{page}");
+    assert!(page.contains("id=\"status\">valid<"), "{page}");
     assert!(
         page.contains("ESCAPED51-reply: &#60;script&#62;alert(1)&#60;/script&#62; confirmed"),
         "{page}"
@@ -178,7 +184,7 @@ async fn a_follow_up_and_its_file_reach_the_team_intact() {
         })
         .collect();
     assert_eq!(messages, ["FOLLOW53-message: it also works on /api"]);
-    assert_eq!(thread.status(), Status::Acknowledged);
+    assert_eq!(thread.status(), Status::Valid);
     let attachments = thread.attachments();
     assert_eq!(attachments.len(), 2);
     let file = attachments[1];

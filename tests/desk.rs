@@ -62,16 +62,17 @@ async fn a_new_report_is_listed_unread_with_its_deadline() {
     // The report and its attachment.
     assert_eq!(list[0]["unread"], 2);
     assert_eq!(list[0]["overdue"], false);
-    let deadline = |field: &str| {
+    let time = |value: &serde_json::Value| {
         time::OffsetDateTime::parse(
-            list[0][field].as_str().unwrap(),
+            value.as_str().unwrap(),
             &time::format_description::well_known::Rfc3339,
         )
         .unwrap()
     };
-    // The server's promise: 72 hours by default.
+    // The server's promise: acknowledged within 72 hours by default.
+    assert_eq!(list[0]["next"]["promise"], "acknowledge");
     assert_eq!(
-        deadline("acknowledge_by") - deadline("received"),
+        time(&list[0]["next"]["due"]) - time(&list[0]["received"]),
         time::Duration::hours(72)
     );
 }
@@ -108,14 +109,17 @@ async fn a_passphrase_protected_identity_asks_on_the_terminal_and_nowhere_else()
     // Bob's words are his, for the team and for the reporter.
     let shown = alice.run(&["show", &id]);
     assert!(
-        shown.contains("Status set to triaged by Bob Builder"),
+        shown.contains("Status set to valid by Bob Builder"),
         "{shown}"
     );
-    assert!(shown.contains("Disclosure date: 2027-01-31"), "{shown}");
+    assert!(
+        shown.contains("Planned disclosure: 2027-01-31 00:00 UTC"),
+        "{shown}"
+    );
     let (_, status, page) = login(&server, &code).await;
     assert_eq!(status, 200);
     assert!(page.contains("Bob Builder (security team) set the status"));
-    assert!(page.contains("id=\"status\">triaged<"));
+    assert!(page.contains("id=\"status\">valid<"), "{page}");
 }
 
 #[tokio::test]
@@ -202,11 +206,12 @@ async fn a_member_is_told_what_is_wrong() {
     let (_, id, _) = one_report(&server).await;
     let alice = Desk::new(&server, &server.member.identity);
     alice.fails(&["show", "ffff"], "no report with id");
-    let said = alice.fails(&["status", &id, "closed"], "invalid value 'closed'");
+    let said = alice.fails(&["status", &id, "done"], "invalid value 'done'");
     assert!(
-        said.contains("possible values: received, acknowledged"),
+        said.contains("possible values: received, needs-more-information, valid"),
         "{said}"
     );
+    alice.fails(&["status", &id, "closed"], "closing needs a reason");
 }
 
 #[tokio::test]

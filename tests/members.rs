@@ -177,7 +177,7 @@ async fn a_report_stored_before_files_had_keys_still_opens_and_can_be_granted() 
 
     let listed = alice.json(&["list"]);
     assert_eq!(listed[0]["title"], "SQL injection in /search (old format)");
-    assert_eq!(listed[0]["status"], "triaged");
+    assert_eq!(listed[0]["status"], "valid");
     let id = listed[0]["id"].as_str().unwrap().to_string();
     let out = home.path().join("alice-out");
     let written = alice.json(&["attachments", &id, "--out", out.to_str().unwrap()]);

@@ -71,7 +71,7 @@ async fn the_team_decrypts_every_field_and_file() {
     let identities = Identities::load(&server.member.identity).unwrap();
     let inbox = LocalInbox::open(&server.data()).unwrap();
     let desk = Desk::new(Box::new(inbox), identities, Seen::memory(), Pins::memory());
-    let listed = desk.list(&[]).await.unwrap();
+    let listed = desk.list(&[], false).await.unwrap();
     assert_eq!(listed.len(), 1);
     let thread = &desk.thread(listed[0].id).await.unwrap();
     assert!(matches!(
@@ -162,15 +162,16 @@ async fn open_command_lists_shows_and_writes_attachments() {
         "list",
     ]))
     .unwrap();
-    let rfc3339 = |field: &str| {
+    let rfc3339 = |value: &serde_json::Value| {
         time::OffsetDateTime::parse(
-            listed[0][field].as_str().unwrap(),
+            value.as_str().unwrap(),
             &time::format_description::well_known::Rfc3339,
         )
         .unwrap()
     };
+    assert_eq!(listed[0]["next"]["promise"], "acknowledge");
     assert_eq!(
-        rfc3339("acknowledge_by") - rfc3339("received"),
+        rfc3339(&listed[0]["next"]["due"]) - rfc3339(&listed[0]["received"]),
         time::Duration::hours(5)
     );
     let shown = run(&["show", &id[..6]]);

@@ -20,6 +20,9 @@ mod submit;
 mod conversation;
 // Team logins: failures look alike; the keys file decides who logs in.
 mod logins;
+// The programme's promises for both sides: deadlines, the team's question, the embargo,
+// duplicates.
+mod promises;
 // agedrop team against a real server: two members, hostile names, bundles.
 mod desk;
 // Members come and go: grants without re-encryption, removal, old-format reports.

@@ -26,6 +26,8 @@ pub struct Options {
     pub server: Vec<String>,
     /// Extra environment for the server process.
     pub env: Vec<(String, String)>,
+    /// Extra lines for the `[programme]` table.
+    pub programme: Vec<String>,
 }
 
 impl Default for Options {
@@ -35,6 +37,7 @@ impl Default for Options {
             data: None,
             server: Vec::new(),
             env: Vec::new(),
+            programme: Vec::new(),
         }
     }
 }
@@ -44,6 +47,15 @@ impl Options {
     pub fn limits(lines: &[&str]) -> Options {
         let mut options = Options::default();
         options.limits.extend(lines.iter().map(|l| l.to_string()));
+        options
+    }
+
+    /// The default settings plus these `[programme]` lines.
+    pub fn programme(lines: &[&str]) -> Options {
+        let mut options = Options::default();
+        options
+            .programme
+            .extend(lines.iter().map(|l| l.to_string()));
         options
     }
 
@@ -65,8 +77,9 @@ impl Options {
         format!(
             "[server]\nlisten = {listen:?}\ndata = {data:?}\nkeys = {keys:?}\n\
              shutdown_grace_seconds = 5\n{}\n\
-             [programme]\nname = \"Test Programme\"\n[limits]\n{}\n",
+             [programme]\nname = \"Test Programme\"\n{}\n[limits]\n{}\n",
             self.server.join("\n"),
+            self.programme.join("\n"),
             self.limits.join("\n")
         )
     }

@@ -1,5 +1,5 @@
 //! What a member types: a reply's or note's text (`-m`, `--file`, or `$EDITOR`, wiped
-//! after use), a disclosure date, and the confirmation a purge asks for.
+//! after use), a disclosure instant, and the confirmation a purge asks for.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -20,9 +20,14 @@ pub(super) struct TextArgs {
     file: Option<PathBuf>,
 }
 
-pub(super) fn parse_date(text: &str) -> anyhow::Result<time::Date> {
-    time::Date::parse(text.trim(), agedrop::report::DAY)
-        .map_err(|_| anyhow!("`{text}` is not a date: use YYYY-MM-DD, e.g. 2027-03-01"))
+/// An instant on the command line: RFC 3339 (`2027-03-01T15:00Z`), or a date alone,
+/// meaning 00:00 UTC.
+pub(super) fn parse_when(text: &str) -> anyhow::Result<time::OffsetDateTime> {
+    agedrop::report::parse_instant(text).ok_or_else(|| {
+        anyhow!(
+            "`{text}` is not a date or time: use 2027-03-01T15:00Z, or 2027-03-01 for 00:00 UTC"
+        )
+    })
 }
 
 /// The text of a reply or note: `-m`, `--file` (or `-`), or written in `$EDITOR`.

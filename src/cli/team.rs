@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use agedrop::report::{Status, human_size};
+use agedrop::report::{Reason, Status, human_size};
 use agedrop::store::ReportId;
 use agedrop::team::{
-    self, Bundle, Desk, Identities, Inbox, LocalInbox, Pins, Posted, Roster, Seen, Shown,
-    TeamClient,
+    self, Bundle, Desk, Identities, Inbox, LocalInbox, NewStatus, Pins, Posted, Roster, Seen,
+    Shown, TeamClient,
 };
 use agedrop::text::terminal_safe;
 
-use super::compose::{TextArgs, compose, confirm_purge, parse_date};
+use super::compose::{TextArgs, compose, confirm_purge, parse_when};
 
 /// The team's desk: read and answer reports, decrypting on this machine.
 #[derive(clap::Args)]
@@ -57,6 +57,10 @@ pub enum ReadCommand {
         /// Only reports with this status (repeatable), e.g. --status received
         #[arg(long = "status", value_name = "STATUS", ignore_case = true)]
         statuses: Vec<Status>,
+        /// Only reports with a promise past its deadline (acknowledgement, assessment,
+        /// update or disclosure)
+        #[arg(long)]
+        overdue: bool,
     },
     /// Show one report's whole thread.
     Show {
@@ -91,15 +95,29 @@ enum TeamCommand {
     Status {
         /// Report id, or a unique prefix
         id: String,
-        /// The new status
+        /// The new status: received → needs-more-information or valid → accepted → fix-ready
+        /// → disclosed, or closed with a --reason
         #[arg(ignore_case = true)]
         status: Status,
-        /// A note shown with the change
+        /// Why it is closed (with `closed`)
+        #[arg(long, ignore_case = true)]
+        reason: Option<Reason>,
+        /// A note the reporter sees with the change; for needs-more-information, the
+        /// question to ask them
         #[arg(long, short)]
         message: Option<String>,
-        /// Planned public disclosure date (YYYY-MM-DD)
-        #[arg(long, value_name = "DATE", value_parser = parse_date)]
-        disclosure: Option<time::Date>,
+        /// The planned public disclosure instant: 2027-03-01T15:00Z, or a date alone
+        /// (00:00 UTC); replaces the programme's default embargo
+        #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+        disclosure: Option<time::OffsetDateTime>,
+        /// With `closed --reason duplicate`: the earlier report (id or prefix); both
+        /// threads get a team-only note linking them
+        #[arg(long, value_name = "ID")]
+        of: Option<String>,
+        /// With `closed --reason duplicate`: the earlier report's public advisory (an id
+        /// or a URL), shown to the reporter
+        #[arg(long, value_name = "REF")]
+        advisory: Option<String>,
     },
     /// Add an internal note, sealed to the team only (the reporter never sees it).
     Note {
@@ -214,19 +232,30 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             TeamCommand::Status {
                 id,
                 status,
+                reason,
                 message,
                 disclosure,
+                of,
+                advisory,
             } => {
                 let id = desk.resolve(&id).await?;
-                let posted = desk
-                    .set_status(
-                        id,
-                        status,
-                        message.as_deref().unwrap_or_default(),
-                        disclosure,
-                    )
-                    .await?;
-                let what = format!("Status set to {}", status.as_str());
+                let duplicate_of = match of {
+                    Some(of) => Some(desk.resolve(&of).await?),
+                    None => None,
+                };
+                let change = NewStatus {
+                    status,
+                    reason,
+                    note: message.as_deref().unwrap_or_default(),
+                    disclosure,
+                    duplicate_of,
+                    advisory: advisory.as_deref().unwrap_or_default(),
+                };
+                let posted = desk.set_status(id, change).await?;
+                let what = match reason {
+                    Some(reason) => format!("Status set to closed ({})", reason.as_str()),
+                    None => format!("Status set to {}", status.as_str()),
+                };
                 done(&mut desk, args.json, id, posted, &what)
             }
             TeamCommand::Grant {
@@ -307,8 +336,8 @@ pub fn open(
 async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match command {
-        ReadCommand::List { statuses } => {
-            let items = desk.list(&statuses).await?;
+        ReadCommand::List { statuses, overdue } => {
+            let items = desk.list(&statuses, overdue).await?;
             if json {
                 writeln!(stdout, "{}", json_text(&items)?)?;
             } else {
@@ -318,11 +347,16 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
         ReadCommand::Show { id } => {
             let id = desk.resolve(&id).await?;
             let thread = desk.show(id).await?;
+            let promises = desk.promises().await?;
             if json {
-                let shown = Shown::new(&thread);
+                let shown = Shown::new(&thread, promises.as_ref());
                 writeln!(stdout, "{}", json_text(&shown)?)?;
             } else {
-                write!(stdout, "{}", *team::print_thread(&thread))?;
+                write!(
+                    stdout,
+                    "{}",
+                    *team::print_thread(&thread, promises.as_ref())
+                )?;
             }
         }
         ReadCommand::Attachments { id, out, force } => {

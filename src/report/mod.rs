@@ -15,10 +15,10 @@ mod promises;
 mod signed;
 mod status;
 
-pub use promises::{Deadline, Progress, Promise, Promises};
+pub use promises::{Deadline, Progress, Promise, Promises, countdown};
 pub use signed::{Opened, Signed};
-use status::day_or_empty;
-pub use status::{DAY, Status};
+pub use status::{DAY, Reason, Status, format_instant, parse_instant};
+use status::{instant, instant_or_empty};
 
 /// Version of the plaintext encoding inside every sealed event.
 const FORMAT_VERSION: u8 = 1;
@@ -51,6 +51,21 @@ pub enum EventBody {
     Note(Text),
     /// A member gives another member the keys to earlier events, sealed to the team only.
     Grant(Grant),
+    /// The reporter proposes another public disclosure instant.
+    Proposal(Proposal),
+}
+
+/// A reporter's proposal of a public disclosure instant (the team's instant stands
+/// until a member sets another).
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Proposal {
+    /// The instant proposed.
+    #[serde(with = "instant")]
+    #[zeroize(skip)]
+    pub disclosure: time::OffsetDateTime,
+    /// Why, in the reporter's words.
+    #[serde(default)]
+    pub note: String,
 }
 
 /// The text fields of a report.
@@ -215,20 +230,61 @@ pub struct Text {
 
 /// A change of status by a team member.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(try_from = "StatusChangeAsWritten")]
 pub struct StatusChange {
     /// The member's name.
     pub author: String,
     /// The new status.
     #[zeroize(skip)]
     pub status: Status,
-    /// An optional note shown with the change.
+    /// A note shown with the change: for `needs-more-information`, the team's question.
     #[serde(default)]
     pub note: String,
-    /// Planned or actual public disclosure day (`YYYY-MM-DD` in the event; `""` when
-    /// not set, as agedrop has always written it).
-    #[serde(default, with = "day_or_empty")]
+    /// The planned public disclosure instant the team sets (RFC 3339 in the event; `""`
+    /// when not set; a day, `YYYY-MM-DD`, in events agedrop wrote before instants).
+    #[serde(default, with = "instant_or_empty")]
     #[zeroize(skip)]
-    pub disclosure: Option<time::Date>,
+    pub disclosure: Option<time::OffsetDateTime>,
+    /// Why it was closed, for `closed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[zeroize(skip)]
+    pub reason: Option<Reason>,
+    /// For a duplicate: the public advisory of the earlier report, if the team shows it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub advisory: String,
+}
+
+/// A status change as any agedrop version wrote it (old status names carry their
+/// closing reason in the name).
+#[derive(Deserialize)]
+struct StatusChangeAsWritten {
+    author: String,
+    status: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default, with = "instant_or_empty")]
+    disclosure: Option<time::OffsetDateTime>,
+    #[serde(default)]
+    reason: Option<Reason>,
+    #[serde(default)]
+    advisory: String,
+}
+
+impl TryFrom<StatusChangeAsWritten> for StatusChange {
+    type Error = String;
+
+    fn try_from(w: StatusChangeAsWritten) -> Result<Self, String> {
+        let (status, legacy) =
+            Status::parse(&w.status).ok_or_else(|| "unknown status".to_string())?;
+        Ok(StatusChange {
+            author: w.author,
+            status,
+            note: w.note,
+            disclosure: w.disclosure,
+            reason: w.reason.or(legacy),
+            advisory: w.advisory,
+        })
+    }
 }
 
 impl Event {
@@ -396,21 +452,69 @@ mod tests {
             6,
             EventBody::Status(StatusChange {
                 author: "A".into(),
-                status: Status::OutOfScope,
+                status: Status::Closed,
                 note: String::new(),
-                disclosure: None,
+                disclosure: parse_instant("2027-03-01T15:00Z"),
+                reason: Some(Reason::OutOfScope),
+                advisory: String::new(),
             }),
         );
         let text = String::from_utf8(status.encode().to_vec()).unwrap();
+        assert!(text.contains("\"closed\""), "{text}");
         assert!(text.contains("\"out-of-scope\""), "{text}");
+        assert!(text.contains("\"2027-03-01T15:00:00Z\""), "{text}");
         assert!(Event::decode(b"{}").is_err());
     }
 
     #[test]
     fn status_names_round_trip() {
         for s in Status::ALL {
-            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(Status::parse(s.as_str()), Some((s, None)));
         }
         assert_eq!(Status::parse("done"), None);
+    }
+
+    /// Events written before the coordinated-disclosure states read as the new states,
+    /// an old closing name giving its reason, and an old date as 00:00 UTC.
+    #[test]
+    fn old_statuses_map_onto_the_new_states() {
+        for (old, status, reason) in [
+            ("received", Status::Received, None),
+            ("acknowledged", Status::Received, None),
+            ("triaged", Status::Valid, None),
+            ("fixing", Status::Accepted, None),
+            ("fixed", Status::FixReady, None),
+            ("disclosed", Status::Disclosed, None),
+            ("duplicate", Status::Closed, Some(Reason::Duplicate)),
+            ("out-of-scope", Status::Closed, Some(Reason::OutOfScope)),
+            (
+                "not-applicable",
+                Status::Closed,
+                Some(Reason::NotAVulnerability),
+            ),
+            ("wont-fix", Status::Closed, Some(Reason::WontFix)),
+            ("spam", Status::Closed, Some(Reason::Spam)),
+        ] {
+            let json = format!(
+                r#"{{"v":1,"at":7,"body":{{"status":{{"author":"A","status":"{old}","disclosure":"2027-03-01"}}}}}}"#
+            );
+            let event = Event::decode(json.as_bytes()).unwrap();
+            let EventBody::Status(change) = &event.body else {
+                panic!("not a status change")
+            };
+            assert_eq!((change.status, change.reason), (status, reason), "{old}");
+            assert_eq!(change.disclosure, parse_instant("2027-03-01T00:00:00Z"));
+        }
+    }
+
+    #[test]
+    fn instants_read_as_people_write_them() {
+        let at = |t: &str| parse_instant(t).map(|d| d.unix_timestamp());
+        assert_eq!(at("2027-03-01"), at("2027-03-01T00:00:00Z"));
+        assert_eq!(at("2027-03-01T15:00Z"), at("2027-03-01T15:00:00Z"));
+        assert_eq!(at("2027-03-01T16:00:00+01:00"), at("2027-03-01T15:00:00Z"));
+        for bad in ["", "tomorrow", "2027-13-01", "2027-03-01T25:00Z"] {
+            assert!(parse_instant(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{EventBody, Reason, Status};
+
 /// The programme's promises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Promises {
@@ -93,6 +95,10 @@ impl Deadline {
 pub struct Progress {
     /// When it arrived.
     pub received: i64,
+    /// Where it stands: the latest status change (by the time written into it).
+    pub status: Status,
+    /// Why it was closed, when it is.
+    pub reason: Option<Reason>,
     /// The team's first answer (a reply or a status change).
     pub acknowledged: Option<i64>,
     /// The team's first assessment.
@@ -105,6 +111,76 @@ pub struct Progress {
     pub disclosure: Option<i64>,
     /// When it was disclosed.
     pub disclosed: Option<i64>,
+}
+
+impl Progress {
+    /// Reads a thread: `events` are `(time, body, counts)` in thread order, where
+    /// `counts` says whether a team event may change the status and keep promises (on
+    /// the desk, only what a member of the pinned roster signed). `None` without a
+    /// readable submission.
+    pub fn of<'a>(events: impl IntoIterator<Item = (i64, &'a EventBody, bool)>) -> Option<Self> {
+        let mut received = None;
+        let mut changes = Vec::new();
+        let mut answers = Vec::new();
+        for (at, body, counts) in events {
+            match body {
+                EventBody::Submitted(_) if received.is_none() => received = Some(at),
+                EventBody::Status(change) if counts => {
+                    answers.push(at);
+                    changes.push((at, change));
+                }
+                EventBody::Reply(_) if counts => answers.push(at),
+                _ => {}
+            }
+        }
+        // Latest by the time written into it, the thread order breaking ties: moving an
+        // old change to the end does not roll the status back.
+        changes.sort_by_key(|(at, _)| *at);
+        let latest = changes.last().map(|(_, c)| c);
+        let status = latest.map_or(Status::Received, |c| c.status);
+        Some(Progress {
+            received: received?,
+            status,
+            reason: latest
+                .and_then(|c| c.reason)
+                .filter(|_| status == Status::Closed),
+            acknowledged: answers.iter().copied().min(),
+            assessed: changes
+                .iter()
+                .filter(|(_, c)| c.status.is_assessment())
+                .map(|(at, _)| *at)
+                .min(),
+            last_update: answers.iter().copied().max(),
+            open: status.is_open(),
+            disclosure: changes
+                .iter()
+                .rev()
+                .find_map(|(_, c)| c.disclosure)
+                .map(|d| d.unix_timestamp()),
+            disclosed: latest
+                .filter(|c| c.status == Status::Disclosed)
+                .and(changes.last().map(|(at, _)| *at)),
+        })
+    }
+}
+
+/// How far `due` is from `now`, in words: "in 3 days", "5 hours ago".
+pub fn countdown(due: i64, now: i64) -> String {
+    let (span, future) = if due >= now {
+        (due - now, true)
+    } else {
+        (now - due, false)
+    };
+    let amount = match span {
+        s if s < 2 * HOUR => format!("{} minutes", (s / 60).max(1)),
+        s if s < 2 * DAY => format!("{} hours", s / HOUR),
+        s => format!("{} days", s / DAY),
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
 }
 
 const HOUR: i64 = 3600;

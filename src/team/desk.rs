@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use crate::api::ReportSummary;
-use crate::report::{Event, Status};
+use crate::report::{Deadline, Event, Promise, Promises, Reason, Status};
 use crate::store::ReportId;
 
 use super::inbox::{Inbox, resolve_prefix};
@@ -27,6 +27,8 @@ pub struct ListItem {
     /// Latest status set by a verified member; `None` (null) when nothing of the report
     /// is readable here, so its status is unknown.
     pub status: Option<Status>,
+    /// Why it was closed, when it is.
+    pub reason: Option<Reason>,
     /// When it arrived (Unix seconds; RFC 3339 in JSON).
     #[serde(serialize_with = "as_rfc3339")]
     pub received: Option<i64>,
@@ -35,15 +37,46 @@ pub struct ListItem {
     pub last_activity: Option<i64>,
     /// Events not yet shown to this member with `show`.
     pub unread: u32,
-    /// While unacknowledged: when the programme promised to acknowledge it by.
-    #[serde(serialize_with = "as_rfc3339")]
-    pub acknowledge_by: Option<i64>,
-    /// Unacknowledged past that promise.
+    /// The earliest promise not yet kept, when the source knows the programme's promises.
+    pub next: Option<DeadlineView>,
+    /// Every promise's deadline for this report.
+    pub deadlines: Vec<DeadlineView>,
+    /// A promise is past its deadline and not kept.
     pub overdue: bool,
     /// Number of attachments.
     pub attachments: usize,
     /// Events that opened but could not be read.
     pub unreadable: usize,
+}
+
+/// One deadline, as `list --json` and `show --json` give it.
+#[derive(Serialize, Clone, Copy)]
+pub struct DeadlineView {
+    /// Which promise: `acknowledge`, `assess`, `update` or `disclose`.
+    pub promise: Promise,
+    /// When it is due (RFC 3339 in JSON).
+    #[serde(serialize_with = "at_rfc3339")]
+    pub due: i64,
+    /// When it was kept, if it was.
+    #[serde(serialize_with = "as_rfc3339")]
+    pub met: Option<i64>,
+    /// Due and not kept.
+    pub overdue: bool,
+}
+
+impl DeadlineView {
+    fn new(d: Deadline, now: i64) -> Self {
+        DeadlineView {
+            promise: d.promise,
+            due: d.due,
+            met: d.met,
+            overdue: d.overdue(now),
+        }
+    }
+}
+
+fn at_rfc3339<S: serde::Serializer>(at: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::text::rfc3339(*at).unwrap_or_default())
 }
 
 /// One event of `show --json`.
@@ -84,17 +117,48 @@ pub struct Shown<'a> {
     pub title: &'a str,
     /// Latest status set by a verified member.
     pub status: Status,
+    /// Why it was closed, when it is.
+    pub reason: Option<Reason>,
+    /// The team's current question to the reporter (`needs-more-information`).
+    pub question: Option<&'a str>,
+    /// The agreed public disclosure instant: the team's, or the programme's default
+    /// embargo (RFC 3339; null when the source does not know the promises).
+    #[serde(serialize_with = "as_rfc3339")]
+    pub disclosure: Option<i64>,
+    /// Whether a member set that instant (false: the programme's default).
+    pub disclosure_set_by_team: bool,
+    /// The reporter's latest proposal of an instant, if any.
+    #[serde(serialize_with = "as_rfc3339")]
+    pub proposed_by_reporter: Option<i64>,
+    /// Every promise's deadline.
+    pub deadlines: Vec<DeadlineView>,
     /// Every event, oldest first.
     pub events: Vec<ShownEvent<'a>>,
 }
 
 impl<'a> Shown<'a> {
-    /// The JSON view of a thread.
-    pub fn new(thread: &'a Thread) -> Self {
+    /// The JSON view of a thread, with its deadlines when `promises` are known.
+    pub fn new(thread: &'a Thread, promises: Option<&Promises>) -> Self {
+        let now = crate::report::now();
+        let progress = thread.progress();
+        let tracked = progress.zip(promises);
         Shown {
             id: thread.id,
             title: thread.title(),
             status: thread.status(),
+            reason: progress.and_then(|p| p.reason),
+            question: thread.question(),
+            disclosure: tracked
+                .filter(|(p, _)| p.open || p.disclosed.is_some())
+                .map(|(p, promises)| p.disclosed.unwrap_or(p.embargo_end(promises))),
+            disclosure_set_by_team: progress.is_some_and(|p| p.disclosure.is_some()),
+            proposed_by_reporter: thread.proposal().map(|(_, at)| at),
+            deadlines: tracked
+                .map(|(p, promises)| p.deadlines(promises))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| DeadlineView::new(d, now))
+                .collect(),
             events: thread
                 .events
                 .iter()
@@ -170,13 +234,20 @@ impl Desk {
         Thread::open(report, &self.identities, self.roster.as_ref())
     }
 
-    /// Every report, oldest first, with what a member needs to triage.
-    pub async fn list(&self, statuses: &[Status]) -> Result<Vec<ListItem>, TeamError> {
-        let hours = self
-            .source
-            .promises()
-            .await?
-            .map(|p| i64::from(p.acknowledge_hours));
+    /// What the programme promises, if the source knows (a data folder only with the
+    /// operator's config).
+    pub async fn promises(&self) -> Result<Option<Promises>, TeamError> {
+        self.source.promises().await
+    }
+
+    /// Every report, oldest first, with what a member needs to triage: only those with
+    /// one of `statuses` (all when empty), and only overdue ones if `overdue_only`.
+    pub async fn list(
+        &self,
+        statuses: &[Status],
+        overdue_only: bool,
+    ) -> Result<Vec<ListItem>, TeamError> {
+        let promises = self.promises().await?;
         let now = crate::report::now();
         let mut items = Vec::new();
         for summary in self.summaries().await? {
@@ -186,11 +257,18 @@ impl Desk {
             if !statuses.is_empty() && !statuses.contains(&status) {
                 continue;
             }
-            let deadline = thread
-                .received()
-                .filter(|_| status == Status::Received)
-                .zip(hours)
-                .map(|(at, hours)| at + hours * 3600);
+            let progress = thread.progress();
+            let deadlines: Vec<DeadlineView> = progress
+                .zip(promises)
+                .map(|(p, promises)| p.deadlines(&promises))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| DeadlineView::new(d, now))
+                .collect();
+            let overdue = deadlines.iter().any(|d| d.overdue);
+            if overdue_only && !overdue {
+                continue;
+            }
             items.push(ListItem {
                 title: zeroize::Zeroizing::new(thread.title().to_string()),
                 // Nothing readable: the status is unknown, not "received".
@@ -198,8 +276,14 @@ impl Desk {
                 received: thread.received(),
                 last_activity: thread.last_activity(),
                 unread: summary.events.saturating_sub(self.seen.get(summary.id)),
-                acknowledge_by: deadline,
-                overdue: deadline.is_some_and(|d| now > d),
+                reason: progress.and_then(|p| p.reason),
+                next: deadlines
+                    .iter()
+                    .filter(|d| d.met.is_none())
+                    .min_by_key(|d| d.due)
+                    .copied(),
+                deadlines,
+                overdue,
                 attachments: thread.attachments().len(),
                 unreadable: thread.unreadable(),
                 id: summary.id,

@@ -31,7 +31,7 @@ pub use grant::{GrantSummary, ROUND as GRANT_ROUND};
 pub use identity::{Identities, Terminal};
 pub use inbox::{Inbox, SealedReport, resolve_prefix};
 pub use local::LocalInbox;
-pub use post::Posted;
+pub use post::{NewStatus, Posted};
 pub use print::{print_list, print_thread};
 pub use roster::{Change, Pins, Roster, describe as describe_member};
 pub use settings::{Resolved, Seen, config_path, resolve};
@@ -134,6 +134,10 @@ pub enum TeamError {
     /// A worker thread of the desk failed (a bug).
     #[error("the {0} thread failed")]
     WorkerFailed(&'static str),
+    /// A status change that makes no sense (closed without a reason, a question without
+    /// text, …); nothing was sent.
+    #[error("{0}; nothing was sent")]
+    BadStatus(String),
     /// An attachment's stream is longer than its sealed size.
     #[error(
         "{0}: the attachment's stream is longer than its sealed size; stopped, and nothing of \

@@ -7,12 +7,52 @@
 //! report; either mismatch stops the event before anything leaves this machine.
 
 use crate::crypto::{self, SigningKey};
-use crate::report::{Event, EventBody, Status, StatusChange, Text, now};
+use crate::report::{Event, EventBody, Reason, Status, StatusChange, Text, now};
 use crate::store::ReportId;
 
 use super::client::hostile;
 use super::desk::Desk;
 use super::{TeamError, Thread};
+
+/// A status change as a member asks for it.
+pub struct NewStatus<'a> {
+    /// The new status.
+    pub status: Status,
+    /// Why, for `closed`.
+    pub reason: Option<Reason>,
+    /// The note shown with it; the question, for `needs-more-information`.
+    pub note: &'a str,
+    /// The planned public disclosure instant, if the team sets or changes it.
+    pub disclosure: Option<time::OffsetDateTime>,
+    /// For a duplicate: the earlier report here, linked on both threads (team only).
+    pub duplicate_of: Option<ReportId>,
+    /// For a duplicate: the earlier report's public advisory, shown to the reporter.
+    pub advisory: &'a str,
+}
+
+impl NewStatus<'_> {
+    /// Refuses combinations that make no sense before anything is sealed.
+    fn check(&self) -> Result<(), TeamError> {
+        let bad = |why: &str| Err(TeamError::BadStatus(why.into()));
+        match (self.status, self.reason) {
+            (Status::Closed, None) => {
+                return bad("closing needs a reason: --reason duplicate, out-of-scope, \
+                            not-a-vulnerability, other-vendor, wont-fix or spam");
+            }
+            (Status::Closed, Some(_)) => {}
+            (_, Some(_)) => return bad("--reason goes with `closed` only"),
+            _ => {}
+        }
+        if self.status == Status::NeedsMoreInformation && self.note.trim().is_empty() {
+            return bad("`needs-more-information` asks the reporter a question: give it with -m");
+        }
+        let duplicate = self.reason == Some(Reason::Duplicate);
+        if !duplicate && (self.duplicate_of.is_some() || !self.advisory.is_empty()) {
+            return bad("--of and --advisory go with `closed --reason duplicate` only");
+        }
+        Ok(())
+    }
+}
 
 /// What writing an event did.
 pub struct Posted {
@@ -35,23 +75,50 @@ impl Desk {
         .await
     }
 
-    /// A status change, with an optional note and disclosure date, shown to the reporter.
+    /// A status change, shown to the reporter: `closed` needs a reason (and only it
+    /// takes one), `needs-more-information` the question to ask. A duplicate closed
+    /// `of` another report gets a team-only note on both threads linking them.
     pub async fn set_status(
         &self,
         id: ReportId,
-        status: Status,
-        note: &str,
-        disclosure: Option<time::Date>,
+        change: NewStatus<'_>,
     ) -> Result<Posted, TeamError> {
-        self.post(id, false, |author| {
-            EventBody::Status(StatusChange {
-                author,
-                status,
-                note: note.to_string(),
-                disclosure,
+        change.check()?;
+        if let Some(of) = change.duplicate_of {
+            if of == id {
+                return Err(TeamError::BadStatus(
+                    "a report cannot be a duplicate of itself".into(),
+                ));
+            }
+            // Both must exist here before anything is sent.
+            self.thread(of).await?;
+        }
+        let mut posted = self
+            .post(id, false, |author| {
+                EventBody::Status(StatusChange {
+                    author,
+                    status: change.status,
+                    note: change.note.to_string(),
+                    disclosure: change.disclosure,
+                    reason: change.reason,
+                    advisory: change.advisory.to_string(),
+                })
             })
-        })
-        .await
+            .await?;
+        if let Some(of) = change.duplicate_of {
+            let here = self
+                .note(id, &format!("Closed as a duplicate of report {of}."))
+                .await?;
+            let there = self
+                .note(
+                    of,
+                    &format!("Report {id} was closed as a duplicate of this one."),
+                )
+                .await?;
+            posted.seq = here.seq;
+            posted.warnings.extend(there.warnings);
+        }
+        Ok(posted)
     }
 
     /// An internal note, sealed to the team only.

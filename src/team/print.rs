@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{DAY, EventBody, Status, human_size, human_time};
+use crate::report::{EventBody, Progress, Promise, Promises, countdown, human_size, human_time};
 
 use super::{EventState, ListItem, OpenedEvent, Thread};
 use crate::text::{one_line, terminal_safe};
@@ -18,26 +18,35 @@ pub fn print_list(items: &[ListItem]) -> zeroize::Zeroizing<String> {
     let mut out = zeroize::Zeroizing::new(String::new());
     let _ = writeln!(
         out,
-        "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  TITLE",
-        "ID", "RECEIVED (UTC)", "LAST ACTIVITY", "STATUS", "NEW", "ACKNOWLEDGE BY", "FILES"
+        "{:<16}  {:<16}  {:<16}  {:<26}  {:>4}  {:<33}  {:>5}  TITLE",
+        "ID", "RECEIVED (UTC)", "LAST ACTIVITY", "STATUS", "NEW", "NEXT DEADLINE (UTC)", "FILES"
     );
     for item in items {
-        let ack = match item.acknowledge_by {
-            Some(at) if item.overdue => format!("OVERDUE since {}", short_time(at)),
-            Some(at) => short_time(at),
+        let next = match item.next {
+            Some(d) => format!(
+                "{} {}{}",
+                short_promise(d.promise),
+                short_time(d.due),
+                if d.overdue { " OVERDUE" } else { "" }
+            ),
             None => "-".into(),
+        };
+        let status = match (item.status, item.reason) {
+            (_, Some(reason)) => format!("closed/{}", reason.as_str()),
+            (Some(status), None) => status.as_str().to_string(),
+            (None, None) => "unknown".to_string(),
         };
         let _ = writeln!(
             out,
-            "{:<16}  {:<16}  {:<16}  {:<14}  {:>4}  {:<30}  {:>5}  {}",
+            "{:<16}  {:<16}  {:<16}  {:<26}  {:>4}  {:<33}  {:>5}  {}",
             item.id.to_string(),
             item.received.map(short_time).unwrap_or_else(|| "-".into()),
             item.last_activity
                 .map(short_time)
                 .unwrap_or_else(|| "-".into()),
-            item.status.map_or("unknown", Status::as_str),
+            status,
             item.unread,
-            ack,
+            next,
             item.attachments,
             title_with_marks(item),
         );
@@ -46,6 +55,16 @@ pub fn print_list(items: &[ListItem]) -> zeroize::Zeroizing<String> {
         out.push_str("(no reports)\n");
     }
     out
+}
+
+/// A promise in a list column.
+fn short_promise(promise: Promise) -> &'static str {
+    match promise {
+        Promise::Acknowledge => "acknowledge",
+        Promise::Assess => "assess",
+        Promise::Update => "update",
+        Promise::Disclose => "disclose",
+    }
 }
 
 /// The title, with a note of events that could not be read.
@@ -58,6 +77,37 @@ fn title_with_marks(item: &ListItem) -> String {
 
 fn short_time(at: i64) -> String {
     human_time(at).trim_end_matches(" UTC").to_string()
+}
+
+/// The deadlines the programme's promises give the report, and the embargo.
+fn print_promises(out: &mut String, t: &Thread, progress: &Progress, promises: &Promises) {
+    let now = crate::report::now();
+    let end = progress.embargo_end(promises);
+    let whose = if progress.disclosure.is_some() {
+        "set by the team"
+    } else {
+        "the programme's default embargo"
+    };
+    if progress.open {
+        // Past instants say so without a count, so that the text is the same tomorrow.
+        let when = if end > now {
+            countdown(end, now)
+        } else {
+            "passed".to_string()
+        };
+        let _ = writeln!(out, "Disclose: {} ({when}; {whose})", human_time(end));
+    }
+    if let Some((_, proposed)) = t.proposal().filter(|_| progress.open) {
+        let _ = writeln!(out, "Reporter proposes: {}", human_time(proposed));
+    }
+    for d in progress.deadlines(promises) {
+        let state = match d.met {
+            Some(at) => format!("kept {}", human_time(at)),
+            None if d.overdue(now) => format!("OVERDUE since {}", human_time(d.due)),
+            None => format!("due {} ({})", human_time(d.due), countdown(d.due, now)),
+        };
+        let _ = writeln!(out, "  {:<18} {state}", d.promise.describe());
+    }
 }
 
 /// "Reply from Alice", or, for words no pinned member verifiably wrote,
@@ -73,13 +123,24 @@ fn team_heading(what: &str, claimed: &str, opened: &OpenedEvent) -> String {
     }
 }
 
-/// The whole thread as text.
-pub fn print_thread(t: &Thread) -> zeroize::Zeroizing<String> {
+/// The whole thread as text; the promises' deadlines when the source knows them.
+pub fn print_thread(t: &Thread, promises: Option<&Promises>) -> zeroize::Zeroizing<String> {
     let mut out = zeroize::Zeroizing::new(String::new());
     let _ = writeln!(out, "Report {}", t.id);
     let _ = writeln!(out, "Title:    {}", one_line(t.title()));
-    let _ = writeln!(out, "Status:   {}", t.status().as_str());
+    let progress = t.progress();
+    let status = match progress.and_then(|p| p.reason) {
+        Some(reason) => format!("closed ({})", reason.as_str()),
+        None => t.status().as_str().to_string(),
+    };
+    let _ = writeln!(out, "Status:   {status}");
     let _ = writeln!(out, "Received: {}", time_or_dash(t.received()));
+    if let (Some(progress), Some(promises)) = (progress, promises) {
+        print_promises(&mut out, t, &progress, promises);
+    }
+    if let Some(question) = t.question() {
+        let _ = writeln!(out, "Asked the reporter: {}", one_line(question));
+    }
     for opened in &t.events {
         let Some(event) = &opened.event else {
             let what = match opened.state {
@@ -149,21 +210,42 @@ pub fn print_thread(t: &Thread) -> zeroize::Zeroizing<String> {
                 );
             }
             EventBody::Status(s) => {
+                let status = match s.reason {
+                    Some(reason) => format!("closed ({})", reason.as_str()),
+                    None => s.status.as_str().to_string(),
+                };
                 let _ = writeln!(
                     out,
-                    "\n## [{}] Status set to {} by {}, {when}",
+                    "\n## [{}] Status set to {status} by {}, {when}",
                     opened.seq,
-                    s.status.as_str(),
                     team_heading("", &s.author, opened).trim_start()
                 );
                 if !opened.verified() {
                     let _ = writeln!(out, "(an unverified change: the status above ignores it)");
                 }
-                if let Some(day) = s.disclosure.and_then(|d| d.format(DAY).ok()) {
-                    let _ = writeln!(out, "Disclosure date: {day}");
+                if let Some(at) = s.disclosure {
+                    let _ = writeln!(
+                        out,
+                        "Planned disclosure: {}",
+                        human_time(at.unix_timestamp())
+                    );
+                }
+                if !s.advisory.is_empty() {
+                    let _ = writeln!(out, "Public advisory: {}", one_line(&s.advisory));
                 }
                 if !s.note.is_empty() {
                     let _ = writeln!(out, "{}", terminal_safe(&s.note));
+                }
+            }
+            EventBody::Proposal(p) => {
+                let _ = writeln!(
+                    out,
+                    "\n## [{}] The reporter proposes public disclosure on {}, {when}{signed}",
+                    opened.seq,
+                    human_time(p.disclosure.unix_timestamp())
+                );
+                if !p.note.is_empty() {
+                    let _ = writeln!(out, "{}", terminal_safe(&p.note));
                 }
             }
             EventBody::Note(m) => {

@@ -7,6 +7,7 @@ mod check;
 mod error;
 #[cfg(test)]
 mod failure_tests;
+mod follow_up;
 mod guard;
 mod origin;
 mod pace;
@@ -238,7 +239,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/thread", get(thread::show))
         .route(
             "/thread",
-            post(thread::follow_up).layer(middleware::from_fn_with_state(
+            post(follow_up::follow_up).layer(middleware::from_fn_with_state(
                 state.clone(),
                 pace::min_rate,
             )),

@@ -1,24 +1,25 @@
-//! The reporter's thread: `GET /thread` shows the status and every event the reporter
-//! can open, oldest first; `POST /thread` adds a message and files, sealed to the team
-//! and the reporter.
+//! The reporter's thread: `GET /thread` shows the status, what the programme promised
+//! and what has happened (the deadlines, the agreed disclosure instant), the team's
+//! question when it has one, and every event the reporter can open, oldest first. The
+//! form on it posts to `follow_up.rs`.
 
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::check::again;
 use super::session::ActiveSession;
-use super::upload::{self, FileBudget};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto;
-use crate::report::{DAY, Event, EventBody, Opened, Status, Text, human_size, human_time, now};
-use crate::store::NewEvent;
+use crate::report::{
+    Deadline, Event, EventBody, Opened, Progress, Promise, Status, countdown, human_size,
+    human_time, now,
+};
 
 /// Text on the page: borrowed from an opened event, or made from one (and then wiped
 /// when the page is dropped), so that the reporter's words are never copied into an
@@ -60,6 +61,13 @@ struct Entry<'e> {
     text: Words<'e>,
 }
 
+/// One promise on the page: what, and how it stands.
+struct Kept {
+    what: &'static str,
+    state: String,
+    class: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "thread.html")]
 struct ThreadPage<'a> {
@@ -67,9 +75,17 @@ struct ThreadPage<'a> {
     title: &'a str,
     status: &'static str,
     status_text: &'static str,
+    reason_text: &'static str,
+    advisory: Words<'a>,
+    question: Words<'a>,
     received: String,
-    disclosure: Words<'a>,
-    awaiting_acknowledgement: bool,
+    /// The agreed disclosure instant, in words, and how far off it is.
+    disclosure: String,
+    disclosure_countdown: String,
+    disclosure_whose: &'static str,
+    proposal: String,
+    promises: Vec<Kept>,
+    open: bool,
     entries: Vec<Entry<'a>>,
     csrf: String,
     notice: Option<&'static str>,
@@ -81,7 +97,7 @@ pub(super) struct ThreadQuery {
     sent: Option<String>,
 }
 
-const ENDED: &str = "Your session has ended (you logged out, or it was left idle or open \
+pub(super) const ENDED: &str = "Your session has ended (you logged out, or it was left idle or open \
                      too long). Enter your receipt code to open your report again.";
 
 pub(super) async fn show(
@@ -125,8 +141,9 @@ fn thread_page<'a>(
 ) -> ThreadPage<'a> {
     let mut title = "";
     let mut received = 0;
-    let mut status = Status::Received;
-    let mut disclosure = Words::Of("");
+    let mut question = Words::Of("");
+    let mut advisory = Words::Of("");
+    let mut proposal = String::new();
     let mut entries = Vec::new();
     for event in events {
         // One event that cannot be read (damaged, or written by a newer agedrop) is
@@ -186,22 +203,49 @@ fn thread_page<'a>(
                 text: Words::Of(&m.text),
             },
             EventBody::Status(change) => {
-                status = change.status;
                 let mut fields = Vec::new();
-                if let Some(day) = change.disclosure.and_then(|d| d.format(DAY).ok()) {
-                    disclosure = Words::made(day.clone());
-                    fields.push(("Planned disclosure", Words::made(day)));
+                if let Some(at) = change.disclosure {
+                    fields.push((
+                        "Planned disclosure",
+                        Words::made(human_time(at.unix_timestamp())),
+                    ));
                 }
+                if let Some(reason) = change.reason {
+                    fields.push(("Reason", Words::Of(reason.explain())));
+                }
+                if !change.advisory.is_empty() {
+                    fields.push(("Public advisory", Words::Of(&change.advisory)));
+                }
+                // The latest change's question and advisory are the current ones.
+                question = Words::Of(if change.status == Status::NeedsMoreInformation {
+                    &change.note
+                } else {
+                    ""
+                });
+                advisory = Words::Of(&change.advisory);
                 Entry {
                     class: "team status-change",
                     heading: format!(
                         "{} set the status to “{}”",
                         team_author(&change.author),
-                        change.status.as_str()
+                        change.status.label()
                     ),
                     when,
                     fields,
                     text: Words::Of(&change.note),
+                }
+            }
+            EventBody::Proposal(p) => {
+                proposal = human_time(p.disclosure.unix_timestamp());
+                Entry {
+                    class: "reporter",
+                    heading: format!(
+                        "You proposed public disclosure on {}",
+                        human_time(p.disclosure.unix_timestamp())
+                    ),
+                    when,
+                    fields: Vec::new(),
+                    text: Words::Of(&p.note),
                 }
             }
             // Sealed to the team only; a reporter key never opens one.
@@ -209,19 +253,71 @@ fn thread_page<'a>(
         };
         entries.push(entry);
     }
+    // The reporter cannot check members' signatures (the server could forge a team
+    // event anyway, and the desk would show it as unverified): every team event counts.
+    let progress =
+        Progress::of(events.iter().flatten().map(|e| (e.at, &e.body, true))).unwrap_or(Progress {
+            received,
+            open: true,
+            ..Progress::default()
+        });
+    let promises = &state.site.promises;
+    let now = now();
+    let end = progress.embargo_end(promises);
+    if progress.status != Status::NeedsMoreInformation {
+        question = Words::Of("");
+    }
     ThreadPage {
         site: &state.site,
         title,
-        status: status.as_str(),
-        status_text: status.explain(),
+        status: progress.status.label(),
+        status_text: progress.status.explain(),
+        reason_text: progress.reason.map_or("", |r| r.explain()),
+        advisory,
+        question,
         received: human_time(received),
-        disclosure,
-        awaiting_acknowledgement: status == Status::Received,
+        disclosure: human_time(end),
+        disclosure_countdown: countdown(end, now),
+        disclosure_whose: if progress.disclosure.is_some() {
+            "set by the team"
+        } else {
+            "the programme's default embargo; you can propose another date below"
+        },
+        proposal,
+        promises: progress
+            .deadlines(promises)
+            .into_iter()
+            .filter(|d| d.promise != Promise::Disclose)
+            .map(|d| kept(d, now))
+            .collect(),
+        open: progress.open,
         entries,
         csrf: session.csrf(),
         notice,
         session_minutes: state.limits.session_idle_seconds.duration().as_secs() / 60,
     }
+}
+
+/// How one promise stands, in words for the reporter.
+fn kept(d: Deadline, now: i64) -> Kept {
+    let what = match d.promise {
+        Promise::Acknowledge => "Confirmation that your report arrived",
+        Promise::Assess => "A first assessment",
+        Promise::Update => "The next update",
+        Promise::Disclose => "Public disclosure",
+    };
+    let (state, class) = match d.met {
+        Some(at) => (format!("done, {}", human_time(at)), "kept"),
+        None if d.overdue(now) => (
+            format!("was due {} ({})", human_time(d.due), countdown(d.due, now)),
+            "late",
+        ),
+        None => (
+            format!("due by {} ({})", human_time(d.due), countdown(d.due, now)),
+            "due",
+        ),
+    };
+    Kept { what, state, class }
 }
 
 fn team_author(author: &str) -> String {
@@ -230,118 +326,4 @@ fn team_author(author: &str) -> String {
     } else {
         format!("{author} (security team)")
     }
-}
-
-pub(super) async fn follow_up(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Response, PageError> {
-    let Some(session) = state.sessions.get(&headers) else {
-        return again(&state, StatusCode::UNAUTHORIZED, ENDED);
-    };
-    let mut multipart = multipart.map_err(|_| {
-        PageError::BadInput("The form did not arrive as a file upload form.".into())
-    })?;
-    // As for new reports: refuse early when the limit is reached, take the token only
-    // for a follow-up that arrived whole. Each report has a bucket of its own, so one
-    // reporter's follow-ups never hold up another's, nor new reports.
-    let result = match state.follow_ups.peek(&session.report) {
-        Ok(()) => read_follow_up(&state, &session, &mut multipart).await,
-        Err(e) => Err(e),
-    };
-    let events = match result {
-        Ok(events) => events,
-        Err(e) => {
-            upload::drain(&mut multipart).await;
-            return Err(e);
-        }
-    };
-    state.follow_ups.check(&session.report)?;
-    state
-        .store
-        .append(session.report, events)
-        .await
-        .map_err(|e| state.storage_error(e))?;
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, "/thread?sent=1")],
-    )
-        .into_response())
-}
-
-/// Reads the follow-up form: the CSRF token first (nothing is read or stored without
-/// it), then a message and files.
-async fn read_follow_up(
-    state: &AppState,
-    session: &ActiveSession,
-    multipart: &mut Multipart,
-) -> Result<Vec<NewEvent>, PageError> {
-    let Some(mut first) = multipart.next_field().await.map_err(upload::broken)? else {
-        return Err(PageError::Forbidden);
-    };
-    if first.name() != Some("csrf") {
-        return Err(PageError::Forbidden);
-    }
-    let token = upload::read_text(&mut first, "csrf", 128).await?;
-    if !session.csrf_matches(&token) {
-        return Err(PageError::Forbidden);
-    }
-    drop(first);
-    upload::check_space(state, 0)?;
-
-    let recipient = session.key.recipient();
-    let mut message = None;
-    let mut files = Vec::new();
-    let mut budget = FileBudget::default();
-    while let Some(mut field) = multipart.next_field().await.map_err(upload::broken)? {
-        match field.name() {
-            Some("files") => {
-                if let Some(file) = upload::read_file(state, &mut field, &mut budget).await? {
-                    files.push(file);
-                }
-            }
-            Some("message") if message.is_none() => {
-                let text = upload::read_long_text(
-                    &mut field,
-                    "Message to the team",
-                    state.limits.max_text_kib.bytes(),
-                )
-                .await?;
-                message = Some(text);
-            }
-            _ => {
-                return Err(PageError::BadInput(
-                    "The form sent a field this site does not expect.".into(),
-                ));
-            }
-        }
-    }
-    let message = message.filter(|m| !m.trim().is_empty());
-    if message.is_none() && files.is_empty() {
-        return Err(PageError::BadInput(
-            "Write a message or choose a file to send.".into(),
-        ));
-    }
-    let at = now();
-    // The keys file as it is now: a member removed during a long upload gets nothing.
-    let keys = state.keys();
-    let mut events = Vec::new();
-    if let Some(text) = message {
-        let event = Event::new(
-            at,
-            EventBody::Message(Text {
-                author: String::new(),
-                text: text.to_string(),
-            }),
-        );
-        events.push(NewEvent {
-            sealed: keys
-                .seal(Some(&recipient), &event.encode())
-                .map_err(PageError::internal)?,
-            blob: None,
-        });
-    }
-    events.extend(upload::attachment_events(&keys, &recipient, at, files)?);
-    Ok(events)
 }

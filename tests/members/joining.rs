@@ -121,7 +121,7 @@ async fn a_granted_member_reads_every_event_and_file_as_its_authors_wrote_them()
     let (carol, id) = (&joined.carol_desk, &joined.id);
     let listed = carol.json(&["list"]);
     assert_eq!(listed[0]["title"], "grant-title");
-    assert_eq!(listed[0]["status"], "triaged");
+    assert_eq!(listed[0]["status"], "valid");
     assert_eq!(listed[0]["attachments"], 1);
     let shown = carol.json(&["show", id]);
     let events = shown["events"].as_array().unwrap();

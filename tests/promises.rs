@@ -1,0 +1,303 @@
+//! The programme's promises, kept visibly for both sides: deadlines on the desk (and
+//! which are overdue), the team's question shown prominently to the reporter, the
+//! embargo as one agreed instant that the page and `show --json` agree on, and closing
+//! a duplicate that links both threads.
+
+use crate::util::*;
+
+/// The id of the report titled `title`, from `list --json`.
+fn id_of(desk: &Desk, title: &str) -> String {
+    desk.json(&["list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"] == title)
+        .unwrap_or_else(|| panic!("no report titled {title}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The reporter's page for `code`, after logging in.
+async fn page(server: &TestServer, code: &str) -> (reqwest::Client, String) {
+    let (client, status, page) = login(server, code).await;
+    assert_eq!(status, 200, "{page}");
+    (client, page)
+}
+
+/// The reporter posts the follow-up form with these fields (besides the CSRF token).
+async fn follow_up(
+    server: &TestServer,
+    client: &reqwest::Client,
+    page: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let mut form = reqwest::multipart::Form::new().text("csrf", csrf(page));
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    let response = client
+        .post(server.at("/thread"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The text inside the element with `id="…"`, tags removed.
+fn text_of(page: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let open_end = page[start..].find('>').unwrap() + start + 1;
+    let close = page[open_end..].find("</").unwrap() + open_end;
+    page[open_end..close].trim().to_string()
+}
+
+#[tokio::test]
+async fn an_answered_report_is_on_time_and_one_left_alone_is_overdue() {
+    // No hours to acknowledge: a report nobody answers is late a second after it came.
+    let server = TestServer::start_with(Options::programme(&["acknowledge_hours = 0"]));
+    submit_simple(&server, "Answered").await;
+    submit_simple(&server, "Left alone").await;
+    let desk = Desk::new(&server, &server.member.identity);
+    let answered = id_of(&desk, "Answered");
+    desk.run(&["reply", &answered, "-m", "Thanks, we are looking at it."]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    let list = desk.json(&["list"]);
+    let by_title = |title: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["title"] == title)
+            .unwrap()
+            .clone()
+    };
+    let on_time = by_title("Answered");
+    assert_eq!(on_time["overdue"], false, "{on_time}");
+    assert_eq!(on_time["next"]["promise"], "assess", "{on_time}");
+    assert!(on_time["deadlines"][0]["met"].is_string(), "{on_time}");
+    let late = by_title("Left alone");
+    assert_eq!(late["overdue"], true, "{late}");
+    assert_eq!(late["next"]["promise"], "acknowledge", "{late}");
+    assert_eq!(late["next"]["overdue"], true, "{late}");
+
+    let overdue = desk.json(&["list", "--overdue"]);
+    let titles: Vec<&str> = overdue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Left alone"]);
+    let text = desk.run(&["list"]);
+    assert!(
+        text.contains("acknowledge") && text.contains("OVERDUE"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn needs_more_information_puts_the_question_before_the_reporter() {
+    let server = TestServer::start();
+    let code = submit_simple(&server, "Unclear").await;
+    let desk = Desk::new(&server, &server.member.identity);
+    let id = id_of(&desk, "Unclear");
+    desk.fails(
+        &["status", &id, "needs-more-information"],
+        "asks the reporter a question: give it with -m",
+    );
+    desk.run(&[
+        "status",
+        &id,
+        "needs-more-information",
+        "-m",
+        "Which version did you test <b>exactly</b>?",
+    ]);
+    assert_eq!(
+        desk.json(&["show", &id])["question"],
+        "Which version did you test <b>exactly</b>?"
+    );
+
+    let (client, thread) = page(&server, &code).await;
+    assert_eq!(text_of(&thread, "status"), "needs more information");
+    let question = &thread[thread.find("id=\"question\"").unwrap()..];
+    assert!(
+        question.contains("Which version did you test &#60;b&#62;exactly&#60;/b&#62;?"),
+        "{thread}"
+    );
+    let (status, _) = follow_up(
+        &server,
+        &client,
+        &thread,
+        &[("message", "Version 2.4.1, on Linux.")],
+    )
+    .await;
+    assert_eq!(status, 303, "sent, and back to the thread");
+    let shown = desk.run(&["show", &id]);
+    assert!(shown.contains("Version 2.4.1, on Linux."), "{shown}");
+    assert!(
+        shown.contains("Asked the reporter: Which version"),
+        "{shown}"
+    );
+
+    // Assessed: the question is no longer current.
+    desk.run(&["status", &id, "valid"]);
+    let (_, thread) = page(&server, &code).await;
+    assert!(!thread.contains("id=\"question\""), "{thread}");
+    assert_eq!(text_of(&thread, "status"), "valid");
+    assert!(desk.json(&["show", &id])["question"].is_null());
+}
+
+#[tokio::test]
+async fn the_page_and_the_desk_agree_on_the_disclosure_instant() {
+    let server = TestServer::start_with(Options::programme(&["embargo_days = 30"]));
+    let code = submit_simple(&server, "Embargoed").await;
+    let desk = Desk::new(&server, &server.member.identity);
+    let id = id_of(&desk, "Embargoed");
+
+    // At first: the programme's default, 30 days after the report.
+    let shown = desk.json(&["show", &id]);
+    let received = shown["events"][0]["event"]["at"].as_i64().unwrap();
+    let default_end = agedrop::text::rfc3339(received + 30 * 86_400).unwrap();
+    assert_eq!(shown["disclosure"], default_end.as_str());
+    assert_eq!(shown["disclosure_set_by_team"], false);
+    let (client, thread) = page(&server, &code).await;
+    assert_eq!(
+        text_of(&thread, "disclosure"),
+        agedrop::report::human_time(received + 30 * 86_400)
+    );
+    let countdown = text_of(&thread, "countdown");
+    assert!(
+        countdown == "in 29 days" || countdown == "in 30 days",
+        "{countdown}"
+    );
+
+    // The reporter proposes a date; one in the past is refused.
+    let (status, refused) =
+        follow_up(&server, &client, &thread, &[("disclosure", "2001-01-01")]).await;
+    assert_eq!(status, 400);
+    assert!(
+        refused.contains("The proposed disclosure date is in the past"),
+        "{refused}"
+    );
+    let (status, _) = follow_up(
+        &server,
+        &client,
+        &thread,
+        &[
+            ("disclosure", "2030-01-01"),
+            ("message", "We present at a conference then."),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "sent, and back to the thread");
+    let shown = desk.json(&["show", &id]);
+    assert_eq!(shown["proposed_by_reporter"], "2030-01-01T00:00:00Z");
+    assert!(
+        desk.run(&["show", &id])
+            .contains("The reporter proposes public disclosure on 2030-01-01 00:00 UTC")
+    );
+
+    // The team sets the instant: both sides show the same one.
+    desk.run(&[
+        "status",
+        &id,
+        "accepted",
+        "--disclosure",
+        "2029-06-01T15:00Z",
+    ]);
+    let shown = desk.json(&["show", &id]);
+    assert_eq!(shown["disclosure"], "2029-06-01T15:00:00Z");
+    assert_eq!(shown["disclosure_set_by_team"], true);
+    let (_, thread) = page(&server, &code).await;
+    assert_eq!(text_of(&thread, "disclosure"), "2029-06-01 15:00 UTC");
+    assert_eq!(text_of(&thread, "proposal"), "2030-01-01 00:00 UTC");
+    assert_eq!(text_of(&thread, "status"), "accepted: fix in progress");
+    desk.fails(
+        &["status", &id, "accepted", "--disclosure", "next week"],
+        "is not a date or time",
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_is_closed_with_its_reason_and_both_threads_are_linked() {
+    let server = TestServer::start();
+    submit_simple(&server, "First finder").await;
+    let code = submit_simple(&server, "Second finder").await;
+    let desk = Desk::new(&server, &server.member.identity);
+    let first = id_of(&desk, "First finder");
+    let second = id_of(&desk, "Second finder");
+
+    desk.fails(&["status", &second, "closed"], "closing needs a reason");
+    desk.fails(
+        &["status", &second, "valid", "--reason", "spam"],
+        "--reason goes with `closed` only",
+    );
+    desk.fails(
+        &[
+            "status", &second, "closed", "--reason", "spam", "--of", &first,
+        ],
+        "--of and --advisory go with `closed --reason duplicate` only",
+    );
+    desk.fails(
+        &[
+            "status",
+            &second,
+            "closed",
+            "--reason",
+            "duplicate",
+            "--of",
+            &second,
+        ],
+        "cannot be a duplicate of itself",
+    );
+    desk.run(&[
+        "status",
+        &second,
+        "closed",
+        "--reason",
+        "duplicate",
+        "--of",
+        &first,
+        "--advisory",
+        "GHSA-abcd-1234-wxyz",
+    ]);
+
+    let list = desk.json(&["list", "--status", "closed"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["reason"], "duplicate");
+    assert!(
+        list[0]["next"].is_null(),
+        "a closed report owes nothing: {list}"
+    );
+    let linked = format!("Report {second} was closed as a duplicate of this one.");
+    assert!(desk.run(&["show", &first]).contains(&linked));
+    let here = desk.run(&["show", &second]);
+    assert!(
+        here.contains(&format!("Closed as a duplicate of report {first}.")),
+        "{here}"
+    );
+    assert!(here.contains("Status:   closed (duplicate)"), "{here}");
+
+    // The reporter sees why, and the public advisory, but not the team's notes.
+    let (_, thread) = page(&server, &code).await;
+    assert_eq!(text_of(&thread, "status"), "closed");
+    assert_eq!(
+        text_of(&thread, "reason"),
+        "Someone reported this problem before you."
+    );
+    assert_eq!(text_of(&thread, "advisory"), "GHSA-abcd-1234-wxyz");
+    assert!(
+        !thread.contains(&first),
+        "the other report's id is the team's"
+    );
+    assert!(
+        !thread.contains("id=\"disclosure-date\""),
+        "a closed report takes no proposals"
+    );
+}
