@@ -17,8 +17,7 @@ mod status;
 
 pub use promises::{Deadline, Progress, Promise, Promises, countdown};
 pub use signed::{Opened, Signed};
-pub use status::{DAY, Reason, Status, format_instant, parse_instant};
-use status::{instant, instant_or_empty};
+pub use status::{DAY, Proposal, Reason, Status, StatusChange, format_instant, parse_instant};
 
 /// Version of the plaintext encoding inside every sealed event.
 const FORMAT_VERSION: u8 = 1;
@@ -53,19 +52,6 @@ pub enum EventBody {
     Grant(Grant),
     /// The reporter proposes another public disclosure instant.
     Proposal(Proposal),
-}
-
-/// A reporter's proposal of a public disclosure instant (the team's instant stands
-/// until a member sets another).
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub struct Proposal {
-    /// The instant proposed.
-    #[serde(with = "instant")]
-    #[zeroize(skip)]
-    pub disclosure: time::OffsetDateTime,
-    /// Why, in the reporter's words.
-    #[serde(default)]
-    pub note: String,
 }
 
 /// The text fields of a report.
@@ -226,65 +212,6 @@ pub struct Text {
     pub author: String,
     /// The text.
     pub text: String,
-}
-
-/// A change of status by a team member.
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-#[serde(try_from = "StatusChangeAsWritten")]
-pub struct StatusChange {
-    /// The member's name.
-    pub author: String,
-    /// The new status.
-    #[zeroize(skip)]
-    pub status: Status,
-    /// A note shown with the change: for `needs-more-information`, the team's question.
-    #[serde(default)]
-    pub note: String,
-    /// The planned public disclosure instant the team sets (RFC 3339 in the event; `""`
-    /// when not set; a day, `YYYY-MM-DD`, in events agedrop wrote before instants).
-    #[serde(default, with = "instant_or_empty")]
-    #[zeroize(skip)]
-    pub disclosure: Option<time::OffsetDateTime>,
-    /// Why it was closed, for `closed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[zeroize(skip)]
-    pub reason: Option<Reason>,
-    /// For a duplicate: the public advisory of the earlier report, if the team shows it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub advisory: String,
-}
-
-/// A status change as any agedrop version wrote it (old status names carry their
-/// closing reason in the name).
-#[derive(Deserialize)]
-struct StatusChangeAsWritten {
-    author: String,
-    status: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default, with = "instant_or_empty")]
-    disclosure: Option<time::OffsetDateTime>,
-    #[serde(default)]
-    reason: Option<Reason>,
-    #[serde(default)]
-    advisory: String,
-}
-
-impl TryFrom<StatusChangeAsWritten> for StatusChange {
-    type Error = String;
-
-    fn try_from(w: StatusChangeAsWritten) -> Result<Self, String> {
-        let (status, legacy) =
-            Status::parse(&w.status).ok_or_else(|| "unknown status".to_string())?;
-        Ok(StatusChange {
-            author: w.author,
-            status,
-            note: w.note,
-            disclosure: w.disclosure,
-            reason: w.reason.or(legacy),
-            advisory: w.advisory,
-        })
-    }
 }
 
 impl Event {
