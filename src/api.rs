@@ -86,6 +86,9 @@ pub struct TeamResponse {
     /// `update_days`, `embargo_days`; older servers send only the first and the last).
     #[serde(flatten)]
     pub promises: crate::report::Promises,
+    /// The programme's canned closing texts (empty from older servers).
+    #[serde(default)]
+    pub closing: Option<crate::config::Closing>,
 }
 
 /// What the server keeps in the clear about one report.
@@ -205,7 +208,11 @@ impl ReportSummary {
 
 impl TeamResponse {
     /// The roster of a keys file, with the programme's promises.
-    pub fn new(keys: &crate::crypto::TeamKeys, promises: crate::report::Promises) -> Self {
+    pub fn new(
+        keys: &crate::crypto::TeamKeys,
+        promises: crate::report::Promises,
+        closing: Option<crate::config::Closing>,
+    ) -> Self {
         TeamResponse {
             members: keys
                 .members()
@@ -217,6 +224,7 @@ impl TeamResponse {
                 })
                 .collect(),
             promises,
+            closing,
         }
     }
 }

@@ -360,6 +360,7 @@ fn export(
     let promises = agedrop::team::Exported {
         origin,
         promises: config.programme.promises(),
+        closing: Some(config.closing.clone()),
     };
     let (reports, files) = inbox.export(&keys, &promises, &now_rfc3339(), out)?;
     eprintln!(

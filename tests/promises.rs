@@ -300,4 +300,42 @@ async fn a_duplicate_is_closed_with_its_reason_and_both_threads_are_linked() {
         !thread.contains("id=\"disclosure-date\""),
         "a closed report takes no proposals"
     );
+    // No words given: the programme's closing text for the reason (the default here).
+    assert!(
+        thread.contains("Someone reported the same problem before you, so we are closing"),
+        "{thread}"
+    );
+}
+
+#[tokio::test]
+async fn closing_starts_from_the_operators_text_for_the_reason() {
+    // `[closing]` in the server's config: the desk fetches it with the roster.
+    let server = TestServer::start_with(Options::programme(&[
+        "[closing]",
+        "wont_fix = \"We accept this risk: the admin panel is only on our VPN.\"",
+    ]));
+    let code = submit_simple(&server, "Admin panel").await;
+    let desk = Desk::new(&server, &server.member.identity);
+    let id = id_of(&desk, "Admin panel");
+    desk.run(&["status", &id, "closed", "--reason", "wont-fix"]);
+    let (_, thread) = page(&server, &code).await;
+    assert!(
+        thread.contains("We accept this risk: the admin panel is only on our VPN."),
+        "{thread}"
+    );
+    // Words given with -m replace it.
+    let other = submit_simple(&server, "Second").await;
+    let second = id_of(&desk, "Second");
+    desk.run(&[
+        "status",
+        &second,
+        "closed",
+        "--reason",
+        "wont-fix",
+        "-m",
+        "Not for us.",
+    ]);
+    let (_, thread) = page(&server, &other).await;
+    assert!(thread.contains("Not for us."), "{thread}");
+    assert!(!thread.contains("only on our VPN"), "{thread}");
 }

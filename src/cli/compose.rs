@@ -55,7 +55,26 @@ pub(super) fn compose(args: &TextArgs, what: &str) -> anyhow::Result<zeroize::Ze
 
 /// Opens `$EDITOR` on a private temporary file, in memory where the system has
 /// `$XDG_RUNTIME_DIR`, and wipes and deletes it afterwards.
+/// A canned text, edited in `$EDITOR` first when there is one and a terminal to use it
+/// on; otherwise as it is.
+pub(super) fn edit_canned(canned: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let editor = std::env::var_os("VISUAL").or_else(|| std::env::var_os("EDITOR"));
+    if editor.is_none() || !std::io::stdin().is_terminal() {
+        return Ok(zeroize::Zeroizing::new(canned.to_string()));
+    }
+    let text = edit_from("closing note the reporter reads", canned)?;
+    if text.trim().is_empty() {
+        bail!("the text is empty; nothing was sent");
+    }
+    Ok(text)
+}
+
 fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    edit_from(what, "")
+}
+
+/// `$EDITOR` on a file that starts with `initial`; what is left, without `#` lines.
+fn edit_from(what: &str, initial: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .map_err(|_| anyhow!("no text given: pass -m TEXT or --file FILE, or set $EDITOR"))?;
@@ -69,7 +88,7 @@ fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
         .tempfile_in(&dir)?;
     std::fs::write(
         file.path(),
-        format!("\n# Write the {what} above. Lines starting with # are left out.\n"),
+        format!("{initial}\n# Write the {what} above. Lines starting with # are left out.\n"),
     )?;
     let mut words = editor.split_whitespace();
     let program = words.next().ok_or_else(|| anyhow!("$EDITOR is empty"))?;

@@ -15,7 +15,7 @@ use agedrop::team::{
 };
 use agedrop::text::terminal_safe;
 
-use super::compose::{TextArgs, compose, confirm_purge, parse_when};
+use super::compose::{TextArgs, compose, confirm_purge, edit_canned, parse_when};
 
 /// The team's desk: read and answer reports, decrypting on this machine.
 #[derive(clap::Args)]
@@ -243,10 +243,21 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                     Some(of) => Some(desk.resolve(&of).await?),
                     None => None,
                 };
+                // Closing without words: the programme's text for the reason, made
+                // personal in $EDITOR on a terminal.
+                let message = match (message, reason) {
+                    (None, Some(reason)) if status == Status::Closed => {
+                        match desk.closing_text(reason).await? {
+                            Some(canned) => Some(edit_canned(&canned)?),
+                            None => None,
+                        }
+                    }
+                    (message, _) => message.map(zeroize::Zeroizing::new),
+                };
                 let change = NewStatus {
                     status,
                     reason,
-                    note: message.as_deref().unwrap_or_default(),
+                    note: message.as_deref().map_or("", |m| m.as_str()),
                     disclosure,
                     duplicate_of,
                     advisory: advisory.as_deref().unwrap_or_default(),

@@ -3,6 +3,7 @@
 //! and range ([`units`]), its default and its reason; every error names the setting and
 //! says how to fix it.
 
+mod closing;
 mod limits;
 mod programme;
 mod server;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
+pub use closing::Closing;
 pub use limits::Limits;
 pub use programme::{Programme, ProgrammeName, Rfc3339};
 pub use server::{HttpUrl, OnionAddress, Server, TlsFiles};
@@ -49,6 +51,8 @@ pub struct Config {
     pub programme: Programme,
     /// `[limits]`
     pub limits: Limits,
+    /// `[closing]`
+    pub closing: Closing,
 }
 
 /// Command-line overrides for the common `[server]` settings.

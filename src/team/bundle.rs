@@ -51,6 +51,8 @@ pub struct Exported {
     pub origin: Option<String>,
     /// What the programme promises.
     pub promises: crate::report::Promises,
+    /// The canned closing texts.
+    pub closing: Option<crate::config::Closing>,
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> TeamError {
@@ -87,7 +89,7 @@ pub fn export(
         format: FORMAT.into(),
         created: created.into(),
         origin: programme.origin.clone(),
-        team: api::TeamResponse::new(keys, programme.promises),
+        team: api::TeamResponse::new(keys, programme.promises, programme.closing.clone()),
         reports,
     };
     let json = serde_json::to_vec(&index).map_err(|e| io_err(out, "cannot encode", e))?;
@@ -226,6 +228,10 @@ impl Inbox for Bundle {
 
     async fn promises(&self) -> Result<Option<Promises>, TeamError> {
         Ok(Some(self.index.team.promises))
+    }
+
+    async fn closing(&self) -> Result<Option<crate::config::Closing>, TeamError> {
+        Ok(self.index.team.closing.clone())
     }
 
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {

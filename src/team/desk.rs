@@ -240,6 +240,17 @@ impl Desk {
         self.source.promises().await
     }
 
+    /// The programme's canned text for closing a report for `reason` (none when the
+    /// source has none, or it is empty).
+    pub async fn closing_text(&self, reason: Reason) -> Result<Option<String>, TeamError> {
+        Ok(self
+            .source
+            .closing()
+            .await?
+            .map(|c| c.text(reason).to_string())
+            .filter(|t| !t.trim().is_empty()))
+    }
+
     /// Every report, oldest first, with what a member needs to triage: only those with
     /// one of `statuses` (all when empty), and only overdue ones if `overdue_only`.
     pub async fn list(

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 
 use crate::api::{self, ReportSummary, TeamMember};
+use crate::config::Closing;
 use crate::crypto::Sealed;
 use crate::report::Promises;
 use crate::store::ReportId;
@@ -41,6 +42,11 @@ pub trait Inbox: Send + Sync {
     /// What the programme promises, if this source knows it (`None`: no deadline beats
     /// a wrong one).
     async fn promises(&self) -> Result<Option<Promises>, TeamError>;
+
+    /// The programme's canned closing texts, if this source carries them.
+    async fn closing(&self) -> Result<Option<Closing>, TeamError> {
+        Ok(None)
+    }
 
     /// Every report's clear-text record.
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError>;

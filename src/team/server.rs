@@ -27,6 +27,10 @@ impl Inbox for TeamClient {
         Ok(Some(self.team().await?.promises))
     }
 
+    async fn closing(&self) -> Result<Option<crate::config::Closing>, TeamError> {
+        Ok(self.team().await?.closing)
+    }
+
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {
         self.reports().await
     }

@@ -58,6 +58,8 @@ pub struct AppState {
     tls: bool,
     onion: Option<String>,
     security_txt: String,
+    /// The canned closing texts, for the team API.
+    closing: crate::config::Closing,
     /// Set once storage has failed: the server then stops (see [`AppState::storage_error`]).
     failed: tokio::sync::Notify,
     has_failed: std::sync::atomic::AtomicBool,
@@ -116,6 +118,7 @@ impl AppState {
             tls: config.server.tls().is_some(),
             onion: config.server.onion_address.as_ref().map(|o| o.to_string()),
             security_txt: pages::security_txt(config),
+            closing: config.closing.clone(),
             limits,
             failed: tokio::sync::Notify::new(),
             has_failed: std::sync::atomic::AtomicBool::new(false),
