@@ -4,10 +4,12 @@
 //! says how to fix it.
 
 mod limits;
+pub mod policy;
 mod programme;
 mod server;
 #[cfg(test)]
 mod tests;
+pub mod text;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 
 pub use limits::Limits;
-pub use programme::{Programme, ProgrammeName, Rfc3339};
+pub use programme::{Programme, ProgrammeName};
 pub use server::{HttpUrl, OnionAddress, Server, TlsFiles};
 use units::BadValue;
 
@@ -138,6 +140,14 @@ impl Config {
                 .unwrap_or_default();
             if setting == "." {
                 err(file, format!("{message}{line}; {COMPARE}"))
+            } else if let Some((key, advice)) = programme::REMOVED
+                .iter()
+                .find(|(key, _)| message.starts_with(&format!("unknown field `{key}`")))
+            {
+                err(
+                    &format!("programme.{key}"),
+                    format!("{advice} (in {file}{line})"),
+                )
             } else if message.starts_with("unknown field") {
                 err(file, format!("{message} (at `{setting}`{line}); {COMPARE}"))
             } else {
@@ -197,6 +207,8 @@ impl Config {
                 ),
             ));
         }
+
+        self.programme.validate()?;
 
         let limits = &self.limits;
         if limits.max_file_mib.get() > limits.max_upload_mib.get() {

@@ -11,6 +11,7 @@ mod guard;
 mod origin;
 mod pace;
 mod pages;
+mod security_txt;
 mod serve;
 mod session;
 mod submit;
@@ -56,7 +57,7 @@ pub struct AppState {
     api_requests: Arc<Semaphore>,
     tls: bool,
     onion: Option<String>,
-    security_txt: String,
+    security_txt: security_txt::SecurityTxt,
     /// Set once storage has failed: the server then stops (see [`AppState::storage_error`]).
     failed: tokio::sync::Notify,
     has_failed: std::sync::atomic::AtomicBool,
@@ -66,7 +67,8 @@ pub struct AppState {
 #[derive(Clone)]
 pub struct Site {
     pub name: String,
-    pub scope: String,
+    /// The whole `[programme]`: scope, lists, statements and the policy file.
+    pub programme: Programme,
     pub policy_url: String,
     pub promises: crate::report::Promises,
     pub max_files: usize,
@@ -114,7 +116,7 @@ impl AppState {
             api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api.get())),
             tls: config.server.tls().is_some(),
             onion: config.server.onion_address.as_ref().map(|o| o.to_string()),
-            security_txt: pages::security_txt(config),
+            security_txt: security_txt::SecurityTxt::new(config),
             limits,
             failed: tokio::sync::Notify::new(),
             has_failed: std::sync::atomic::AtomicBool::new(false),
@@ -187,7 +189,7 @@ impl Site {
     fn new(p: &Programme, l: &Limits) -> Self {
         Site {
             name: p.name.to_string(),
-            scope: p.scope.clone(),
+            programme: p.clone(),
             policy_url: p
                 .policy_url
                 .as_ref()
@@ -253,7 +255,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/check", get(check::form).post(check::check))
         .route("/logout", post(check::logout))
         .route("/policy", get(pages::policy))
-        .route("/.well-known/security.txt", get(pages::security_txt_route))
+        .route("/.well-known/security.txt", get(security_txt::security_txt))
+        .route(security_txt::RECIPIENTS_PATH, get(security_txt::recipients))
         .route("/static/style.css", get(pages::stylesheet))
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .merge(submit)
