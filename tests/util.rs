@@ -24,6 +24,9 @@ pub struct Options {
     pub data: Option<PathBuf>,
     /// Extra lines for the `[server]` table.
     pub server: Vec<String>,
+    /// Extra lines for the `[programme]` table (and `[[programme.assets]]` tables,
+    /// which must come last).
+    pub programme: Vec<String>,
     /// Extra environment for the server process.
     pub env: Vec<(String, String)>,
 }
@@ -34,6 +37,7 @@ impl Default for Options {
             limits: vec!["storage_min_free_mib = 0".into()],
             data: None,
             server: Vec::new(),
+            programme: Vec::new(),
             env: Vec::new(),
         }
     }
@@ -44,6 +48,15 @@ impl Options {
     pub fn limits(lines: &[&str]) -> Options {
         let mut options = Options::default();
         options.limits.extend(lines.iter().map(|l| l.to_string()));
+        options
+    }
+
+    /// The default settings plus these `[programme]` lines.
+    pub fn programme(lines: &[&str]) -> Options {
+        let mut options = Options::default();
+        options
+            .programme
+            .extend(lines.iter().map(|l| l.to_string()));
         options
     }
 
@@ -65,9 +78,10 @@ impl Options {
         format!(
             "[server]\nlisten = {listen:?}\ndata = {data:?}\nkeys = {keys:?}\n\
              shutdown_grace_seconds = 5\n{}\n\
-             [programme]\nname = \"Test Programme\"\n[limits]\n{}\n",
+             [limits]\n{}\n[programme]\nname = \"Test Programme\"\n{}\n",
             self.server.join("\n"),
-            self.limits.join("\n")
+            self.limits.join("\n"),
+            self.programme.join("\n")
         )
     }
 }

@@ -87,6 +87,16 @@ impl AppState {
         listen: std::net::SocketAddr,
     ) -> Arc<Self> {
         let limits = config.limits.clone();
+        if let Some(file) = &config.programme.policy_file
+            && file.dropped_html > 0
+        {
+            tracing::warn!(
+                "programme.policy_file: {} has {} piece(s) of raw HTML, which the policy page \
+                 does not show: write Markdown only",
+                file.path.display(),
+                file.dropped_html
+            );
+        }
         Arc::new(AppState {
             site: Site::new(&config.programme, &limits),
             keys: RwLock::new(Arc::new(keys)),

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::{AppState, PageError, Site};
-#[allow(unused_imports, reason = "the form template names it")]
+// The form template names it.
 use crate::report::OTHER_ASSET;
 
 /// The stylesheet, compiled into the binary.

@@ -135,7 +135,7 @@ pub(super) async fn security_txt(State(state): State<Arc<AppState>>) -> Response
 pub(super) async fn recipients(State(state): State<Arc<AppState>>) -> Response {
     let keys = state.keys();
     let mut text = format!(
-        "# The age recipients of the {} security team (https://age-encryption.org).\n\
+        "# The security team's age recipients for {} (https://age-encryption.org).\n\
          # The drop-box encrypts every report to them for you; to send a file another way,\n\
          # encrypt it to all of them:  age -R age-recipients.txt -o report.age report.txt\n",
         crate::text::one_line(&state.site.name)

@@ -35,6 +35,10 @@ pub fn report_fields(canary: &str) -> Vec<(&'static str, String)> {
         "credit_name",
         "credit_handle",
         "credit_link",
+        "asset_other",
+        "weakness",
+        "how_found",
+        "ai_how",
     ]
     .into_iter()
     .map(|name| (name, format!("{canary}-{name}")))
