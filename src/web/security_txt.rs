@@ -183,6 +183,23 @@ mod tests {
     }
 
     #[test]
+    fn an_onion_over_tls_is_a_second_contact() {
+        let text = txt("[server]\npublic_url = \"https://security.example.com\"\n\
+             onion_address = \"abcdefghijklmnop.onion\"\n\
+             tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
+        assert!(
+            text.contains(
+                "Contact: https://security.example.com/\nContact: https://abcdefghijklmnop.onion/\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Canonical: https://abcdefghijklmnop.onion/.well-known/security.txt\n")
+        );
+        assert!(!text.contains("# Also"), "{text}");
+    }
+
+    #[test]
     fn an_onion_alone_is_the_contact() {
         let text = txt("[server]\nonion_address = \"abcdefghijklmnop.onion\"\n");
         assert!(
