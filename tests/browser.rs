@@ -128,6 +128,9 @@ async fn a_reporter_without_javascript_submits_and_checks() {
     // Without the two confirmations the browser itself holds the form back (`required`,
     // no script needed): still the form, no receipt.
     click(&b, "button[type=submit]").await;
+    // (A form sent to this server on loopback would be answered well within this.)
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(b.current_url().await.unwrap().path(), "/");
     assert!(b.find(Locator::Id("receipt-code")).await.is_err());
     click(&b, "#confirm_one_finding").await;
     click(&b, "#confirm_within_rules").await;
