@@ -1,5 +1,6 @@
 //! The reporter's whole path in real headless Chromium with JavaScript off: fill the
-//! form, attach a file, submit by clicking, keep the receipt, open the report.
+//! form (an asset from the list, a CVSS estimate, the confirmations), attach a file,
+//! submit by clicking, keep the receipt, open the report.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -87,7 +88,11 @@ async fn a_reporter_without_javascript_submits_and_checks() {
     let Some(driver) = start_driver() else {
         return;
     };
-    let server = TestServer::start();
+    let server = TestServer::start_with(Options::programme(&[
+        "[[programme.assets]]",
+        "name = \"Example Web\"",
+        "kind = \"web application\"",
+    ]));
     let b = browser(&driver).await;
 
     b.goto(&server.at("/")).await.unwrap();
@@ -101,16 +106,44 @@ async fn a_reporter_without_javascript_submits_and_checks() {
         ("product", "Example Web"),
         ("description", "The profile name is not escaped."),
         ("steps", "1. Set the name\n2. Open the profile"),
+        ("weakness", "CWE-79"),
+        (
+            "severity_vector",
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N",
+        ),
+        ("how_found", "Reading the templates."),
+        ("ai_how", "A chatbot explained the escaping rules."),
         ("credit_handle", "@finder"),
         ("files", attachment.to_str().unwrap()),
     ] {
         type_into(&b, id, text).await;
     }
+    b.find(Locator::Id("asset"))
+        .await
+        .unwrap()
+        .select_by_value("Example Web")
+        .await
+        .unwrap();
+    click(&b, "#ai_used_yes").await;
+    // Without the two confirmations the browser itself holds the form back (`required`,
+    // no script needed): still the form, no receipt.
+    click(&b, "button[type=submit]").await;
+    // (A form sent to this server on loopback would be answered well within this.)
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(b.current_url().await.unwrap().path(), "/");
+    assert!(b.find(Locator::Id("receipt-code")).await.is_err());
+    click(&b, "#confirm_one_finding").await;
+    click(&b, "#confirm_within_rules").await;
     click(&b, "button[type=submit]").await;
 
     let code = wait_text(&b, Locator::Id("receipt-code")).await;
     assert_eq!(code.len(), 34, "{code}");
     assert!(b.source().await.unwrap().contains("cannot be recovered"));
+    let severity = wait_text(&b, Locator::Id("severity")).await;
+    assert!(
+        severity.contains("6.1 medium (CVSS v3.1 base score)"),
+        "{severity}"
+    );
 
     // Typed back sloppily, the code opens the report.
     b.goto(&server.at("/check")).await.unwrap();
@@ -125,6 +158,16 @@ async fn a_reporter_without_javascript_submits_and_checks() {
     let timeline = wait_text(&b, Locator::Id("timeline")).await;
     assert!(timeline.contains("proof of concept.txt"), "{timeline}");
     assert!(timeline.contains("@finder"), "{timeline}");
+    for shown in [
+        "Example Web",
+        "CWE-79",
+        "6.1 medium (CVSS v3.1 base score)",
+        "Reading the templates.",
+        "A chatbot explained the escaping rules.",
+        "one finding; tested within the programme's rules",
+    ] {
+        assert!(timeline.contains(shown), "{shown}: {timeline}");
+    }
 
     // A follow-up, still without JavaScript.
     type_into(&b, "message", "Also affects the API.").await;

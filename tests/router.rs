@@ -12,6 +12,13 @@ mod sessions;
 mod receipts;
 // Rate limits: junk takes no token, one key's flood never touches another's.
 mod limits;
+// The policy is the operator's: the policy page, the summary above the form, a policy
+// file with nothing active left in it.
+mod policy;
+// Better reports at intake: assets, weakness, CVSS estimate, how it was found, AI use.
+mod intake;
+// security.txt passes a real validator; the recipients it points to.
+mod security_txt;
 // Bad input: each gets its own clear page (the table is also played against a real
 // process in `floods`).
 pub mod bad_input;

@@ -92,6 +92,10 @@ async fn the_team_decrypts_every_field_and_file() {
         ("credit_name", &submission.credit.name),
         ("credit_handle", &submission.credit.handle),
         ("credit_link", &submission.credit.link),
+        ("asset_other", &submission.asset_other),
+        ("weakness", &submission.weakness),
+        ("how_found", &submission.how_found),
+        ("ai_how", &submission.ai_how),
     ];
     assert_eq!(fields.len(), got.len());
     for ((name, value), (got_name, got_value)) in fields.iter().zip(got) {
@@ -192,4 +196,64 @@ async fn open_command_lists_shows_and_writes_attachments() {
         open(&["attachments", &id, "--out", out.to_str().unwrap()]),
         "already exists; use --force to overwrite it",
     );
+}
+
+#[tokio::test]
+async fn the_intake_fields_reach_the_team() {
+    let server = TestServer::start_with(Options::programme(&[
+        "[[programme.assets]]",
+        "name = \"Example Shop\"",
+    ]));
+    let fields = vec![
+        ("title", "SQL injection in search".to_string()),
+        (
+            "description",
+            "The q parameter reaches the database.".into(),
+        ),
+        ("asset", "Example Shop".into()),
+        ("weakness", "CWE 89".into()),
+        (
+            "severity_vector",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N".into(),
+        ),
+        ("how_found", "Fuzzing the search form.".into()),
+        ("ai_used", "no".into()),
+    ];
+    let page = submit_form(&server, &fields, &[]).await;
+    assert_eq!(page.status(), 200);
+
+    // `agedrop team` as a member runs it (not the library's `Desk`).
+    let alice = crate::util::Desk::new(&server, &server.member.identity);
+    let id = alice.json(&["list"])[0]["id"].as_str().unwrap().to_string();
+    let shown = alice.json(&["show", &id]);
+    let s = &shown["events"][0]["event"]["body"]["submitted"];
+    assert_eq!(s["asset"], "Example Shop", "{s}");
+    assert_eq!(s["weakness"], "CWE-89");
+    assert_eq!(
+        s["severity_vector"],
+        "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+    );
+    assert_eq!(s["severity_score"], "9.3 critical (CVSS v4.0, CVSS-B)");
+    assert_eq!(s["how_found"], "Fuzzing the search form.");
+    assert_eq!(s["ai_used"], false);
+    assert_eq!(s["confirmed_one_finding"], true);
+    assert_eq!(s["confirmed_within_rules"], true);
+    // What was not given is not there at all.
+    assert!(
+        s.get("asset_other").is_none() && s.get("ai_how").is_none(),
+        "{s}"
+    );
+
+    let text = alice.run(&["show", &id]);
+    for lines in [
+        "Affected asset:\nExample Shop\n",
+        "Weakness:\nCWE-89\n",
+        "Severity estimate (CVSS):\nCVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N\n",
+        "Severity estimate (score):\n9.3 critical (CVSS v4.0, CVSS-B)\n",
+        "How it was found:\nFuzzing the search form.\n",
+        "AI tools used:\nno\n",
+        "Confirmed:\none finding; tested within the programme's rules\n",
+    ] {
+        assert!(text.contains(lines), "{lines}:\n{text}");
+    }
 }

@@ -24,10 +24,11 @@ pub struct Options {
     pub data: Option<PathBuf>,
     /// Extra lines for the `[server]` table.
     pub server: Vec<String>,
+    /// Extra lines for the `[programme]` table (and `[[programme.assets]]` tables,
+    /// which must come last).
+    pub programme: Vec<String>,
     /// Extra environment for the server process.
     pub env: Vec<(String, String)>,
-    /// Extra lines for the `[programme]` table.
-    pub programme: Vec<String>,
 }
 
 impl Default for Options {
@@ -36,8 +37,8 @@ impl Default for Options {
             limits: vec!["storage_min_free_mib = 0".into()],
             data: None,
             server: Vec::new(),
-            env: Vec::new(),
             programme: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -77,10 +78,10 @@ impl Options {
         format!(
             "[server]\nlisten = {listen:?}\ndata = {data:?}\nkeys = {keys:?}\n\
              shutdown_grace_seconds = 5\n{}\n\
-             [programme]\nname = \"Test Programme\"\n{}\n[limits]\n{}\n",
+             [limits]\n{}\n[programme]\nname = \"Test Programme\"\n{}\n",
             self.server.join("\n"),
-            self.programme.join("\n"),
-            self.limits.join("\n")
+            self.limits.join("\n"),
+            self.programme.join("\n")
         )
     }
 }

@@ -12,7 +12,7 @@ size_mib=${SIZE_MIB:-1024}
 source "$(dirname "$0")/common.sh"
 
 head -c $((size_mib << 20)) /dev/urandom > "$work/plain"
-curl -sf -o /dev/null -F title=bench -F description=bench -F "files=@$work/plain" "${url}submit"
+curl -sf -o /dev/null -F title=bench -F description=bench -F confirm_one_finding=yes -F confirm_within_rules=yes -F "files=@$work/plain" "${url}submit"
 rm "$work/plain"
 ciphertext=$(ls "$work"/data/attachments/*)
 export HOME="$work/home" XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"

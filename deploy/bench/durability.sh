@@ -21,7 +21,7 @@ echo $! > "$work/pid"
 sleep 2
 before=$(wc -l < "$work/trace")
 echo hello > "$work/attachment.txt"
-curl -sf -F title=t -F description=d -F "files=@$work/attachment.txt" \
+curl -sf -F title=t -F description=d -F confirm_one_finding=yes -F confirm_within_rules=yes -F "files=@$work/attachment.txt" \
   http://127.0.0.1:18999/submit | grep -c 'receipt-code' > /dev/null
 sleep 0.5
 tail -n +"$((before + 1))" "$work/trace" | grep -v eventfd | cut -c1-160

@@ -5,10 +5,12 @@
 
 mod closing;
 mod limits;
+pub mod policy;
 mod programme;
 mod server;
 #[cfg(test)]
 mod tests;
+pub mod text;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ use serde::{Deserialize, Deserializer};
 
 pub use closing::Closing;
 pub use limits::Limits;
-pub use programme::{Programme, ProgrammeName, Rfc3339};
+pub use programme::{Programme, ProgrammeName};
 pub use server::{HttpUrl, OnionAddress, Server, TlsFiles};
 use units::BadValue;
 
@@ -142,6 +144,14 @@ impl Config {
                 .unwrap_or_default();
             if setting == "." {
                 err(file, format!("{message}{line}; {COMPARE}"))
+            } else if let Some((key, advice)) = programme::REMOVED
+                .iter()
+                .find(|(key, _)| message.starts_with(&format!("unknown field `{key}`")))
+            {
+                err(
+                    &format!("programme.{key}"),
+                    format!("{advice} (in {file}{line})"),
+                )
             } else if message.starts_with("unknown field") {
                 err(file, format!("{message} (at `{setting}`{line}); {COMPARE}"))
             } else {
@@ -201,6 +211,8 @@ impl Config {
                 ),
             ));
         }
+
+        self.programme.validate()?;
 
         let limits = &self.limits;
         if limits.max_file_mib.get() > limits.max_upload_mib.get() {

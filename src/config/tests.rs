@@ -13,16 +13,43 @@ fn refused(text: &str) -> ConfigError {
         .expect_err(text)
 }
 
-/// The example config with every `# key = value` line uncommented.
+/// The example config with every `# key = value` line uncommented, and the lines of a
+/// value that spans several (`# key = [` or `# key = """` to the closing line). Indented
+/// comment lines (`#   name = …`, examples of a setting) stay comments.
 fn example_uncommented() -> String {
-    include_str!("../../deploy/agedrop.example.toml")
-        .lines()
-        .map(|l| match l.strip_prefix("# ") {
-            Some(rest) if rest.contains(" = ") => rest,
-            _ => l,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    uncomment(include_str!("../../deploy/agedrop.example.toml"))
+}
+
+fn uncomment(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut closing: Option<&str> = None;
+    for l in text.lines() {
+        if let Some(close) = closing {
+            let rest = l
+                .strip_prefix("# ")
+                .or_else(|| l.strip_prefix('#'))
+                .unwrap_or(l);
+            if rest.trim() == close {
+                closing = None;
+            }
+            out.push(rest);
+            continue;
+        }
+        match l.strip_prefix("# ") {
+            Some(rest)
+                if rest.starts_with(|c: char| c.is_ascii_lowercase()) && rest.contains(" = ") =>
+            {
+                closing = match rest.split_once(" = ").map(|(_, v)| v.trim()) {
+                    Some("[") => Some("]"),
+                    Some("\"\"\"") => Some("\"\"\""),
+                    _ => None,
+                };
+                out.push(rest);
+            }
+            _ => out.push(l),
+        }
+    }
+    out.join("\n")
 }
 
 #[test]
@@ -58,6 +85,44 @@ fn example_config_shows_every_setting() {
                 "{section}.{key} is missing from deploy/agedrop.example.toml"
             );
         }
+    }
+}
+
+#[test]
+fn the_example_assets_are_valid_and_show_every_key() {
+    // The example shows assets as indented comments (uncommenting them would change
+    // the defaults): they must read as written once uncommented.
+    let example = include_str!("../../deploy/agedrop.example.toml");
+    let start = example.find("#   [[programme.assets]]").unwrap();
+    let block: Vec<&str> = example[start..]
+        .lines()
+        .take_while(|l| l.starts_with("#   ") || *l == "#")
+        .map(|l| l.trim_start_matches('#').trim())
+        .collect();
+    let c = parse(&block.join("\n")).unwrap();
+    assert_eq!(c.programme.assets.len(), 2);
+    assert_eq!(
+        c.programme.assets[0].label(),
+        "example.com (web application)"
+    );
+    assert!(!c.programme.assets[1].versions.is_empty());
+    for key in fields_of::<text::Asset>() {
+        assert!(
+            block.iter().any(|l| l.starts_with(&format!("{key} = "))),
+            "the example's assets do not show `{key}`"
+        );
+    }
+}
+
+#[test]
+fn the_default_policy_is_complete() {
+    // A team that changes nothing still publishes a whole policy.
+    let p = Programme::default();
+    assert!(!p.out_of_scope.is_empty());
+    assert!(!p.not_vulnerabilities.is_empty());
+    for text in [&p.safe_harbour, &p.credit_policy, &p.reward] {
+        assert!(text.paragraphs().len() == 1, "{}", text.as_str());
+        assert!(!text.as_str().contains("  "), "{}", text.as_str());
     }
 }
 
@@ -170,9 +235,49 @@ fn errors_name_the_setting() {
             "1 to 100 characters",
         ),
         (
-            "[programme]\nsecurity_txt_expires = \"soon\"",
+            "[programme]\nsecurity_txt_expires = \"2027-01-01T00:00:00Z\"",
             "programme.security_txt_expires",
-            "RFC 3339",
+            "renewed every day: delete this line",
+        ),
+        (
+            "[programme]\nsecurity_txt_days = 365",
+            "programme.security_txt_days",
+            "use at most 364",
+        ),
+        (
+            "[programme]\npolicy_file = \"/nonexistent/policy.md\"",
+            "programme.policy_file",
+            "cannot read /nonexistent/policy.md",
+        ),
+        (
+            "[programme]\nlanguages = \"English\"",
+            "programme.languages",
+            "not a list of language tags",
+        ),
+        (
+            "[programme]\nout_of_scope = [\"\"]",
+            "programme.out_of_scope[0]",
+            "1 to 300 characters",
+        ),
+        (
+            "[[programme.assets]]\nkind = \"web\"",
+            "programme.assets[0]",
+            "missing field `name`",
+        ),
+        (
+            "[[programme.assets]]\nname = \"a\"\n[[programme.assets]]\nname = \"a\"",
+            "programme.assets",
+            "two assets are named “a”",
+        ),
+        (
+            "[programme]\ncsaf_provider_url = \"http://example.com/.well-known/csaf/provider-metadata.json\"",
+            "programme.csaf_provider_url",
+            "provider-metadata.json",
+        ),
+        (
+            "[programme]\ncsaf_provider_url = \"https://example.com/csaf\"",
+            "programme.csaf_provider_url",
+            "provider-metadata.json",
         ),
         (
             "[programme]\nembargo_days = \"ninety\"",
@@ -249,6 +354,6 @@ fn text_settings_are_normalised() {
     assert_eq!(c.server.onion_address.unwrap().as_str(), "abc.onion");
     assert_eq!(c.server.public_url, None);
     assert_eq!(c.programme.name.as_str(), "Example");
-    assert_eq!(c.programme.scope, "web");
+    assert_eq!(c.programme.scope.as_str(), "web");
     assert_eq!(c.programme.policy_url, None);
 }

@@ -14,10 +14,12 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 mod promises;
 mod signed;
 mod status;
+mod submission;
 
 pub use promises::{Deadline, Progress, Promise, Promises, countdown};
 pub use signed::{Opened, Signed};
 pub use status::{DAY, Proposal, Reason, Status, StatusChange, format_instant, parse_instant};
+pub use submission::{Credit, OTHER_ASSET, Severity, Submission, weakness};
 
 /// Version of the plaintext encoding inside every sealed event.
 const FORMAT_VERSION: u8 = 1;
@@ -52,84 +54,6 @@ pub enum EventBody {
     Grant(Grant),
     /// The reporter proposes another public disclosure instant.
     Proposal(Proposal),
-}
-
-/// The text fields of a report.
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
-pub struct Submission {
-    /// One line saying what is wrong.
-    pub title: String,
-    /// Affected product or component.
-    pub product: String,
-    /// Affected versions.
-    pub versions: String,
-    /// What the problem is.
-    pub description: String,
-    /// Steps to reproduce.
-    pub steps: String,
-    /// What the reporter expected to happen.
-    pub expected: String,
-    /// What happened instead.
-    pub actual: String,
-    /// What an attacker could do.
-    pub impact: String,
-    /// Optional way to reach the reporter outside agedrop.
-    pub contact: String,
-    /// How the reporter wants to be credited.
-    pub credit: Credit,
-    /// The reporter's public recipient (`age1…`), bound inside the sealed report so
-    /// that the desk can check the server's clear-text copy before it seals a reply to
-    /// it. Empty in reports stored before agedrop bound it.
-    #[serde(default)]
-    pub reporter: String,
-}
-
-impl Submission {
-    /// The descriptive fields with their labels, in form order (title and credit apart).
-    pub fn fields(&self) -> [(&'static str, &str); 8] {
-        [
-            ("Affected product or component", &self.product),
-            ("Affected versions", &self.versions),
-            ("Description", &self.description),
-            ("Steps to reproduce", &self.steps),
-            ("Expected result", &self.expected),
-            ("Actual result", &self.actual),
-            ("Impact", &self.impact),
-            ("Contact", &self.contact),
-        ]
-    }
-}
-
-/// The finder's choice of credit.
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
-pub struct Credit {
-    /// True when the reporter asked not to be credited.
-    pub declined: bool,
-    /// Name to credit.
-    pub name: String,
-    /// Handle to credit.
-    pub handle: String,
-    /// Link to credit.
-    pub link: String,
-}
-
-impl Credit {
-    /// How the credit reads in a thread or an advisory draft.
-    pub fn describe(&self) -> String {
-        if self.declined {
-            return "no credit, please".to_string();
-        }
-        let parts: Vec<&str> = [&self.name, &self.handle, &self.link]
-            .into_iter()
-            .map(|s| s.as_str())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if parts.is_empty() {
-            "not stated".to_string()
-        } else {
-            parts.join(", ")
-        }
-    }
 }
 
 /// One attached file's metadata; its bytes are a separate sealed stream (the blob).

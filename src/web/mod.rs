@@ -12,6 +12,7 @@ mod guard;
 mod origin;
 mod pace;
 mod pages;
+mod security_txt;
 mod serve;
 mod session;
 mod submit;
@@ -57,7 +58,7 @@ pub struct AppState {
     api_requests: Arc<Semaphore>,
     tls: bool,
     onion: Option<String>,
-    security_txt: String,
+    security_txt: security_txt::SecurityTxt,
     /// The canned closing texts, for the team API.
     closing: crate::config::Closing,
     /// Set once storage has failed: the server then stops (see [`AppState::storage_error`]).
@@ -69,7 +70,8 @@ pub struct AppState {
 #[derive(Clone)]
 pub struct Site {
     pub name: String,
-    pub scope: String,
+    /// The whole `[programme]`: scope, lists, statements and the policy file.
+    pub programme: Programme,
     pub policy_url: String,
     pub promises: crate::report::Promises,
     pub max_files: usize,
@@ -88,6 +90,16 @@ impl AppState {
         listen: std::net::SocketAddr,
     ) -> Arc<Self> {
         let limits = config.limits.clone();
+        if let Some(file) = &config.programme.policy_file
+            && file.dropped_html > 0
+        {
+            tracing::warn!(
+                "programme.policy_file: {} has {} piece(s) of raw HTML, which the policy page \
+                 does not show: write Markdown only",
+                file.path.display(),
+                file.dropped_html
+            );
+        }
         Arc::new(AppState {
             site: Site::new(&config.programme, &limits),
             keys: RwLock::new(Arc::new(keys)),
@@ -117,7 +129,7 @@ impl AppState {
             api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api.get())),
             tls: config.server.tls().is_some(),
             onion: config.server.onion_address.as_ref().map(|o| o.to_string()),
-            security_txt: pages::security_txt(config),
+            security_txt: security_txt::SecurityTxt::new(config),
             closing: config.closing.clone(),
             limits,
             failed: tokio::sync::Notify::new(),
@@ -191,7 +203,7 @@ impl Site {
     fn new(p: &Programme, l: &Limits) -> Self {
         Site {
             name: p.name.to_string(),
-            scope: p.scope.clone(),
+            programme: p.clone(),
             policy_url: p
                 .policy_url
                 .as_ref()
@@ -257,7 +269,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/check", get(check::form).post(check::check))
         .route("/logout", post(check::logout))
         .route("/policy", get(pages::policy))
-        .route("/.well-known/security.txt", get(pages::security_txt_route))
+        .route("/.well-known/security.txt", get(security_txt::security_txt))
+        .route(security_txt::RECIPIENTS_PATH, get(security_txt::recipients))
         .route("/static/style.css", get(pages::stylesheet))
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .merge(submit)

@@ -12,8 +12,9 @@ use axum::response::Html;
 use super::upload::{self, FileBudget, StoredFile};
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto::Receipt;
-use crate::report::{Event, EventBody, Submission, now};
+use crate::report::{Event, EventBody, OTHER_ASSET, Severity, Submission, now, weakness};
 use crate::store::NewEvent;
+use zeroize::{Zeroize, Zeroizing};
 
 #[derive(Template)]
 #[template(path = "receipt.html")]
@@ -21,7 +22,13 @@ struct ReceiptPage<'a> {
     site: &'a Site,
     code: &'a str,
     attachments: usize,
+    /// The reporter's severity estimate as scored, if they gave one.
+    severity: Option<(&'a str, &'a str)>,
 }
+
+/// Labels of the fields whose errors name them.
+const WEAKNESS: &str = "Weakness";
+const SEVERITY: &str = "Your severity estimate (CVSS vector)";
 
 pub(super) async fn submit(
     State(state): State<Arc<AppState>>,
@@ -63,6 +70,7 @@ pub(super) async fn submit(
             "Please describe the problem in the description field.".into(),
         ));
     }
+    check_intake(&state.site, &mut form)?;
 
     state.submissions.check()?;
 
@@ -80,6 +88,14 @@ pub(super) async fn submit(
             .map_err(PageError::internal)?,
         blob: None,
     }];
+    // The score the reporter sees is the one sealed with the report.
+    let severity = match &submitted.body {
+        EventBody::Submitted(s) if !s.severity_vector.is_empty() => Some((
+            Zeroizing::new(s.severity_vector.clone()),
+            Zeroizing::new(s.severity_score.clone()),
+        )),
+        _ => None,
+    };
     drop(submitted);
     events.extend(upload::attachment_events(&keys, &recipient, at, files)?);
     state
@@ -93,6 +109,9 @@ pub(super) async fn submit(
         site: &state.site,
         code: &code,
         attachments: count,
+        severity: severity
+            .as_ref()
+            .map(|(vector, score)| (vector.as_str(), score.as_str())),
     })
 }
 
@@ -122,8 +141,12 @@ async fn read_form(
         }
         let (slot, label, long): (&mut String, &str, bool) = match name.as_str() {
             "title" => (&mut form.title, "Title", false),
+            "asset" => (&mut form.asset, "Affected asset", false),
+            "asset_other" => (&mut form.asset_other, "Something else: which asset?", false),
             "product" => (&mut form.product, "Affected product or component", false),
             "versions" => (&mut form.versions, "Affected versions", false),
+            "weakness" => (&mut form.weakness, WEAKNESS, false),
+            "severity_vector" => (&mut form.severity_vector, SEVERITY, false),
             "contact" => (&mut form.contact, "How to reach you", false),
             "credit_name" => (&mut form.credit.name, "Credit: name", false),
             "credit_handle" => (&mut form.credit.handle, "Credit: handle", false),
@@ -133,9 +156,21 @@ async fn read_form(
             "expected" => (&mut form.expected, "Expected result", true),
             "actual" => (&mut form.actual, "Actual result", true),
             "impact" => (&mut form.impact, "Impact", true),
-            "credit_none" => {
-                let value = upload::read_text(&mut field, "Do not credit me", 16).await?;
-                form.credit.declined = !value.is_empty();
+            "how_found" => (&mut form.how_found, "How you found it", true),
+            "ai_how" => (
+                &mut form.ai_how,
+                "If you did: which tools, and for what",
+                true,
+            ),
+            "credit_none" | "confirm_one_finding" | "confirm_within_rules" | "ai_used" => {
+                let value = upload::read_text(&mut field, &name, 16).await?;
+                let on = !value.is_empty();
+                match name.as_str() {
+                    "credit_none" => form.credit.declined = on,
+                    "confirm_one_finding" => form.confirmed_one_finding = on,
+                    "confirm_within_rules" => form.confirmed_within_rules = on,
+                    _ => form.ai_used = ai_used(&value)?,
+                }
                 seen.push(name);
                 continue;
             }
@@ -153,6 +188,65 @@ async fn read_form(
         };
         slot.push_str(&text);
         seen.push(name);
+    }
+    Ok(())
+}
+
+/// The radio buttons' answer: yes, no, or (nothing chosen) not said.
+fn ai_used(value: &str) -> Result<Option<bool>, PageError> {
+    match value {
+        "" => Ok(None),
+        "yes" => Ok(Some(true)),
+        "no" => Ok(Some(false)),
+        _ => Err(PageError::BadInput(
+            "The answer to “Did you use AI tools” must be yes, no, or left unanswered.".into(),
+        )),
+    }
+}
+
+/// What the intake asks beyond free text, checked once the whole form has arrived: the
+/// two confirmations, the asset picked from the list, the weakness and the severity
+/// vector (scored here, and the score sealed with the report).
+fn check_intake(site: &Site, form: &mut Submission) -> Result<(), PageError> {
+    if !(form.confirmed_one_finding && form.confirmed_within_rules) {
+        return Err(PageError::BadInput(
+            "Please confirm both statements under “Before you send”: that the report is \
+             about one finding, and that you tested within the rules of the policy."
+                .into(),
+        ));
+    }
+    if form.asset == OTHER_ASSET {
+        form.asset.clear();
+        if form.asset_other.is_empty() {
+            return Err(PageError::BadInput(
+                "You chose “Something else” as the affected asset: please name it in the \
+                 box below the list."
+                    .into(),
+            ));
+        }
+    } else if !form.asset.is_empty() && site.programme.asset(&form.asset).is_none() {
+        return Err(PageError::BadInput(format!(
+            "“{}” is not in this programme's list of assets (it may have changed since the \
+             form was loaded): reload the form and choose again, or choose “Something else”.",
+            super::error::printable(&form.asset)
+        )));
+    }
+    let named = weakness(&form.weakness).map_err(|why| {
+        PageError::BadInput(format!("The field “{WEAKNESS}” was not accepted: {why}."))
+    })?;
+    form.weakness.zeroize();
+    form.weakness = named;
+    if !form.severity_vector.is_empty() {
+        let mut severity = Severity::parse(&form.severity_vector).map_err(|why| {
+            PageError::BadInput(format!(
+                "The field “{SEVERITY}” is not a CVSS v3.1 or v4.0 vector: {}. Check it \
+                 in a CVSS calculator, or leave the field empty.",
+                super::error::printable(&why)
+            ))
+        })?;
+        form.severity_vector.zeroize();
+        form.severity_vector = std::mem::take(&mut severity.vector);
+        form.severity_score = std::mem::take(&mut severity.score);
     }
     Ok(())
 }

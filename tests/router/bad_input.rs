@@ -172,6 +172,40 @@ bad_inputs! {
     a_field_sent_twice: 400,
         "The field `title` was sent twice.",
         |r| r.multipart(form(&[("title", "a".into()), ("title", "b".into())], &[]));
+    /// Both boxes under "Before you send" are required (browsers that skip `required`
+    /// and scripts get this page).
+    a_report_without_the_confirmations: 400,
+        "Please confirm both statements under “Before you send”: that the report is about \
+         one finding, and that you tested within the rules of the policy.",
+        |r| r.multipart(bare_form(&fine(), &[]));
+    a_report_with_one_confirmation: 400,
+        "Please confirm both statements under “Before you send”",
+        |r| r.multipart(bare_form(&with(&[("confirm_one_finding", "yes")]), &[]));
+    a_severity_that_is_not_a_vector: 400,
+        "The field “Your severity estimate (CVSS vector)” is not a CVSS v3.1 or v4.0 \
+         vector: it does not start with CVSS:3.1/ or CVSS:4.0/",
+        |r| r.multipart(form(&with(&[("severity_vector", "9.8 critical")]), &[]));
+    a_severity_vector_with_a_bad_value: 400,
+        "is not a CVSS v3.1 or v4.0 vector: invalid CVSSv3 AV (Attack Vector) metric",
+        |r| r.multipart(form(
+            &with(&[("severity_vector", "CVSS:3.1/AV:Q/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")]),
+            &[],
+        ));
+    a_severity_vector_without_its_base_metrics: 400,
+        "is not a CVSS v3.1 or v4.0 vector: it lacks the base metric(s) PR, UI, S, C, I, A",
+        |r| r.multipart(form(&with(&[("severity_vector", "CVSS:3.1/AV:N/AC:L")]), &[]));
+    a_weakness_that_is_almost_a_cwe_id: 400,
+        "The field “Weakness” was not accepted: it starts like a CWE id but is not one",
+        |r| r.multipart(form(&with(&[("weakness", "CWE-7x")]), &[]));
+    an_asset_the_programme_does_not_list: 400,
+        "“intranet” is not in this programme&#39;s list of assets",
+        |r| r.multipart(form(&with(&[("asset", "intranet")]), &[]));
+    something_else_without_saying_what: 400,
+        "You chose “Something else” as the affected asset: please name it",
+        |r| r.multipart(form(&with(&[("asset", "*")]), &[]));
+    an_ai_answer_that_is_neither_yes_nor_no: 400,
+        "The answer to “Did you use AI tools” must be yes, no, or left unanswered.",
+        |r| r.multipart(form(&with(&[("ai_used", "maybe")]), &[]));
     a_form_that_is_not_multipart: 400,
         "The form did not arrive as a file upload form.",
         |r| r.header("content-type", "application/x-www-form-urlencoded").body("title=x");

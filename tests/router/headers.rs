@@ -88,6 +88,11 @@ async fn every_route_and_error_carries_the_security_headers() {
             app.get("/.well-known/security.txt"),
             200,
         ),
+        (
+            "GET age-recipients.txt",
+            app.get("/age-recipients.txt"),
+            200,
+        ),
         ("GET style.css", app.get("/static/style.css"), 200),
         (
             "POST /submit",

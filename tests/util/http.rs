@@ -35,14 +35,39 @@ pub fn report_fields(canary: &str) -> Vec<(&'static str, String)> {
         "credit_name",
         "credit_handle",
         "credit_link",
+        "asset_other",
+        "weakness",
+        "how_found",
+        "ai_how",
     ]
     .into_iter()
     .map(|name| (name, format!("{canary}-{name}")))
     .collect()
 }
 
-/// A multipart form with the given text fields and files (name, bytes).
+/// The two boxes every report must tick (the form's "Before you send").
+pub const CONFIRMATIONS: [(&str, &str); 2] = [
+    ("confirm_one_finding", "yes"),
+    ("confirm_within_rules", "yes"),
+];
+
+/// A multipart form with the given text fields and files (name, bytes), and the two
+/// confirmations ticked (unless `fields` sends them itself).
 pub fn form(
+    fields: &[(&'static str, String)],
+    files: &[(String, Vec<u8>)],
+) -> reqwest::multipart::Form {
+    let mut form = bare_form(fields, files);
+    for (name, value) in CONFIRMATIONS {
+        if !fields.iter().any(|(n, _)| *n == name) {
+            form = form.text(name, value);
+        }
+    }
+    form
+}
+
+/// A multipart form with exactly the given text fields and files (name, bytes).
+pub fn bare_form(
     fields: &[(&'static str, String)],
     files: &[(String, Vec<u8>)],
 ) -> reqwest::multipart::Form {
@@ -156,6 +181,8 @@ pub fn multipart_parts(boundary: &str, title: &str, file_len: usize) -> [Vec<u8>
     let head = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n{title}\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nd\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"confirm_one_finding\"\r\n\r\nyes\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"confirm_within_rules\"\r\n\r\nyes\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"slow.bin\"\r\n\
          Content-Type: application/octet-stream\r\n\r\n"
     );
