@@ -357,3 +357,17 @@ async fn shutdown_lets_an_upload_in_flight_finish() {
     server.launch();
     assert_eq!(check(&server, &code).await.0, 200);
 }
+
+/// Regression: the signal handlers were installed only once serving began, after the
+/// "Listening on" line, so a SIGHUP (a keys-file reload) sent as soon as the server said
+/// it was up could end it by the default action.
+#[tokio::test]
+async fn a_reload_right_after_start_reloads_instead_of_killing_the_server() {
+    for _ in 0..5 {
+        let mut server = TestServer::start();
+        server.signal("HUP");
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(server.is_running(), "{}", server.log_text());
+        assert_eq!(check(&server, &unknown_code()).await.0, 404);
+    }
+}

@@ -18,12 +18,18 @@ pub struct Server {
     state: Arc<AppState>,
     config: Config,
     listener: std::net::TcpListener,
+    signals: std::io::Result<Signals>,
 }
 
 impl Server {
     /// Binds the listening socket (so that an address in use is reported before
-    /// anything else starts).
+    /// anything else starts), and installs the signal handlers: from here on the port
+    /// accepts connections, so a SIGHUP or SIGTERM must already reload or drain rather
+    /// than end the process by the default action. Call it inside the Tokio runtime.
     pub fn bind(config: Config, keys: TeamKeys, store: Store) -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = signal(SignalKind::terminate())
+            .and_then(|term| signal(SignalKind::hangup()).map(|hup| Signals { term, hup }));
         let listener = std::net::TcpListener::bind(config.server.listen).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -38,6 +44,7 @@ impl Server {
             state: AppState::new(&config, keys, store, bound),
             config,
             listener,
+            signals,
         })
     }
 
@@ -64,14 +71,23 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         state,
         config,
         listener,
+        signals,
     } = server;
     let handle: Handle<SocketAddr> = Handle::new();
-    tokio::spawn(watch_signals(
-        handle.clone(),
-        state.clone(),
-        config.server.keys.clone(),
-        config.server.shutdown_grace_seconds.duration(),
-    ));
+    match signals {
+        Ok(signals) => {
+            tokio::spawn(watch_signals(
+                signals,
+                handle.clone(),
+                state.clone(),
+                config.server.keys.clone(),
+                config.server.shutdown_grace_seconds.duration(),
+            ));
+        }
+        Err(e) => {
+            tracing::error!("cannot install signal handlers ({e}); stop the server with SIGKILL")
+        }
+    }
     let sweeper = state.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
@@ -139,20 +155,20 @@ fn keys_stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
+/// The signals the server acts on, their handlers already installed.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
 async fn watch_signals(
+    signals: Signals,
     handle: Handle<SocketAddr>,
     state: Arc<AppState>,
     keys_path: PathBuf,
     grace: std::time::Duration,
 ) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
-        return;
-    };
+    let Signals { mut term, mut hup } = signals;
     let mut stamp = keys_stamp(&keys_path);
     let mut poll = tokio::time::interval(KEYS_POLL);
     loop {
