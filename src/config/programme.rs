@@ -57,6 +57,11 @@ pub struct Programme {
     /// security.txt's `CSAF`. Empty: no such line.
     #[serde(deserialize_with = "super::empty_is_none")]
     pub csaf_provider_url: Option<HttpUrl>,
+    /// Serve the team's age recipients at `/age-recipients.txt` and name them in
+    /// security.txt's `Encryption`. Off: neither, and a login prober cannot learn who is
+    /// a member from this site (the recipients are public keys, but listing them tells
+    /// a stranger which keys belong to the team).
+    pub publish_recipients: bool,
     /// security.txt's `Expires`, in days from the day it is served.
     pub security_txt_days: Count<1, 364>,
     /// security.txt's `Preferred-Languages`.
@@ -117,6 +122,7 @@ impl Default for Programme {
             policy_file: None,
             policy_url: None,
             csaf_provider_url: None,
+            publish_recipients: true,
             security_txt_days: Count::of::<180>(),
             languages: Languages::of("en"),
         }

@@ -33,7 +33,7 @@ pub(super) struct SecurityTxt {
     /// Where this file lives (`Canonical`), https addresses only.
     canonical: Vec<String>,
     policy: String,
-    encryption: String,
+    encryption: Option<String>,
     csaf: Option<String>,
     languages: String,
     days: i64,
@@ -79,7 +79,9 @@ impl SecurityTxt {
                 Some(url) => url.to_string(),
                 None => format!("{base}/policy"),
             },
-            encryption: format!("{base}{RECIPIENTS_PATH}"),
+            encryption: programme
+                .publish_recipients
+                .then(|| format!("{base}{RECIPIENTS_PATH}")),
             csaf: programme.csaf_provider_url.as_ref().map(|u| u.to_string()),
             languages: programme.languages.to_string(),
             days: programme.security_txt_days.get() as i64,
@@ -104,7 +106,9 @@ impl SecurityTxt {
             let _ = writeln!(text, "# Also as a Tor onion service: {onion}/");
         }
         let _ = writeln!(text, "Expires: {expires}");
-        let _ = writeln!(text, "Encryption: {}", self.encryption);
+        if let Some(encryption) = &self.encryption {
+            let _ = writeln!(text, "Encryption: {encryption}");
+        }
         let _ = writeln!(text, "Policy: {}", self.policy);
         for canonical in &self.canonical {
             let _ = writeln!(text, "Canonical: {canonical}");
@@ -133,6 +137,9 @@ pub(super) async fn security_txt(State(state): State<Arc<AppState>>) -> Response
 /// The team's age recipients from the keys file as it is now, one a line, in the
 /// format `age -R` reads. Member names stay out: only the keys are public.
 pub(super) async fn recipients(State(state): State<Arc<AppState>>) -> Response {
+    if state.security_txt.encryption.is_none() {
+        return super::PageError::NotFound.into_response();
+    }
     let keys = state.keys();
     let mut text = format!(
         "# The security team's age recipients for {} (https://age-encryption.org).\n\

@@ -191,3 +191,14 @@ async fn the_recipients_are_the_keys_file_as_it_is_now() {
     let keys: Vec<&str> = page.body.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(keys, [app.member.recipient.as_str(), bob.as_str()]);
 }
+
+#[tokio::test]
+async fn an_operator_can_keep_the_recipients_unpublished() {
+    let app = TestApp::start_with(Options::programme(&["publish_recipients = false"]));
+    let page = app.send(app.get("/age-recipients.txt")).await;
+    assert_eq!(page.status, 404);
+    assert!(!page.body.contains(&app.member.recipient), "{}", page.body);
+    let txt = app.send(app.get("/.well-known/security.txt")).await;
+    assert!(!txt.body.contains("Encryption:"), "{}", txt.body);
+    assert!(txt.body.contains("Contact: "), "{}", txt.body);
+}
