@@ -13,6 +13,8 @@ pub struct Desk {
     signing_key: Option<PathBuf>,
     pub home: tempfile::TempDir,
     server: String,
+    /// Seconds this desk's clock runs ahead (`AGEDROP_CLOCK_OFFSET`).
+    ahead: i64,
 }
 
 impl Desk {
@@ -27,7 +29,14 @@ impl Desk {
             signing_key: None,
             home: tempfile::tempdir().unwrap(),
             server: url.to_string(),
+            ahead: 0,
         }
+    }
+
+    /// The same member, with a clock `seconds` ahead: deadlines pass without waiting.
+    pub fn later(mut self, seconds: i64) -> Desk {
+        self.ahead = seconds;
+        self
     }
 
     /// The same member with a signing key file of their own.
@@ -46,7 +55,8 @@ impl Desk {
             .env("AGEDROP_IDENTITY", &self.identity)
             .env_remove("AGEDROP_SIGNING_KEY")
             .env_remove("EDITOR")
-            .env_remove("VISUAL");
+            .env_remove("VISUAL")
+            .env("AGEDROP_CLOCK_OFFSET", self.ahead.to_string());
         if let Some(file) = &self.signing_key {
             c.env("AGEDROP_SIGNING_KEY", file);
         }
