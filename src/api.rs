@@ -86,6 +86,9 @@ pub struct TeamResponse {
     /// `update_days`, `embargo_days`; older servers send only the first and the last).
     #[serde(flatten)]
     pub promises: crate::report::Promises,
+    /// The programme's name, which names its advisories (empty from older servers).
+    #[serde(default)]
+    pub programme: String,
 }
 
 /// What the server keeps in the clear about one report.
@@ -204,8 +207,12 @@ impl ReportSummary {
 }
 
 impl TeamResponse {
-    /// The roster of a keys file, with the programme's promises.
-    pub fn new(keys: &crate::crypto::TeamKeys, promises: crate::report::Promises) -> Self {
+    /// The roster of a keys file, with the programme's promises and name.
+    pub fn new(
+        keys: &crate::crypto::TeamKeys,
+        promises: crate::report::Promises,
+        programme: &str,
+    ) -> Self {
         TeamResponse {
             members: keys
                 .members()
@@ -217,6 +224,7 @@ impl TeamResponse {
                 })
                 .collect(),
             promises,
+            programme: programme.to_string(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The subcommands (clap derive) and what each one wires together.
 
+mod advisory;
 mod compose;
 mod grant;
 mod team;
@@ -360,6 +361,7 @@ fn export(
     let promises = agedrop::team::Exported {
         origin,
         promises: config.programme.promises(),
+        name: config.programme.name.to_string(),
     };
     let (reports, files) = inbox.export(&keys, &promises, &now_rfc3339(), out)?;
     eprintln!(

@@ -254,6 +254,7 @@ async fn regenerate_cli_fixture() {
         &agedrop::team::Exported {
             origin: Some("https://security.example.com".into()),
             promises: agedrop::report::Promises::default(),
+            name: "Example Security".into(),
         },
         "2025-03-01T00:00:00Z",
         &dir.join("desk.bundle"),

@@ -53,9 +53,30 @@ pub(super) fn compose(args: &TextArgs, what: &str) -> anyhow::Result<zeroize::Ze
     Ok(text)
 }
 
-/// Opens `$EDITOR` on a private temporary file, in memory where the system has
-/// `$XDG_RUNTIME_DIR`, and wipes and deletes it afterwards.
+/// The text of a reply or note written in `$EDITOR`, without the comment lines.
 fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let raw = run_editor(
+        &format!("\n# Write the {what} above. Lines starting with # are left out.\n"),
+        ".txt",
+    )?;
+    // Built in a buffer that is wiped, never in an ordinary String.
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(raw.len()));
+    for line in raw.lines().filter(|l| !l.starts_with('#')) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(line);
+    }
+    Ok(zeroize::Zeroizing::new(text.trim().to_string()))
+}
+
+/// Opens `$EDITOR` on a private temporary file holding `initial`, in memory where the
+/// system has `$XDG_RUNTIME_DIR`; gives what the member left in it, and wipes and deletes
+/// the file afterwards.
+pub(super) fn run_editor(
+    initial: &str,
+    suffix: &str,
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .map_err(|_| anyhow!("no text given: pass -m TEXT or --file FILE, or set $EDITOR"))?;
@@ -65,12 +86,9 @@ fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
         .unwrap_or_else(std::env::temp_dir);
     let file = tempfile::Builder::new()
         .prefix("agedrop-")
-        .suffix(".txt")
+        .suffix(suffix)
         .tempfile_in(&dir)?;
-    std::fs::write(
-        file.path(),
-        format!("\n# Write the {what} above. Lines starting with # are left out.\n"),
-    )?;
+    std::fs::write(file.path(), initial)?;
     let mut words = editor.split_whitespace();
     let program = words.next().ok_or_else(|| anyhow!("$EDITOR is empty"))?;
     let status = std::process::Command::new(program)
@@ -85,15 +103,7 @@ fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     if !status.success() {
         bail!("the editor failed; nothing was sent");
     }
-    // Built in a buffer that is wiped, never in an ordinary String.
-    let mut text = zeroize::Zeroizing::new(String::with_capacity(len));
-    for line in raw.lines().filter(|l| !l.starts_with('#')) {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(line);
-    }
-    Ok(zeroize::Zeroizing::new(text.trim().to_string()))
+    Ok(raw)
 }
 
 pub(super) fn confirm_purge(id: ReportId, title: &str) -> anyhow::Result<()> {

@@ -28,6 +28,16 @@ pub struct SealedReport {
     pub events: Vec<(u32, Option<Sealed>)>,
 }
 
+/// The programme as its advisories name it: the server's word, unchecked (it only names
+/// exports, and is made safe where it is used).
+#[derive(Default)]
+pub struct Publisher {
+    /// The programme's name; empty where the source does not say (older servers).
+    pub name: String,
+    /// The server's public origin, if known.
+    pub origin: Option<String>,
+}
+
 /// A source of reports for the desk.
 #[async_trait]
 pub trait Inbox: Send + Sync {
@@ -41,6 +51,12 @@ pub trait Inbox: Send + Sync {
     /// What the programme promises, if this source knows it (`None`: no deadline beats
     /// a wrong one).
     async fn promises(&self) -> Result<Option<Promises>, TeamError>;
+
+    /// Who publishes the programme's advisories, as far as this source knows (a data
+    /// folder does not).
+    async fn publisher(&self) -> Result<Publisher, TeamError> {
+        Ok(Publisher::default())
+    }
 
     /// Every report's clear-text record.
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError>;

@@ -111,7 +111,11 @@ async fn login(
 }
 
 async fn team(State(state): State<Arc<AppState>>) -> Json<api::TeamResponse> {
-    Json(api::TeamResponse::new(&state.keys(), state.site.promises))
+    Json(api::TeamResponse::new(
+        &state.keys(),
+        state.site.promises,
+        &state.site.name,
+    ))
 }
 
 async fn reports(
