@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 
-use agedrop::report::{CreditState, human_time};
+use agedrop::report::{Advisory, CreditState, human_time};
 use agedrop::team::{self, Desk, Export, Thread};
 use agedrop::text::json_safe;
 
@@ -74,7 +74,7 @@ pub(super) async fn advisory(
     let start = team::starting_draft(&thread).ok_or_else(|| {
         anyhow!("report {id}: you cannot open the report itself, so there is nothing to draft from")
     })?;
-    let draft = team::write_draft(&heading(&thread), &start);
+    let draft = team::write_draft(&heading(&thread, &start), &start);
     if args.draft {
         print!("{}", json_safe(&draft));
         return Ok(());
@@ -123,7 +123,7 @@ pub(super) async fn advisory(
 
 /// The comment lines above the draft: the report, the revision it starts from, where the
 /// reporter's credit stands.
-fn heading(thread: &Thread) -> String {
+fn heading(thread: &Thread, start: &Advisory) -> String {
     let review = thread.review();
     let mut out = format!("Advisory for report {}: {}\n", thread.id, thread.title());
     match review.current() {
@@ -140,7 +140,16 @@ fn heading(thread: &Thread) -> String {
                 human_time(r.at)
             ));
         }
-        None => out.push_str("No revision yet: drafted from the report.\n"),
+        None => {
+            out.push_str("No revision yet: drafted from the report.\n");
+            out.push_str(if start.reporter_credits().next().is_some() {
+                "The credit marked reporter = true is what the reporter asked for on the form;\n\
+                 they accept or decline it on their page."
+            } else {
+                "The reporter asked for no credit (or gave nothing to credit)."
+            });
+            return out;
+        }
     }
     out.push_str(match review.credit() {
         CreditState::NotOffered => "The reporter is offered no credit.",
@@ -158,7 +167,7 @@ fn heading(thread: &Thread) -> String {
 
 /// The revision written in `$EDITOR`, starting from `draft`; on a terminal, a draft with
 /// problems opens again with them listed at the top (emptying the file cancels).
-fn edit(draft: &str) -> anyhow::Result<agedrop::report::Advisory> {
+fn edit(draft: &str) -> anyhow::Result<Advisory> {
     let mut text = zeroize::Zeroizing::new(draft.to_string());
     loop {
         let edited = run_editor(&text, ".toml").map_err(|e| {
