@@ -2,9 +2,9 @@
 //! it from the report in `$EDITOR`, the reporter reviews it on their page, comments and
 //! answers the credit; the team revises and discloses; the OSV and CSAF exports validate
 //! (the BSI's CSAF validator, the OSV schema) and carry only the credit the reporter
-//! accepted; `team credits` lists exactly that. A compromised server's revisions and
-//! answers are in `advisory/forgeries.rs`; what the page and the desk refuse in
-//! `advisory/refusals.rs`.
+//! accepted; `team credits` lists exactly that. A credit declined, or worded otherwise,
+//! in `advisory/declined.rs`; a compromised server's revisions and answers in
+//! `advisory/forgeries.rs`; what the page and the desk refuse in `advisory/refusals.rs`.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -12,6 +12,7 @@ use std::process::Stdio;
 
 use crate::util::*;
 
+mod declined;
 mod forgeries;
 mod refusals;
 
@@ -332,76 +333,6 @@ async fn the_advisory_is_reviewed_with_the_reporter_and_only_the_accepted_credit
     ]);
     let from_bundle: serde_json::Value = serde_json::from_str(&from_bundle).unwrap();
     assert_eq!(from_bundle["id"], osv["id"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_declined_credit_is_never_exported_and_the_name_appears_nowhere() {
-    let server = TestServer::start();
-    let title = "Open redirect in login";
-    let code = report_with_credit(&server, title, ["Zed Canaryname", "", "zed.example"]).await;
-    let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, title);
-    let draft = desk.run(&["advisory", &id, "--draft"]);
-    // A link that is not a URL stays in the words, never in the contacts.
-    assert!(
-        draft.contains("name = \"Zed Canaryname (zed.example)\""),
-        "{draft}"
-    );
-    assert!(draft.contains("contact = []"), "{draft}");
-    post_revision(&desk, &id, &draft);
-
-    // Asking for other words publishes nothing of the reporter either.
-    let (client, thread) = page(&server, &code).await;
-    let (status, _) = post_form(
-        &server,
-        &client,
-        &thread,
-        &[
-            ("revision", &revision_on(&thread)),
-            ("credit_note", "Just \"Zed\", please."),
-            ("credit", "change"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 303);
-    assert_eq!(
-        desk.json(&["show", &id])["advisory"]["credit"],
-        "change-asked"
-    );
-    let (client, thread) = page(&server, &code).await;
-    assert!(thread.contains("You asked for other words"), "{thread}");
-    assert!(thread.contains("You asked for other words for the credit offered in revision 1"));
-    assert!(thread.contains("Just &#34;Zed&#34;, please."), "{thread}");
-    let (status, _) = post_form(
-        &server,
-        &client,
-        &thread,
-        &[("revision", &revision_on(&thread)), ("credit", "decline")],
-    )
-    .await;
-    assert_eq!(status, 303);
-    let shown = desk.json(&["show", &id]);
-    assert_eq!(shown["advisory"]["credit"], "declined", "{shown}");
-    assert!(
-        desk.run(&["show", &id])
-            .contains("declined by the reporter (never published)")
-    );
-
-    desk.run(&["status", &id, "disclosed"]);
-    let (osv, csaf) = exports(&desk, &id);
-    for text in [&osv, &csaf] {
-        assert!(
-            !text.contains("Zed") && !text.contains("Canaryname"),
-            "{text}"
-        );
-    }
-    let osv: serde_json::Value = serde_json::from_str(&osv).unwrap();
-    assert!(osv.get("credits").is_none(), "{osv}");
-    let csaf: serde_json::Value = serde_json::from_str(&csaf).unwrap();
-    assert!(csaf["vulnerabilities"][0].get("acknowledgments").is_none());
-    assert!(desk.json(&["credits"]).as_array().unwrap().is_empty());
-    let markdown = desk.run(&["credits"]);
-    assert!(!markdown.contains("Zed"), "{markdown}");
 }
 
 #[test]
