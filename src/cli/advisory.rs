@@ -58,6 +58,10 @@ pub(super) async fn advisory(
     args: AdvisoryArgs,
     json: bool,
 ) -> anyhow::Result<()> {
+    if args.writes() {
+        // Before anyone edits a draft that could not be sent.
+        desk.client()?;
+    }
     let id = desk.resolve(&args.id).await?;
     let thread = desk.thread(id).await?;
     if args.osv || args.csaf {
