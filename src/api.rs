@@ -89,6 +89,9 @@ pub struct TeamResponse {
     /// The programme's canned closing texts (empty from older servers).
     #[serde(default)]
     pub closing: Option<crate::config::Closing>,
+    /// The programme's name, which names its advisories (empty from older servers).
+    #[serde(default)]
+    pub programme: String,
 }
 
 /// What the server keeps in the clear about one report.
@@ -207,10 +210,11 @@ impl ReportSummary {
 }
 
 impl TeamResponse {
-    /// The roster of a keys file, with the programme's promises.
+    /// The roster of a keys file, with the programme's promises, name and closing texts.
     pub fn new(
         keys: &crate::crypto::TeamKeys,
         promises: crate::report::Promises,
+        programme: &str,
         closing: Option<crate::config::Closing>,
     ) -> Self {
         TeamResponse {
@@ -225,6 +229,7 @@ impl TeamResponse {
                 .collect(),
             promises,
             closing,
+            programme: programme.to_string(),
         }
     }
 }

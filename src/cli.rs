@@ -1,5 +1,6 @@
 //! The subcommands (clap derive) and what each one wires together.
 
+mod advisory;
 mod compose;
 mod grant;
 mod team;
@@ -361,6 +362,7 @@ fn export(
         origin,
         promises: config.programme.promises(),
         closing: Some(config.closing.clone()),
+        name: config.programme.name.to_string(),
     };
     let (reports, files) = inbox.export(&keys, &promises, &now_rfc3339(), out)?;
     eprintln!(

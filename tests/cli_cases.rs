@@ -255,6 +255,7 @@ async fn regenerate_cli_fixture() {
             origin: Some("https://security.example.com".into()),
             promises: agedrop::report::Promises::default(),
             closing: None,
+            name: "Example Security".into(),
         },
         "2025-03-01T00:00:00Z",
         &dir.join("desk.bundle"),

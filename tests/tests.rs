@@ -23,6 +23,9 @@ mod logins;
 // The programme's promises for both sides: deadlines, the team's question, the embargo,
 // duplicates.
 mod promises;
+// The advisory reviewed with the reporter, the credit they agree to, OSV and CSAF exports
+// checked by their validators, and what a compromised server cannot make count.
+mod advisory;
 // agedrop team against a real server: two members, hostile names, bundles.
 mod desk;
 // Members come and go: grants without re-encryption, removal, old-format reports.

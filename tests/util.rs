@@ -1,16 +1,19 @@
 //! Helpers for every area: the settings a test server starts with, team members'
 //! keys, canaries and how to look for them, and what a command said. Real server
 //! processes are in `server`, the router in-process in `app`, HTTP as a browser speaks
-//! it in `http`, and the `agedrop team` command in `desk`.
+//! it in `http`, the `agedrop team` command in `desk`, and the validators of exported
+//! advisories in `validators`.
 
 mod app;
 mod desk;
 mod http;
 mod server;
+mod validators;
 pub use app::*;
 pub use desk::Desk;
 pub use http::*;
 pub use server::*;
+pub use validators::*;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -45,7 +45,7 @@ pub(super) fn compose(args: &TextArgs, what: &str) -> anyhow::Result<zeroize::Ze
         }
         text
     } else {
-        edit(what)?
+        edit("", what)?
     };
     if text.trim().is_empty() {
         bail!("the text is empty; nothing was sent");
@@ -53,8 +53,6 @@ pub(super) fn compose(args: &TextArgs, what: &str) -> anyhow::Result<zeroize::Ze
     Ok(text)
 }
 
-/// Opens `$EDITOR` on a private temporary file, in memory where the system has
-/// `$XDG_RUNTIME_DIR`, and wipes and deletes it afterwards.
 /// A canned text, edited in `$EDITOR` first when there is one and a terminal to use it
 /// on; otherwise as it is.
 pub(super) fn edit_canned(canned: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
@@ -62,19 +60,38 @@ pub(super) fn edit_canned(canned: &str) -> anyhow::Result<zeroize::Zeroizing<Str
     if editor.is_none() || !std::io::stdin().is_terminal() {
         return Ok(zeroize::Zeroizing::new(canned.to_string()));
     }
-    let text = edit_from("closing note the reporter reads", canned)?;
+    let text = edit(canned, "closing note the reporter reads")?;
     if text.trim().is_empty() {
         bail!("the text is empty; nothing was sent");
     }
     Ok(text)
 }
 
-fn edit(what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    edit_from(what, "")
+/// The text of a reply or note written in `$EDITOR` (starting from `initial`), without
+/// the comment lines.
+fn edit(initial: &str, what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let raw = run_editor(
+        &format!("{initial}\n# Write the {what} above. Lines starting with # are left out.\n"),
+        ".txt",
+    )?;
+    // Built in a buffer that is wiped, never in an ordinary String.
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(raw.len()));
+    for line in raw.lines().filter(|l| !l.starts_with('#')) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(line);
+    }
+    Ok(zeroize::Zeroizing::new(text.trim().to_string()))
 }
 
-/// `$EDITOR` on a file that starts with `initial`; what is left, without `#` lines.
-fn edit_from(what: &str, initial: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+/// Opens `$EDITOR` on a private temporary file holding `initial`, in memory where the
+/// system has `$XDG_RUNTIME_DIR`; gives what the member left in it, and wipes and deletes
+/// the file afterwards.
+pub(super) fn run_editor(
+    initial: &str,
+    suffix: &str,
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .map_err(|_| anyhow!("no text given: pass -m TEXT or --file FILE, or set $EDITOR"))?;
@@ -84,12 +101,9 @@ fn edit_from(what: &str, initial: &str) -> anyhow::Result<zeroize::Zeroizing<Str
         .unwrap_or_else(std::env::temp_dir);
     let file = tempfile::Builder::new()
         .prefix("agedrop-")
-        .suffix(".txt")
+        .suffix(suffix)
         .tempfile_in(&dir)?;
-    std::fs::write(
-        file.path(),
-        format!("{initial}\n# Write the {what} above. Lines starting with # are left out.\n"),
-    )?;
+    std::fs::write(file.path(), initial)?;
     let mut words = editor.split_whitespace();
     let program = words.next().ok_or_else(|| anyhow!("$EDITOR is empty"))?;
     let status = std::process::Command::new(program)
@@ -104,15 +118,7 @@ fn edit_from(what: &str, initial: &str) -> anyhow::Result<zeroize::Zeroizing<Str
     if !status.success() {
         bail!("the editor failed; nothing was sent");
     }
-    // Built in a buffer that is wiped, never in an ordinary String.
-    let mut text = zeroize::Zeroizing::new(String::with_capacity(len));
-    for line in raw.lines().filter(|l| !l.starts_with('#')) {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(line);
-    }
-    Ok(zeroize::Zeroizing::new(text.trim().to_string()))
+    Ok(raw)
 }
 
 pub(super) fn confirm_purge(id: ReportId, title: &str) -> anyhow::Result<()> {

@@ -15,6 +15,7 @@ use agedrop::team::{
 };
 use agedrop::text::terminal_safe;
 
+use super::advisory::AdvisoryArgs;
 use super::compose::{TextArgs, compose, confirm_purge, edit_canned, parse_when};
 
 /// The team's desk: read and answer reports, decrypting on this machine.
@@ -119,6 +120,12 @@ enum TeamCommand {
         #[arg(long, value_name = "REF")]
         advisory: Option<String>,
     },
+    /// Draft the advisory with the reporter: edit a revision in $EDITOR and post it; or
+    /// print it as OSV or CSAF.
+    Advisory(AdvisoryArgs),
+    /// Print the acknowledgements (Markdown): disclosed reports whose finders accepted
+    /// credit, with exactly the words and links they accepted.
+    Credits,
     /// Add an internal note, sealed to the team only (the reporter never sees it).
     Note {
         /// Report id, or a unique prefix
@@ -212,7 +219,11 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
         if let TeamCommand::Trust { keys, yes } = args.command {
             return super::trust::trust(&mut desk, keys.as_deref(), yes, args.json).await;
         }
-        let writes = !matches!(args.command, TeamCommand::Read(_));
+        let writes = match &args.command {
+            TeamCommand::Read(_) | TeamCommand::Credits => false,
+            TeamCommand::Advisory(a) => a.writes(),
+            _ => true,
+        };
         let news = desk.check_roster(&super::now_rfc3339()).await?;
         super::trust::announce(&desk, &news, writes);
         match args.command {
@@ -223,6 +234,10 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
                 let posted = desk.reply(id, &text).await?;
                 done(&mut desk, args.json, id, posted, "Reply sent")
             }
+            TeamCommand::Advisory(advisory) => {
+                super::advisory::advisory(&mut desk, advisory, args.json).await
+            }
+            TeamCommand::Credits => super::advisory::credits(&desk, args.json).await,
             TeamCommand::Note { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "internal note (the reporter never sees it)")?;
@@ -400,7 +415,7 @@ async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-fn done(
+pub(super) fn done(
     desk: &mut Desk,
     json: bool,
     id: ReportId,

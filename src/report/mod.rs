@@ -11,12 +11,19 @@
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+mod advisory;
 mod promises;
+mod review;
 mod signed;
 mod status;
 mod submission;
 
+pub use advisory::{
+    Advisory, AdvisoryComment, AdvisoryCredit, Affected, CreditDecision, CreditType, Decision,
+    Scored, describe_severity, is_contact_url, score,
+};
 pub use promises::{Deadline, Progress, Promise, Promises, countdown};
+pub use review::{Answer, CreditState, Review, Revision};
 pub use signed::{Opened, Signed};
 pub use status::{DAY, Proposal, Reason, Status, StatusChange, format_instant, parse_instant};
 pub use submission::{Credit, OTHER_ASSET, Severity, Submission, weakness};
@@ -54,6 +61,12 @@ pub enum EventBody {
     Grant(Grant),
     /// The reporter proposes another public disclosure instant.
     Proposal(Proposal),
+    /// A revision of the advisory draft, from a team member.
+    Advisory(Box<Advisory>),
+    /// The reporter's comment on a revision of the advisory draft.
+    AdvisoryComment(AdvisoryComment),
+    /// The reporter's answer to the credit a revision offers them.
+    CreditDecision(CreditDecision),
 }
 
 /// One attached file's metadata; its bytes are a separate sealed stream (the blob).

@@ -171,10 +171,18 @@ pub fn countdown(due: i64, now: i64) -> String {
     } else {
         (now - due, false)
     };
-    let amount = match span {
-        s if s < 2 * HOUR => format!("{} minutes", (s / 60).max(1)),
-        s if s < 2 * DAY => format!("{} hours", s / HOUR),
-        s => format!("{} days", s / DAY),
+    // Rounded to the nearest unit: a deadline 90 days after a report that came a
+    // second ago is "in 90 days", and reads the same a moment later.
+    let nearest = |unit: i64| ((span + unit / 2) / unit).max(1);
+    let (n, unit) = match span {
+        s if s < 2 * HOUR => (nearest(60), "minute"),
+        s if s < 2 * DAY => (nearest(HOUR), "hour"),
+        _ => (nearest(DAY), "day"),
+    };
+    let amount = if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
     };
     if future {
         format!("in {amount}")
@@ -239,6 +247,15 @@ mod tests {
     use super::*;
 
     const T0: i64 = 1_700_000_000;
+
+    #[test]
+    fn countdowns_round_to_the_nearest_unit() {
+        assert_eq!(countdown(T0 + 90 * DAY, T0 + 1), "in 90 days");
+        assert_eq!(countdown(T0 + 90 * DAY, T0 - 1), "in 90 days");
+        assert_eq!(countdown(T0 + 36 * HOUR, T0), "in 36 hours");
+        assert_eq!(countdown(T0 + 20, T0), "in 1 minute");
+        assert_eq!(countdown(T0, T0 + 3 * DAY + HOUR), "3 days ago");
+    }
 
     #[test]
     fn a_new_report_owes_an_acknowledgement_first() {

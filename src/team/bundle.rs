@@ -22,7 +22,7 @@ use crate::store::{BlobId, ReportId, Store};
 
 use super::TeamError;
 use super::files::{Capped, Download};
-use super::inbox::{Inbox, SealedReport, decode_events};
+use super::inbox::{Inbox, Publisher, SealedReport, decode_events};
 
 const INDEX: &str = "agedrop-bundle.json";
 const FORMAT: &str = "agedrop-bundle/1";
@@ -53,6 +53,8 @@ pub struct Exported {
     pub promises: crate::report::Promises,
     /// The canned closing texts.
     pub closing: Option<crate::config::Closing>,
+    /// The programme's name (it names the advisories).
+    pub name: String,
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> TeamError {
@@ -89,7 +91,12 @@ pub fn export(
         format: FORMAT.into(),
         created: created.into(),
         origin: programme.origin.clone(),
-        team: api::TeamResponse::new(keys, programme.promises, programme.closing.clone()),
+        team: api::TeamResponse::new(
+            keys,
+            programme.promises,
+            &programme.name,
+            programme.closing.clone(),
+        ),
         reports,
     };
     let json = serde_json::to_vec(&index).map_err(|e| io_err(out, "cannot encode", e))?;
@@ -265,6 +272,13 @@ impl Inbox for Bundle {
             }
             job.target
                 .write(&mut job.opener.open(Capped::new(reader, cap))?)
+        })
+    }
+
+    async fn publisher(&self) -> Result<Publisher, TeamError> {
+        Ok(Publisher {
+            name: self.index.team.programme.clone(),
+            origin: self.index.origin.clone(),
         })
     }
 

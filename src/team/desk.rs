@@ -132,6 +132,8 @@ pub struct Shown<'a> {
     pub proposed_by_reporter: Option<i64>,
     /// Every promise's deadline.
     pub deadlines: Vec<DeadlineView>,
+    /// The advisory's current revision and the reporter's credit; null without one.
+    pub advisory: Option<super::AdvisoryView>,
     /// Every event, oldest first.
     pub events: Vec<ShownEvent<'a>>,
 }
@@ -159,6 +161,7 @@ impl<'a> Shown<'a> {
                 .into_iter()
                 .map(|d| DeadlineView::new(d, now))
                 .collect(),
+            advisory: super::AdvisoryView::of(thread),
             events: thread
                 .events
                 .iter()

@@ -29,6 +29,16 @@ pub struct SealedReport {
     pub events: Vec<(u32, Option<Sealed>)>,
 }
 
+/// The programme as its advisories name it: the server's word, unchecked (it only names
+/// exports, and is made safe where it is used).
+#[derive(Default)]
+pub struct Publisher {
+    /// The programme's name; empty where the source does not say (older servers).
+    pub name: String,
+    /// The server's public origin, if known.
+    pub origin: Option<String>,
+}
+
 /// A source of reports for the desk.
 #[async_trait]
 pub trait Inbox: Send + Sync {
@@ -46,6 +56,12 @@ pub trait Inbox: Send + Sync {
     /// The programme's canned closing texts, if this source carries them.
     async fn closing(&self) -> Result<Option<Closing>, TeamError> {
         Ok(None)
+    }
+
+    /// Who publishes the programme's advisories, as far as this source knows (a data
+    /// folder does not).
+    async fn publisher(&self) -> Result<Publisher, TeamError> {
+        Ok(Publisher::default())
     }
 
     /// Every report's clear-text record.

@@ -2,8 +2,10 @@
 //! (one [`Inbox`] each, in `server.rs`, `bundle.rs` and `local.rs`); identities and
 //! signing keys; the pinned roster; threads opened and verified locally (`thread/`);
 //! writing, signing and granting team events; and the download pipeline that writes
-//! attachments safely (`files.rs`). Team identities exist only here.
+//! attachments safely (`files.rs`); the advisory drafted with the reporter and its
+//! exports (`advisory/`). Team identities exist only here.
 
+mod advisory;
 mod bundle;
 mod client;
 mod desk;
@@ -22,6 +24,10 @@ mod thread;
 mod trust;
 
 pub use crate::text::terminal_safe;
+pub use advisory::{
+    Acknowledged, AdvisoryView, Export, IgnoredAnswer, acknowledgements, osv_id, parse_draft,
+    starting_draft, write_draft,
+};
 pub use bundle::{Bundle, BundleIndex, Exported, export};
 pub use client::{TeamClient, server_origin};
 pub use desk::{Desk, ListItem, Shown, ShownEvent};
@@ -29,7 +35,7 @@ pub use download::Written;
 pub use files::{Download, Target, max_ciphertext, safe_file_name, write_attachment};
 pub use grant::{GrantSummary, ROUND as GRANT_ROUND};
 pub use identity::{Identities, Terminal};
-pub use inbox::{Inbox, SealedReport, resolve_prefix};
+pub use inbox::{Inbox, Publisher, SealedReport, resolve_prefix};
 pub use local::LocalInbox;
 pub use post::{NewStatus, Posted};
 pub use print::{print_list, print_thread};
@@ -138,6 +144,15 @@ pub enum TeamError {
     /// text, …); nothing was sent.
     #[error("{0}; nothing was sent")]
     BadStatus(String),
+    /// No member of the pinned roster signed an advisory for the report.
+    #[error(
+        "report {0} has no advisory that a member of your pinned roster signed; draft one with \
+         `agedrop team advisory {0}`"
+    )]
+    NoAdvisory(crate::store::ReportId),
+    /// An advisory that OSV or CSAF cannot carry; nothing was sent.
+    #[error("{0}")]
+    BadAdvisory(String),
     /// An attachment's stream is longer than its sealed size.
     #[error(
         "{0}: the attachment's stream is longer than its sealed size; stopped, and nothing of \

@@ -159,7 +159,7 @@ impl Desk {
     }
 
     /// Checks, signs, seals and appends one event.
-    async fn post(
+    pub(super) async fn post(
         &self,
         id: ReportId,
         team_only: bool,

@@ -112,7 +112,7 @@ fn print_promises(out: &mut String, t: &Thread, progress: &Progress, promises: &
 
 /// "Reply from Alice", or, for words no pinned member verifiably wrote,
 /// "Reply claimed to be from Alice, UNVERIFIED (why)".
-fn team_heading(what: &str, claimed: &str, opened: &OpenedEvent) -> String {
+pub(super) fn team_heading(what: &str, claimed: &str, opened: &OpenedEvent) -> String {
     match &opened.signer {
         Some(name) => format!("{what} {}", one_line(name)),
         None => format!(
@@ -141,6 +141,8 @@ pub fn print_thread(t: &Thread, promises: Option<&Promises>) -> zeroize::Zeroizi
     if let Some(question) = t.question() {
         let _ = writeln!(out, "Asked the reporter: {}", one_line(question));
     }
+    let review = t.review();
+    super::advisory::print_summary(&mut out, &review);
     for opened in &t.events {
         let Some(event) = &opened.event else {
             let what = match opened.state {
@@ -166,6 +168,9 @@ pub fn print_thread(t: &Thread, promises: Option<&Promises>) -> zeroize::Zeroizi
             Some(name) => format!(" (signed by {})", one_line(name)),
             None => String::new(),
         };
+        if super::advisory::print_event(&mut out, &review, opened, event, &when) {
+            continue;
+        }
         match &event.body {
             EventBody::Submitted(s) => {
                 let _ = writeln!(
@@ -274,6 +279,10 @@ pub fn print_thread(t: &Thread, promises: Option<&Promises>) -> zeroize::Zeroizi
                     g.events.len()
                 );
             }
+            // Printed above.
+            EventBody::Advisory(_)
+            | EventBody::AdvisoryComment(_)
+            | EventBody::CreditDecision(_) => {}
         }
     }
     out

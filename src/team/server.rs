@@ -10,7 +10,7 @@ use crate::report::Promises;
 use crate::store::ReportId;
 
 use super::files::{Download, stream_to_file};
-use super::inbox::{Inbox, SealedReport, decode_events};
+use super::inbox::{Inbox, Publisher, SealedReport, decode_events};
 use super::{TeamClient, TeamError};
 
 #[async_trait]
@@ -29,6 +29,13 @@ impl Inbox for TeamClient {
 
     async fn closing(&self) -> Result<Option<crate::config::Closing>, TeamError> {
         Ok(self.team().await?.closing)
+    }
+
+    async fn publisher(&self) -> Result<Publisher, TeamError> {
+        Ok(Publisher {
+            name: self.team().await?.programme,
+            origin: Some(self.origin().to_string()),
+        })
     }
 
     async fn summaries(&self) -> Result<Vec<ReportSummary>, TeamError> {

@@ -1,5 +1,6 @@
-//! `POST /thread`: the reporter adds a message, files, or a proposed disclosure date to
-//! their report, sealed to the team (as the keys file is now) and to the reporter.
+//! `POST /thread`: the reporter adds a message, files, a proposed disclosure date, or an
+//! answer to the advisory draft (a comment, the credit's decision: `advisory.rs`) to their
+//! report, sealed to the team (as the keys file is now) and to the reporter.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::advisory::{AnswerForm, answer_events};
 use super::check::again;
 use super::session::ActiveSession;
 use super::thread::ENDED;
@@ -55,7 +57,7 @@ pub(super) async fn follow_up(
 }
 
 /// Reads the follow-up form: the CSRF token first (nothing is read or stored without
-/// it), then a message and files.
+/// it), then a message and files, or an answer to the advisory draft.
 async fn read_follow_up(
     state: &AppState,
     session: &ActiveSession,
@@ -79,6 +81,8 @@ async fn read_follow_up(
     let mut proposal = None;
     let mut files = Vec::new();
     let mut budget = FileBudget::default();
+    let mut answer = AnswerForm::default();
+    let max_text = state.limits.max_text_kib.bytes();
     while let Some(mut field) = multipart.next_field().await.map_err(upload::broken)? {
         match field.name() {
             Some("files") => {
@@ -89,6 +93,20 @@ async fn read_follow_up(
             Some("disclosure") if proposal.is_none() => {
                 let text = upload::read_line(&mut field, "Proposed disclosure date", 40).await?;
                 proposal = proposed_instant(&text)?;
+            }
+            Some("revision") if answer.revision.is_none() => {
+                answer.revision = Some(upload::read_line(&mut field, "Revision", 12).await?);
+            }
+            Some("credit") if answer.credit.is_none() => {
+                answer.credit = Some(upload::read_line(&mut field, "Credit", 12).await?);
+            }
+            Some("credit_note") if answer.note.is_none() => {
+                let label = "Other words for your credit";
+                answer.note = Some(upload::read_long_text(&mut field, label, max_text).await?);
+            }
+            Some("advisory_comment") if answer.comment.is_none() => {
+                let label = "Your comment on the draft";
+                answer.comment = Some(upload::read_long_text(&mut field, label, max_text).await?);
             }
             Some("message") if message.is_none() => {
                 let text = upload::read_long_text(
@@ -107,9 +125,11 @@ async fn read_follow_up(
         }
     }
     let mut message = message.filter(|m| !m.trim().is_empty());
-    if message.is_none() && files.is_empty() && proposal.is_none() {
+    if message.is_none() && files.is_empty() && proposal.is_none() && answer.is_empty() {
         return Err(PageError::BadInput(
-            "Write a message, choose a file, or propose a disclosure date to send.".into(),
+            "Write a message, choose a file, propose a disclosure date, or answer the \
+             advisory draft to send."
+                .into(),
         ));
     }
     let at = now();
@@ -141,6 +161,11 @@ async fn read_follow_up(
                 .map_err(PageError::internal)?,
             blob: None,
         });
+    }
+    if !answer.is_empty() {
+        events.extend(answer_events(
+            state, session, &keys, &recipient, at, answer,
+        )?);
     }
     events.extend(upload::attachment_events(&keys, &recipient, at, files)?);
     Ok(events)

@@ -1,6 +1,7 @@
 //! The web server: reporter pages and their guards. `app(state)` builds the router so
 //! that tests and `serve` share it.
 
+mod advisory;
 mod api;
 mod auth;
 mod check;

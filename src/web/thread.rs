@@ -1,7 +1,7 @@
 //! The reporter's thread: `GET /thread` shows the status, what the programme promised
 //! and what has happened (the deadlines, the agreed disclosure instant), the team's
-//! question when it has one, and every event the reporter can open, oldest first. The
-//! form on it posts to `follow_up.rs`.
+//! question when it has one, the advisory draft to review (`advisory.rs`), and every
+//! event the reporter can open, oldest first. The forms on it post to `follow_up.rs`.
 
 use std::sync::Arc;
 
@@ -17,24 +17,24 @@ use super::session::ActiveSession;
 use super::{AppState, PageError, Site, pages::render};
 use crate::crypto;
 use crate::report::{
-    Deadline, Event, EventBody, Opened, Progress, Promise, Status, countdown, human_size,
+    Deadline, Event, EventBody, Opened, Progress, Promise, Review, Status, countdown, human_size,
     human_time, now,
 };
 
 /// Text on the page: borrowed from an opened event, or made from one (and then wiped
 /// when the page is dropped), so that the reporter's words are never copied into an
 /// ordinary `String` on their way to the template.
-enum Words<'e> {
+pub(super) enum Words<'e> {
     Of(&'e str),
     Made(Zeroizing<String>),
 }
 
 impl Words<'_> {
-    fn made(text: String) -> Self {
+    pub(super) fn made(text: String) -> Self {
         Words::Made(Zeroizing::new(text))
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.as_str().is_empty()
     }
 
@@ -53,12 +53,12 @@ impl std::fmt::Display for Words<'_> {
 }
 
 /// One entry of the timeline as shown.
-struct Entry<'e> {
-    class: &'static str,
-    heading: String,
-    when: String,
-    fields: Vec<(&'static str, Words<'e>)>,
-    text: Words<'e>,
+pub(super) struct Entry<'e> {
+    pub class: &'static str,
+    pub heading: String,
+    pub when: String,
+    pub fields: Vec<(&'static str, Words<'e>)>,
+    pub text: Words<'e>,
 }
 
 /// One promise on the page: what, and how it stands.
@@ -85,6 +85,8 @@ struct ThreadPage<'a> {
     disclosure_whose: &'static str,
     proposal: String,
     promises: Vec<Kept>,
+    /// The current advisory draft to review, if the team posted one.
+    draft: Option<super::advisory::Draft<'a>>,
     open: bool,
     entries: Vec<Entry<'a>>,
     csrf: String,
@@ -116,19 +118,24 @@ pub(super) async fn show(
     Ok(render(&thread_page(&state, &session, &events, notice))?.into_response())
 }
 
-/// Every event the session's key can open, in order (internal team notes are sealed to
-/// the team only and never open here); `None` for one that opened but cannot be read.
-/// The events wipe their text when dropped.
-fn open_events(state: &AppState, session: &ActiveSession) -> Result<Vec<Option<Event>>, PageError> {
+/// Every event the session's key can open, in order, with its position (internal team
+/// notes are sealed to the team only and never open here); `None` for one that opened but
+/// cannot be read. The events wipe their text when dropped.
+fn open_events(
+    state: &AppState,
+    session: &ActiveSession,
+) -> Result<Vec<(u32, Option<Event>)>, PageError> {
     let sealed = state
         .store
         .events(session.report)
         .map_err(|e| state.storage_error(e))?;
     Ok(sealed
         .into_iter()
-        .filter_map(|(_, sealed)| crypto::open_as_reporter(&session.key, &sealed).ok())
-        // Team events come in a signed envelope; either way only the event is shown.
-        .map(|plain| Opened::decode(&plain).ok().map(|o| o.event))
+        .filter_map(|(seq, sealed)| {
+            let plain = crypto::open_as_reporter(&session.key, &sealed).ok()?;
+            // Team events come in a signed envelope; either way only the event is shown.
+            Some((seq, Opened::decode(&plain).ok().map(|o| o.event)))
+        })
         .collect())
 }
 
@@ -136,16 +143,27 @@ fn open_events(state: &AppState, session: &ActiveSession) -> Result<Vec<Option<E
 fn thread_page<'a>(
     state: &'a AppState,
     session: &ActiveSession,
-    events: &'a [Option<Event>],
+    events: &'a [(u32, Option<Event>)],
     notice: Option<&'static str>,
 ) -> ThreadPage<'a> {
+    // The reporter cannot check members' signatures: every advisory revision counts, and
+    // every answer is the reporter's own.
+    let review = Review::of(events.iter().filter_map(|(seq, e)| {
+        let e = e.as_ref()?;
+        Some((
+            *seq,
+            e.at,
+            &e.body,
+            matches!(e.body, EventBody::Advisory(_)),
+        ))
+    }));
     let mut title = "";
     let mut received = 0;
     let mut question = Words::Of("");
     let mut advisory = Words::Of("");
     let mut proposal = String::new();
     let mut entries = Vec::new();
-    for event in events {
+    for (_, event) in events {
         // One event that cannot be read (damaged, or written by a newer agedrop) is
         // shown as such, and the rest of the thread still works.
         let Some(event) = event else {
@@ -250,17 +268,26 @@ fn thread_page<'a>(
             }
             // Sealed to the team only; a reporter key never opens one.
             EventBody::Note(_) | EventBody::Grant(_) => continue,
+            body => match super::advisory::entry(body, when, &review) {
+                Some(entry) => entry,
+                None => continue,
+            },
         };
         entries.push(entry);
     }
     // The reporter cannot check members' signatures (the server could forge a team
     // event anyway, and the desk would show it as unverified): every team event counts.
-    let progress =
-        Progress::of(events.iter().flatten().map(|e| (e.at, &e.body, true))).unwrap_or(Progress {
-            received,
-            open: true,
-            ..Progress::default()
-        });
+    let progress = Progress::of(
+        events
+            .iter()
+            .filter_map(|(_, e)| e.as_ref())
+            .map(|e| (e.at, &e.body, true)),
+    )
+    .unwrap_or(Progress {
+        received,
+        open: true,
+        ..Progress::default()
+    });
     let promises = &state.site.promises;
     let now = now();
     let end = progress.embargo_end(promises);
@@ -291,6 +318,7 @@ fn thread_page<'a>(
             .map(|d| kept(d, now))
             .collect(),
         open: progress.open,
+        draft: super::advisory::draft(&review),
         entries,
         csrf: session.csrf(),
         notice,

@@ -105,11 +105,17 @@ fn unsigned_reason(body: &EventBody) -> &'static str {
         EventBody::Submitted(_)
         | EventBody::Attachment(_)
         | EventBody::Message(_)
-        | EventBody::Proposal(_) => {
+        | EventBody::Proposal(_)
+        | EventBody::AdvisoryComment(_)
+        | EventBody::CreditDecision(_) => {
             "reporter's event: the server writes it from the reporter's upload; such events \
              are never signed"
         }
-        EventBody::Reply(_) | EventBody::Status(_) | EventBody::Note(_) | EventBody::Grant(_) => {
+        EventBody::Reply(_)
+        | EventBody::Status(_)
+        | EventBody::Note(_)
+        | EventBody::Grant(_)
+        | EventBody::Advisory(_) => {
             "NOT SIGNED: anyone who knows the team's public keys (the server included) could \
              have written it"
         }

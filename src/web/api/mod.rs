@@ -114,6 +114,7 @@ async fn team(State(state): State<Arc<AppState>>) -> Json<api::TeamResponse> {
     Json(api::TeamResponse::new(
         &state.keys(),
         state.site.promises,
+        &state.site.name,
         Some(state.closing.clone()),
     ))
 }
