@@ -17,7 +17,11 @@ mod forgeries;
 mod refusals;
 
 /// A report with the reporter's credit choice; its receipt code.
-async fn report_with_credit(server: &TestServer, title: &str, credit: [&str; 3]) -> String {
+pub(crate) async fn report_with_credit(
+    server: &TestServer,
+    title: &str,
+    credit: [&str; 3],
+) -> String {
     let fields = [
         ("title", title.to_string()),
         ("product", "Widget".into()),
@@ -37,7 +41,7 @@ async fn report_with_credit(server: &TestServer, title: &str, credit: [&str; 3])
 }
 
 /// The id of the report titled `title`, from `list --json`.
-fn id_of(desk: &Desk, title: &str) -> String {
+pub(crate) fn id_of(desk: &Desk, title: &str) -> String {
     desk.json(&["list"])
         .as_array()
         .unwrap()
@@ -50,7 +54,7 @@ fn id_of(desk: &Desk, title: &str) -> String {
 }
 
 /// The reporter's page for `code`, after logging in.
-async fn page(server: &TestServer, code: &str) -> (reqwest::Client, String) {
+pub(crate) async fn page(server: &TestServer, code: &str) -> (reqwest::Client, String) {
     let (client, status, page) = login(server, code).await;
     assert_eq!(status, 200, "{page}");
     (client, page)
@@ -58,7 +62,7 @@ async fn page(server: &TestServer, code: &str) -> (reqwest::Client, String) {
 
 /// The reporter posts a form of their page (multipart, as the browser sends it): the
 /// CSRF token, then these fields.
-async fn post_form(
+pub(crate) async fn post_form(
     server: &TestServer,
     client: &reqwest::Client,
     page: &str,
@@ -72,7 +76,7 @@ async fn post_form(
 }
 
 /// The revision the page's forms answer (their hidden `revision` field).
-fn revision_on(page: &str) -> String {
+pub(crate) fn revision_on(page: &str) -> String {
     let marker = "name=\"revision\" value=\"";
     let start = page
         .find(marker)
@@ -82,7 +86,7 @@ fn revision_on(page: &str) -> String {
 }
 
 /// `text` with each `(from, to)` replaced, each present once.
-fn edited(text: &str, changes: &[(&str, &str)]) -> String {
+pub(crate) fn edited(text: &str, changes: &[(&str, &str)]) -> String {
     let mut out = text.to_string();
     for (from, to) in changes {
         assert_eq!(out.matches(from).count(), 1, "{from:?} in:\n{out}");
@@ -92,7 +96,7 @@ fn edited(text: &str, changes: &[(&str, &str)]) -> String {
 }
 
 /// Posts a revision with `advisory ID --file - --json`; what it printed.
-fn post_revision(desk: &Desk, id: &str, text: &str) -> serde_json::Value {
+pub(crate) fn post_revision(desk: &Desk, id: &str, text: &str) -> serde_json::Value {
     let mut child = desk
         .command()
         .args(["advisory", id, "--file", "-", "--json"])
@@ -113,7 +117,7 @@ fn post_revision(desk: &Desk, id: &str, text: &str) -> serde_json::Value {
 
 /// The OSV record and the CSAF document of a report's advisory, each validated (and the
 /// OSV record's id and times checked here in any case).
-fn exports(desk: &Desk, id: &str) -> (String, String) {
+pub(crate) fn exports(desk: &Desk, id: &str) -> (String, String) {
     let osv = desk.run(&["advisory", id, "--osv"]);
     check_osv_basics(&serde_json::from_str(&osv).unwrap());
     validate(Format::Osv, &osv);

@@ -26,6 +26,8 @@ mod promises;
 // The advisory reviewed with the reporter, the credit they agree to, OSV and CSAF exports
 // checked by their validators, and what a compromised server cannot make count.
 mod advisory;
+// The whole seed journey, once for each shape of programme.
+mod journey;
 // agedrop team against a real server: two members, hostile names, bundles.
 mod desk;
 // Members come and go: grants without re-encryption, removal, old-format reports.

@@ -78,12 +78,19 @@ impl Options {
 
     /// The config file for a server on `listen` with this data folder and keys file.
     pub fn config(&self, listen: &str, data: &Path, keys: &Path) -> String {
+        // The programme is "Test Programme" unless the test names it.
+        let named = self.programme.iter().any(|l| l.starts_with("name "));
         format!(
             "[server]\nlisten = {listen:?}\ndata = {data:?}\nkeys = {keys:?}\n\
              shutdown_grace_seconds = 5\n{}\n\
-             [limits]\n{}\n[programme]\nname = \"Test Programme\"\n{}\n",
+             [limits]\n{}\n[programme]\n{}{}\n",
             self.server.join("\n"),
             self.limits.join("\n"),
+            if named {
+                ""
+            } else {
+                "name = \"Test Programme\"\n"
+            },
             self.programme.join("\n")
         )
     }

@@ -243,10 +243,20 @@ impl Advisory {
         draft.title = s.title.trim().to_string();
         draft.description = s.description.trim().to_string();
         draft.impact = s.impact.trim().to_string();
+        // The reporter's weakness and severity estimate start the team's: edited, not
+        // retyped.
+        draft.weakness = s.weakness.trim().to_string();
+        draft.severity = s.severity_vector.trim().to_string();
         draft.credits = reporter_credit(&s.credit).into_iter().collect();
-        if !s.product.trim().is_empty() || !versions.is_empty() {
+        // The product as the reporter named it, else the asset they picked from scope.
+        let product = [&s.product, &s.asset, &s.asset_other]
+            .into_iter()
+            .map(|p| p.trim())
+            .find(|p| !p.is_empty())
+            .unwrap_or_default();
+        if !product.is_empty() || !versions.is_empty() {
             let mut affected = Affected::default();
-            affected.product = s.product.trim().to_string();
+            affected.product = product.to_string();
             affected.versions = versions;
             draft.affected.push(affected);
         }
