@@ -3,6 +3,7 @@
 mod advisory;
 mod compose;
 mod grant;
+mod read;
 mod team;
 mod trust;
 
@@ -158,7 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             json,
             what,
-        } => team::open(
+        } => read::open(
             &data,
             &identity,
             keys.as_deref(),

@@ -1,17 +1,15 @@
-//! `agedrop team …` and `agedrop open …`: the desk commands, their text and JSON output.
+//! `agedrop team …`: the desk commands and their output (the reading ones, shared with
+//! `agedrop open`, in `read.rs`).
 
-use std::io::{IsTerminal, Write};
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Subcommand;
 
-use agedrop::report::{Reason, Status, human_size};
+use agedrop::report::{Reason, Status};
 use agedrop::store::ReportId;
 use agedrop::team::{
-    self, Bundle, Desk, Identities, Inbox, LocalInbox, NewStatus, Pins, Posted, Roster, Seen,
-    Shown, TeamClient,
+    self, Bundle, Desk, Identities, Inbox, NewStatus, Pins, Posted, Seen, TeamClient,
 };
 use agedrop::text::terminal_safe;
 
@@ -227,7 +225,7 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
         let news = desk.check_roster(&super::now_rfc3339()).await?;
         super::trust::announce(&desk, &news, writes);
         match args.command {
-            TeamCommand::Read(command) => read(&mut desk, command, args.json).await,
+            TeamCommand::Read(command) => super::read::read(&mut desk, command, args.json).await,
             TeamCommand::Reply { id, text } => {
                 let id = desk.resolve(&id).await?;
                 let text = compose(&text, "reply to the reporter")?;
@@ -318,101 +316,6 @@ pub(super) fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String
     Ok(agedrop::text::json_safe(&serde_json::to_string_pretty(
         value,
     )?))
-}
-
-/// Runs `agedrop open --data DIR …`: the reading commands over a data folder, team
-/// events checked against the keys file given (a data folder holds no roster).
-pub fn open(
-    data: &Path,
-    identity: &Path,
-    keys: Option<&Path>,
-    config: Option<&Path>,
-    command: ReadCommand,
-    json: bool,
-) -> anyhow::Result<()> {
-    let promise = config
-        .map(|path| {
-            agedrop::config::Config::load(Some(path), &Default::default())
-                .map(|c| c.programme.promises())
-        })
-        .transpose()?;
-    let identities = Identities::load(identity)?;
-    let mut inbox = LocalInbox::open(data)?;
-    if let Some(promises) = promise {
-        inbox = inbox.with_promises(promises);
-    }
-    let key = format!("data:{}", data.canonicalize()?.display());
-    let mut desk = Desk::new(
-        Box::new(inbox),
-        identities,
-        Seen::load(&key),
-        Pins::memory(),
-    );
-    if let Some(path) = keys {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        desk.use_roster(Roster::from_keys_file(&text)?);
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(read(&mut desk, command, json))
-}
-
-async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match command {
-        ReadCommand::List { statuses, overdue } => {
-            let items = desk.list(&statuses, overdue).await?;
-            if json {
-                writeln!(stdout, "{}", json_text(&items)?)?;
-            } else {
-                write!(stdout, "{}", *team::print_list(&items))?;
-            }
-        }
-        ReadCommand::Show { id } => {
-            let id = desk.resolve(&id).await?;
-            let thread = desk.show(id).await?;
-            let promises = desk.promises().await?;
-            if json {
-                let shown = Shown::new(&thread, promises.as_ref());
-                writeln!(stdout, "{}", json_text(&shown)?)?;
-            } else {
-                write!(
-                    stdout,
-                    "{}",
-                    *team::print_thread(&thread, promises.as_ref())
-                )?;
-            }
-        }
-        ReadCommand::Attachments { id, out, force } => {
-            let id = desk.resolve(&id).await?;
-            let out = out.unwrap_or_else(|| PathBuf::from(id.to_string()));
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            let progress = !json && std::io::stderr().is_terminal();
-            let written = desk.attachments(id, &out, force, progress).await?;
-            if json {
-                writeln!(stdout, "{}", json_text(&written)?)?;
-            } else if written.is_empty() {
-                writeln!(stdout, "Report {id} has no attachments.")?;
-            } else {
-                for file in &written {
-                    writeln!(
-                        stdout,
-                        "{}  {}  sha256 {} ok",
-                        team::terminal_safe(&file.path.display().to_string()),
-                        human_size(file.size),
-                        file.sha256
-                    )?;
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn done(

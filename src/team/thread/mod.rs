@@ -9,12 +9,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::crypto::{self, AttachmentKey, FileKey};
-use crate::report::{Attachment, Event, EventBody, Opened, Progress, Status, Submission};
+use crate::report::{Attachment, Event, EventBody, Opened, Status, Submission};
 use crate::store::ReportId;
 
 use super::inbox::SealedReport;
 
 mod granted;
+mod progress;
 
 use super::roster::Roster;
 use super::{Identities, TeamError};
@@ -366,42 +367,6 @@ impl Thread {
     /// the thread but never change the status.
     pub fn status(&self) -> Status {
         self.progress().map_or(Status::Received, |p| p.status)
-    }
-
-    /// What has happened, as far as the programme's promises go: only what verified
-    /// members wrote counts (`None` when the submission cannot be read).
-    pub fn progress(&self) -> Option<Progress> {
-        Progress::of(
-            self.events
-                .iter()
-                .filter_map(|e| e.event.as_ref().map(|ev| (ev.at, &ev.body, e.verified()))),
-        )
-    }
-
-    /// The reporter's latest proposal of a public disclosure instant, if any.
-    pub fn proposal(&self) -> Option<(i64, i64)> {
-        self.opened()
-            .filter_map(|e| match &e.body {
-                EventBody::Proposal(p) => Some((e.at, p.disclosure.unix_timestamp())),
-                _ => None,
-            })
-            .max()
-    }
-
-    /// The question of a `needs-more-information` status that is still current.
-    pub fn question(&self) -> Option<&str> {
-        if self.status() != Status::NeedsMoreInformation {
-            return None;
-        }
-        self.events
-            .iter()
-            .filter(|e| e.verified())
-            .filter_map(|e| match e.event.as_ref().map(|ev| (&ev.body, ev.at)) {
-                Some((EventBody::Status(s), at)) => Some((at, s)),
-                _ => None,
-            })
-            .max_by_key(|(at, _)| *at)
-            .map(|(_, s)| s.note.as_str())
     }
 
     /// Time of the newest readable event.
