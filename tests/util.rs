@@ -78,8 +78,13 @@ impl Options {
 
     /// The config file for a server on `listen` with this data folder and keys file.
     pub fn config(&self, listen: &str, data: &Path, keys: &Path) -> String {
-        // The programme is "Test Programme" unless the test names it.
-        let named = self.programme.iter().any(|l| l.starts_with("name "));
+        // The programme is "Test Programme" unless the test names it (a `name` before any
+        // table of its own, such as an asset's).
+        let named = self
+            .programme
+            .iter()
+            .take_while(|l| !l.starts_with('['))
+            .any(|l| l.starts_with("name "));
         format!(
             "[server]\nlisten = {listen:?}\ndata = {data:?}\nkeys = {keys:?}\n\
              shutdown_grace_seconds = 5\n{}\n\
