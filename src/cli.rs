@@ -3,6 +3,7 @@
 mod advisory;
 mod compose;
 mod grant;
+mod purge;
 mod read;
 mod team;
 mod trust;
@@ -74,6 +75,30 @@ enum Command {
         /// The bundle to write (never overwritten).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// On the server host: list (--dry-run) or purge (--yes) the reports with no
+    /// activity for the retention period (limits.retention_days, or --days). A running
+    /// server does this itself every hour; stop it to purge by hand.
+    #[command(group(clap::ArgGroup::new("mode").required(true).args(["dry_run", "yes"])))]
+    Purge {
+        /// The server's config file (for its data folder and limits.retention_days).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Data folder [default: from the config, or /var/lib/agedrop].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Days without activity [default: limits.retention_days].
+        #[arg(long)]
+        days: Option<u32>,
+        /// Only list what would go: report ids and days, nothing else.
+        #[arg(long)]
+        dry_run: bool,
+        /// Purge them, for good.
+        #[arg(long)]
+        yes: bool,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Read a data folder copied from the server, decrypting on this machine.
     Open {
@@ -152,6 +177,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             keys,
             out,
         } => export(config.as_deref(), data, keys, &out),
+        Command::Purge {
+            config,
+            data,
+            days,
+            dry_run: _,
+            yes,
+            json,
+        } => purge::purge(config.as_deref(), data, days, yes, json),
         Command::Open {
             data,
             identity,

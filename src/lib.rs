@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod report;

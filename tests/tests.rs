@@ -28,6 +28,8 @@ mod promises;
 mod advisory;
 // The whole seed journey, once for each shape of programme.
 mod journey;
+// Quiet reports go after the retention period, by the server or `agedrop purge`.
+mod retention;
 // agedrop team against a real server: two members, hostile names, bundles.
 mod desk;
 // Members come and go: grants without re-encryption, removal, old-format reports.

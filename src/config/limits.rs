@@ -72,6 +72,10 @@ pub struct Limits {
     pub team_logins_per_minute: PerMinute,
     /// Largest sealed event (reply, status, note) a team member may add.
     pub max_event_kib: Kib,
+    /// A report with no activity for this many days is purged, whole (the server
+    /// checks hourly, by the coarse day it keeps in the clear). 0: never (the default:
+    /// a team decides how long it keeps reports, and says so on its reporters' pages).
+    pub retention_days: Count<0, 36_500>,
 }
 
 impl Default for Limits {
@@ -103,6 +107,7 @@ impl Default for Limits {
             team_token_seconds: Seconds::of::<{ 60 * 60 }>(),
             team_logins_per_minute: PerMinute::of::<300>(),
             max_event_kib: Kib::of::<1024>(),
+            retention_days: Count::of::<0>(),
         }
     }
 }

@@ -288,24 +288,7 @@ pub fn human_time(at: i64) -> String {
         .unwrap_or_else(|| "unknown time".into())
 }
 
-/// Seconds since the Unix epoch: the clock every deadline, event time and expiry is
-/// read from.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp() + clock_offset()
-}
-
-/// `AGEDROP_CLOCK_OFFSET` (seconds) moves this process's clock, so that a test can see a
-/// promise's deadline pass without waiting for it. Nothing sets it in production; read
-/// once.
-fn clock_offset() -> i64 {
-    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    *OFFSET.get_or_init(|| {
-        std::env::var("AGEDROP_CLOCK_OFFSET")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
-    })
-}
+pub use crate::clock::now;
 
 #[cfg(test)]
 mod tests {

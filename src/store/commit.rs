@@ -159,6 +159,19 @@ impl Store {
         Ok(seqs)
     }
 
+    /// Reports whose last activity was `days` or more days before `today`: the report
+    /// ids and their last day, oldest first (for retention).
+    pub fn quiet_reports(&self, today: u32, days: u32) -> Result<Vec<(ReportId, u32)>, StoreError> {
+        let mut quiet: Vec<(ReportId, u32)> = self
+            .reports()?
+            .into_iter()
+            .filter(|(_, r)| today.saturating_sub(r.last_day) >= days)
+            .map(|(id, r)| (id, r.last_day))
+            .collect();
+        quiet.sort_by_key(|(_, day)| *day);
+        Ok(quiet)
+    }
+
     /// Removes every record of a report (receipt mapping, events, feed entries) in one
     /// durable batch, then its attachment files.
     pub async fn purge(&self, id: ReportId) -> Result<(), StoreError> {
@@ -253,11 +266,4 @@ fn stage_event(
     Ok(seq)
 }
 
-/// Whole days since the Unix epoch, the only time the server keeps in the clear.
-pub(super) fn today() -> u32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    u32::try_from(secs / 86_400).unwrap_or(u32::MAX)
-}
+pub(super) use crate::clock::today;

@@ -79,6 +79,8 @@ pub struct Site {
     pub max_file: String,
     pub max_upload: String,
     pub max_line_chars: usize,
+    /// Days a report with no activity is kept (0: until the team purges it).
+    pub retention_days: usize,
 }
 
 impl AppState {
@@ -189,6 +191,31 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
     }
 
+    /// Purges every report quiet for `days` days or more (`limits.retention_days`). The
+    /// log says how many, never which.
+    pub async fn purge_quiet(&self, days: u32) {
+        let quiet = match self.store.quiet_reports(crate::clock::today(), days) {
+            Ok(quiet) => quiet,
+            Err(e) => return self.fail_stop(e).log(),
+        };
+        let mut purged = 0;
+        for (id, _) in quiet {
+            match self.store.purge(id).await {
+                Ok(()) => purged += 1,
+                // Purged by a member meanwhile.
+                Err(crate::store::StoreError::NotFound) => {}
+                Err(e) => return self.fail_stop(e).log(),
+            }
+        }
+        if purged > 0 {
+            tracing::info!(
+                purged,
+                days,
+                "reports with no activity for the retention period were purged"
+            );
+        }
+    }
+
     /// Ends sessions that have expired (their keys are wiped).
     pub fn sweep_sessions(&self) {
         self.sessions.sweep();
@@ -215,6 +242,7 @@ impl Site {
             max_file: human_size(l.max_file_mib.bytes()),
             max_upload: human_size(l.max_upload_mib.bytes()),
             max_line_chars: l.max_line_chars.get(),
+            retention_days: l.retention_days.get(),
         }
     }
 }

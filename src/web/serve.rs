@@ -96,6 +96,18 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
             sweeper.sweep_sessions();
         }
     });
+    let days = config.limits.retention_days.get();
+    if days > 0 {
+        let keeper = state.clone();
+        tokio::spawn(async move {
+            // At start, then hourly: the day is all the server knows of a report's time.
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                keeper.purge_quiet(days as u32).await;
+            }
+        });
+    }
     let router = app(state.clone());
     let header_timeout = config.limits.header_timeout_seconds.duration();
     let served = match config.server.tls() {
