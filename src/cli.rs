@@ -76,9 +76,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// On the server host: list (--dry-run) or purge (--yes) the reports with no
-    /// activity for the retention period (limits.retention_days, or --days). A running
-    /// server does this itself every hour; stop it to purge by hand.
+    /// On the server host: list or purge the reports quiet for the retention period.
+    ///
+    /// A report with no activity for limits.retention_days (or --days) is listed with
+    /// --dry-run (its id and days, nothing else) or purged with --yes. A running server
+    /// purges such reports itself every hour; stop it to purge by hand.
     #[command(group(clap::ArgGroup::new("mode").required(true).args(["dry_run", "yes"])))]
     Purge {
         /// The server's config file (for its data folder and limits.retention_days).
