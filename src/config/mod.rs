@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer};
 pub use closing::Closing;
 pub use limits::Limits;
 pub use programme::{Programme, ProgrammeName};
-pub use server::{HttpUrl, OnionAddress, Server, TlsFiles};
+pub use server::{HostnameFile, HttpUrl, OnionAddress, Server, TlsFiles};
 use units::BadValue;
 
 /// A setting was missing or wrong.
@@ -165,6 +165,23 @@ impl Config {
     /// nameless, and no limit is set where a larger one makes it unreachable.
     pub fn validate(mut self, o: &Overrides) -> Result<Config, ConfigError> {
         o.apply(&mut self.server)?;
+        if let Some(file) = &self.server.onion_hostname_file {
+            let read = file
+                .read()
+                .map_err(|why| err("server.onion_hostname_file", why))?;
+            match &self.server.onion_address {
+                Some(given) if *given != read => {
+                    return Err(err(
+                        "server.onion_address",
+                        format!(
+                            "is {given}, but server.onion_hostname_file holds {read}: set \
+                             one of them"
+                        ),
+                    ));
+                }
+                _ => self.server.onion_address = Some(read),
+            }
+        }
         let server = &self.server;
 
         match (&server.tls_cert, &server.tls_key) {

@@ -29,9 +29,15 @@ pub struct Server {
     /// Serve plain HTTP on a non-loopback address: only when something in front adds
     /// TLS, or reports would cross the network in the clear.
     pub allow_plain_http: bool,
-    /// The onion service's address; team logins are bound to it. Empty: none.
+    /// The onion service's address; team logins are bound to it. Empty: none (or the
+    /// one in `onion_hostname_file`).
     #[serde(deserialize_with = "super::empty_is_none")]
     pub onion_address: Option<OnionAddress>,
+    /// Tor's `hostname` file in the onion service's HiddenServiceDir (e.g.
+    /// `/var/lib/tor/agedrop/hostname`), read at start for `onion_address`, so that the
+    /// address is never typed in by hand. Empty: none.
+    #[serde(deserialize_with = "super::empty_is_none")]
+    pub onion_hostname_file: Option<HostnameFile>,
     /// The public address reporters and the team use; team logins are bound to it.
     /// Required when `listen` is not loopback. Empty: none.
     #[serde(deserialize_with = "super::empty_is_none")]
@@ -52,6 +58,7 @@ impl Default for Server {
             tls_key: None,
             allow_plain_http: false,
             onion_address: None,
+            onion_hostname_file: None,
             public_url: None,
             cache_mib: Mib::of::<64>(),
             shutdown_grace_seconds: Seconds::of::<30>(),
@@ -90,6 +97,39 @@ pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, BadValue> {
             "`{text}` is not an address and port, e.g. 127.0.0.1:8080"
         ))
     })
+}
+
+/// The path of Tor's `hostname` file.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct HostnameFile(PathBuf);
+
+impl TryFrom<String> for HostnameFile {
+    type Error = BadValue;
+
+    fn try_from(text: String) -> Result<Self, BadValue> {
+        Ok(HostnameFile(PathBuf::from(text.trim())))
+    }
+}
+
+impl HostnameFile {
+    /// The onion address the file holds: Tor writes `abc…xyz.onion` and a newline.
+    pub fn read(&self) -> Result<OnionAddress, String> {
+        let text = std::fs::read_to_string(&self.0).map_err(|e| {
+            format!(
+                "cannot read {}: {e}. Is Tor running with HiddenServiceDir there, and may \
+                 agedrop's user read it (e.g. add it to the debian-tor group)?",
+                self.0.display()
+            )
+        })?;
+        OnionAddress::try_from(text).map_err(|e| {
+            format!(
+                "{} does not hold an onion address: {}",
+                self.0.display(),
+                e.0
+            )
+        })
+    }
 }
 
 /// An onion service's host name (`abc…xyz.onion`), without scheme or slash.

@@ -357,3 +357,36 @@ fn text_settings_are_normalised() {
     assert_eq!(c.programme.scope.as_str(), "web");
     assert_eq!(c.programme.policy_url, None);
 }
+
+#[test]
+fn the_onion_address_is_read_from_tors_hostname_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostname");
+    let onion = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion";
+    std::fs::write(&file, format!("{onion}\n")).unwrap();
+    let with = |extra: &str| {
+        format!(
+            "[server]\nonion_hostname_file = {:?}\n{extra}",
+            file.display().to_string()
+        )
+    };
+    let c = parse(&with(""))
+        .and_then(|c| c.validate(&Overrides::default()))
+        .unwrap();
+    assert_eq!(c.server.onion_address.unwrap().as_str(), onion);
+    // Both given: they must agree.
+    let e = refused(&with("onion_address = \"other.onion\"\n"));
+    assert_eq!(e.setting, "server.onion_address");
+    assert!(e.to_string().contains("set one of them"), "{e}");
+    // Missing or not an address: the setting is named, with what to check.
+    std::fs::remove_file(&file).unwrap();
+    let e = refused(&with(""));
+    assert_eq!(e.setting, "server.onion_hostname_file");
+    assert!(e.to_string().contains("Is Tor running"), "{e}");
+    std::fs::write(&file, "not an onion\n").unwrap();
+    let e = refused(&with(""));
+    assert!(
+        e.to_string().contains("does not hold an onion address"),
+        "{e}"
+    );
+}
