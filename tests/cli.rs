@@ -91,3 +91,64 @@ async fn serves_tls_with_hsts() {
         .await;
     assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
 }
+
+/// A client that trusts only the test CA `ca` (a file in tests/fixtures), and makes a
+/// new connection (a new handshake) for every request.
+fn trusting(ca: &str) -> reqwest::Client {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let cert = std::fs::read(format!("{fixtures}/{ca}")).unwrap();
+    client_builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&cert).unwrap()])
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+/// Waits until the server's log has `logged` more often than `before` times.
+fn wait_for_log(server: &TestServer, logged: &str, before: usize) {
+    for _ in 0..400 {
+        if server.log_text().matches(logged).count() > before {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("the server never logged {logged:?}:\n{}", server.log_text());
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_is_served_without_a_restart_and_a_bad_one_never() {
+    // The server reads copies, so the test can replace them as certbot would.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::copy(format!("{fixtures}/tls-cert.pem"), &cert).unwrap();
+    std::fs::copy(format!("{fixtures}/tls-key.pem"), &key).unwrap();
+    let server = TestServer::start_with(Options {
+        server: vec![
+            format!("tls_cert = {:?}", cert.display().to_string()),
+            format!("tls_key = {:?}", key.display().to_string()),
+        ],
+        ..Default::default()
+    });
+    let (old, new) = (trusting("tls-ca.pem"), trusting("tls-ca-2.pem"));
+    assert_eq!(old.get(server.at("/")).send().await.unwrap().status(), 200);
+    assert!(new.get(server.at("/")).send().await.is_err());
+
+    // Renewed on disk and announced with SIGHUP: the next handshake gets the new pair.
+    std::fs::copy(format!("{fixtures}/tls-cert-2.pem"), &cert).unwrap();
+    std::fs::copy(format!("{fixtures}/tls-key-2.pem"), &key).unwrap();
+    server.signal("HUP");
+    wait_for_log(&server, "TLS certificate reloaded", 0);
+    assert_eq!(new.get(server.at("/")).send().await.unwrap().status(), 200);
+    assert!(old.get(server.at("/")).send().await.is_err());
+
+    // A bad pair (a key that is not the certificate's, then a damaged file) is refused,
+    // and the last good one keeps serving; no SIGHUP needed to notice the change.
+    std::fs::copy(format!("{fixtures}/tls-key.pem"), &key).unwrap();
+    wait_for_log(&server, "TLS certificate not reloaded", 0);
+    assert_eq!(new.get(server.at("/")).send().await.unwrap().status(), 200);
+    std::fs::write(&cert, "not a certificate").unwrap();
+    server.signal("HUP");
+    wait_for_log(&server, "TLS certificate not reloaded", 1);
+    assert_eq!(new.get(server.at("/")).send().await.unwrap().status(), 200);
+}

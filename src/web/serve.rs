@@ -74,13 +74,31 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         signals,
     } = server;
     let handle: Handle<SocketAddr> = Handle::new();
+    let certificates = match config.server.tls() {
+        Some(files) => Some(Certificates {
+            config: RustlsConfig::from_pem_file(files.cert, files.key)
+                .await
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("server.tls_cert / server.tls_key: cannot load them: {e}"),
+                    )
+                })?,
+            cert: files.cert.to_path_buf(),
+            key: files.key.to_path_buf(),
+        }),
+        None => None,
+    };
     match signals {
         Ok(signals) => {
             tokio::spawn(watch_signals(
                 signals,
                 handle.clone(),
                 state.clone(),
-                config.server.keys.clone(),
+                Watched {
+                    keys: config.server.keys.clone(),
+                    certificates: certificates.clone(),
+                },
                 config.server.shutdown_grace_seconds.duration(),
             ));
         }
@@ -110,17 +128,9 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
     }
     let router = app(state.clone());
     let header_timeout = config.limits.header_timeout_seconds.duration();
-    let served = match config.server.tls() {
-        Some(files) => {
-            let tls = RustlsConfig::from_pem_file(files.cert, files.key)
-                .await
-                .map_err(|e| {
-                    std::io::Error::new(
-                        e.kind(),
-                        format!("server.tls_cert / server.tls_key: cannot load them: {e}"),
-                    )
-                })?;
-            let server = axum_server::from_tcp_rustls(listener, tls)?;
+    let served = match certificates {
+        Some(certificates) => {
+            let server = axum_server::from_tcp_rustls(listener, certificates.config)?;
             with_timeouts(server, handle, header_timeout)
                 .serve(router.into_make_service())
                 .await
@@ -158,13 +168,50 @@ fn with_timeouts<A>(
     server
 }
 
-/// How often the keys file is checked for changes (a reload without SIGHUP).
+/// How often the keys file and the certificate files are checked for changes (a reload
+/// without SIGHUP: certbot's renewals, a member removed).
 const KEYS_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// What identifies a version of the keys file on disk.
+/// What identifies a version of a file on disk.
 fn keys_stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
+}
+
+/// The TLS certificate being served, and where it is read from.
+#[derive(Clone)]
+struct Certificates {
+    config: RustlsConfig,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Certificates {
+    fn stamp(&self) -> Option<[(std::time::SystemTime, u64); 2]> {
+        Some([keys_stamp(&self.cert)?, keys_stamp(&self.key)?])
+    }
+
+    /// Serves the pair on disk from the next handshake on; a pair that does not load
+    /// (half written, mismatched, damaged) leaves the old one serving.
+    async fn reload(&self) {
+        match self
+            .config
+            .reload_from_pem_file(&self.cert, &self.key)
+            .await
+        {
+            Ok(()) => tracing::info!("TLS certificate reloaded"),
+            Err(e) => tracing::error!(
+                "TLS certificate not reloaded, the old one keeps serving: {e}; check \
+                 server.tls_cert and server.tls_key"
+            ),
+        }
+    }
+}
+
+/// The files a running server follows.
+struct Watched {
+    keys: PathBuf,
+    certificates: Option<Certificates>,
 }
 
 /// The signals the server acts on, their handlers already installed.
@@ -177,24 +224,32 @@ async fn watch_signals(
     signals: Signals,
     handle: Handle<SocketAddr>,
     state: Arc<AppState>,
-    keys_path: PathBuf,
+    watched: Watched,
     grace: std::time::Duration,
 ) {
     let Signals { mut term, mut hup } = signals;
+    let keys_path = watched.keys;
     let mut stamp = keys_stamp(&keys_path);
+    let mut cert_stamp = watched.certificates.as_ref().and_then(Certificates::stamp);
     let mut poll = tokio::time::interval(KEYS_POLL);
     loop {
-        let reload = tokio::select! {
+        let (reload, reload_certificates) = tokio::select! {
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
             _ = state.failed.notified() => break,
-            _ = hup.recv() => true,
+            _ = hup.recv() => (true, true),
             _ = poll.tick() => {
-                // Edited without a reload: removing a member must not wait for one.
+                // Edited without a reload: removing a member must not wait for one,
+                // and a renewed certificate must not wait for a restart.
                 let now = keys_stamp(&keys_path);
-                now.is_some() && now != stamp
+                let certs = watched.certificates.as_ref().and_then(Certificates::stamp);
+                (now.is_some() && now != stamp, certs.is_some() && certs != cert_stamp)
             }
         };
+        if let (true, Some(certificates)) = (reload_certificates, &watched.certificates) {
+            cert_stamp = certificates.stamp();
+            certificates.reload().await;
+        }
         if reload {
             stamp = keys_stamp(&keys_path);
             match TeamKeys::load(&keys_path) {
