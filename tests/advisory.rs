@@ -40,41 +40,6 @@ pub(crate) async fn report_with_credit(
     receipt_code(&page.text().await.unwrap())
 }
 
-/// The id of the report titled `title`, from `list --json`.
-pub(crate) fn id_of(desk: &Desk, title: &str) -> String {
-    desk.json(&["list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["title"] == title)
-        .unwrap_or_else(|| panic!("no report titled {title}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// The reporter's page for `code`, after logging in.
-pub(crate) async fn page(server: &TestServer, code: &str) -> (reqwest::Client, String) {
-    let (client, status, page) = login(server, code).await;
-    assert_eq!(status, 200, "{page}");
-    (client, page)
-}
-
-/// The reporter posts a form of their page (multipart, as the browser sends it): the
-/// CSRF token, then these fields.
-pub(crate) async fn post_form(
-    server: &TestServer,
-    client: &reqwest::Client,
-    page: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String) {
-    let mut form = reqwest::multipart::Form::new().text("csrf", csrf(page));
-    for (name, value) in fields {
-        form = form.text(name.to_string(), value.to_string());
-    }
-    fetch(client.post(server.at("/thread")).multipart(form)).await
-}
-
 /// The revision the page's forms answer (their hidden `revision` field).
 pub(crate) fn revision_on(page: &str) -> String {
     let marker = "name=\"revision\" value=\"";
@@ -137,7 +102,7 @@ async fn the_advisory_is_reviewed_with_the_reporter_and_only_the_accepted_credit
     let credit = ["Jane Doe", "@jane", "https://jane.example/"];
     let code = report_with_credit(&server, title, credit).await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, title);
+    let id = desk.id_of(title);
     desk.fails(&["advisory", &id, "--osv"], "has no advisory");
 
     // Drafted from the report: its words, and the credit the reporter asked for.
@@ -193,7 +158,7 @@ async fn the_advisory_is_reviewed_with_the_reporter_and_only_the_accepted_credit
     );
 
     // The reporter sees the draft to review, escaped, with their credit to answer.
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     for says in [
         "Advisory draft to review",
         "Revision 1 of 1",
@@ -210,7 +175,7 @@ async fn the_advisory_is_reviewed_with_the_reporter_and_only_the_accepted_credit
     let first_revision = revision_on(&thread);
 
     // The reporter comments; the desk shows it.
-    let (status, _) = post_form(
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -263,10 +228,10 @@ async fn the_advisory_is_reviewed_with_the_reporter_and_only_the_accepted_credit
     );
 
     // The reporter accepts the credit of revision 2.
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     assert!(thread.contains("Revision 2 of 2"), "{thread}");
     assert!(thread.contains("Turn off the search box on /find."));
-    let (status, _) = post_form(
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -274,7 +239,7 @@ async fn the_advisory_is_reviewed_with_the_reporter_and_only_the_accepted_credit
     )
     .await;
     assert_eq!(status, 303);
-    let (_, thread) = page(&server, &code).await;
+    let (_, thread) = reporter_page(&server, &code).await;
     assert!(thread.contains("You accepted the credit below"), "{thread}");
     let json = desk.json(&["show", &id]);
     assert_eq!(json["advisory"]["credit"], "accepted", "{json}");

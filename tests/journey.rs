@@ -5,7 +5,7 @@
 //! the report, commented on by the reporter and revised; the credit accepted; disclosed;
 //! the OSV and CSAF exports valid; the acknowledgements listing exactly that credit.
 
-use crate::advisory::{edited, exports, id_of, page, post_form, post_revision, revision_on};
+use crate::advisory::{edited, exports, post_revision, revision_on};
 use crate::util::*;
 
 /// One programme: its name, promises and scope, as an operator would configure it.
@@ -52,7 +52,7 @@ async fn journey(shape: Shape) {
 
     // Acknowledged at once; past the window, only the other one is flagged.
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, "Account takeover via reset link");
+    let id = desk.id_of("Account takeover via reset link");
     desk.run(&["reply", &id, "-m", "Thank you: we are on it."]);
     let later =
         Desk::new(&server, &server.member.identity).later((shape.acknowledge_hours + 1) * 3600);
@@ -74,9 +74,9 @@ async fn journey(shape: Shape) {
         "-m",
         "Does it work on accounts with two-factor login?",
     ]);
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     assert!(thread.contains("id=\"question\""), "{thread}");
-    let (status, _) = post_form(
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -120,8 +120,8 @@ async fn journey(shape: Shape) {
         ],
     );
     post_revision(&desk, &id, &first);
-    let (client, thread) = page(&server, &code).await;
-    let (status, _) = post_form(
+    let (client, thread) = reporter_page(&server, &code).await;
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -142,9 +142,9 @@ async fn journey(shape: Shape) {
     post_revision(&desk, &id, &second);
 
     // The reporter accepts the credit of the current revision.
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     assert!(thread.contains("Revision 2 of 2"), "{thread}");
-    let (status, _) = post_form(
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -169,7 +169,7 @@ async fn journey(shape: Shape) {
     let credits = desk.json(&["credits"]);
     assert_eq!(credits.as_array().unwrap().len(), 1, "{credits}");
     assert_eq!(credits[0]["credits"][0]["name"], "Rosa Finder (@rosa)");
-    let (_, thread) = page(&server, &code).await;
+    let (_, thread) = reporter_page(&server, &code).await;
     assert_eq!(
         thread[thread.find("id=\"status\">").unwrap() + 12..]
             .split('<')

@@ -5,47 +5,6 @@
 
 use crate::util::*;
 
-/// The id of the report titled `title`, from `list --json`.
-fn id_of(desk: &Desk, title: &str) -> String {
-    desk.json(&["list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["title"] == title)
-        .unwrap_or_else(|| panic!("no report titled {title}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// The reporter's page for `code`, after logging in.
-async fn page(server: &TestServer, code: &str) -> (reqwest::Client, String) {
-    let (client, status, page) = login(server, code).await;
-    assert_eq!(status, 200, "{page}");
-    (client, page)
-}
-
-/// The reporter posts the follow-up form with these fields (besides the CSRF token).
-async fn follow_up(
-    server: &TestServer,
-    client: &reqwest::Client,
-    page: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String) {
-    let mut form = reqwest::multipart::Form::new().text("csrf", csrf(page));
-    for (name, value) in fields {
-        form = form.text(name.to_string(), value.to_string());
-    }
-    let response = client
-        .post(server.at("/thread"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
-}
-
 /// The text inside the element with `id="…"`, tags removed.
 fn text_of(page: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\"");
@@ -63,7 +22,7 @@ async fn an_answered_report_is_on_time_and_one_left_alone_is_overdue() {
     submit_simple(&server, "Answered").await;
     submit_simple(&server, "Left alone").await;
     let desk = Desk::new(&server, &server.member.identity);
-    let answered = id_of(&desk, "Answered");
+    let answered = desk.id_of("Answered");
     desk.run(&["reply", &answered, "-m", "Thanks, we are looking at it."]);
     // Nothing is late yet; a day and an hour later, on the desk's clock, one is.
     assert_eq!(desk.json(&["list", "--overdue"]), serde_json::json!([]));
@@ -107,7 +66,7 @@ async fn needs_more_information_puts_the_question_before_the_reporter() {
     let server = TestServer::start();
     let code = submit_simple(&server, "Unclear").await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, "Unclear");
+    let id = desk.id_of("Unclear");
     desk.fails(
         &["status", &id, "needs-more-information"],
         "asks the reporter a question: give it with -m",
@@ -124,14 +83,14 @@ async fn needs_more_information_puts_the_question_before_the_reporter() {
         "Which version did you test <b>exactly</b>?"
     );
 
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     assert_eq!(text_of(&thread, "status"), "needs more information");
     let question = &thread[thread.find("id=\"question\"").unwrap()..];
     assert!(
         question.contains("Which version did you test &#60;b&#62;exactly&#60;/b&#62;?"),
         "{thread}"
     );
-    let (status, _) = follow_up(
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -148,7 +107,7 @@ async fn needs_more_information_puts_the_question_before_the_reporter() {
 
     // Assessed: the question is no longer current.
     desk.run(&["status", &id, "valid"]);
-    let (_, thread) = page(&server, &code).await;
+    let (_, thread) = reporter_page(&server, &code).await;
     assert!(!thread.contains("id=\"question\""), "{thread}");
     assert_eq!(text_of(&thread, "status"), "valid");
     assert!(desk.json(&["show", &id])["question"].is_null());
@@ -159,7 +118,7 @@ async fn the_page_and_the_desk_agree_on_the_disclosure_instant() {
     let server = TestServer::start_with(Options::programme(&["embargo_days = 30"]));
     let code = submit_simple(&server, "Embargoed").await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, "Embargoed");
+    let id = desk.id_of("Embargoed");
 
     // At first: the programme's default, 30 days after the report.
     let shown = desk.json(&["show", &id]);
@@ -167,7 +126,7 @@ async fn the_page_and_the_desk_agree_on_the_disclosure_instant() {
     let default_end = agedrop::text::rfc3339(received + 30 * 86_400).unwrap();
     assert_eq!(shown["disclosure"], default_end.as_str());
     assert_eq!(shown["disclosure_set_by_team"], false);
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     assert_eq!(
         text_of(&thread, "disclosure"),
         agedrop::report::human_time(received + 30 * 86_400)
@@ -177,13 +136,13 @@ async fn the_page_and_the_desk_agree_on_the_disclosure_instant() {
 
     // The reporter proposes a date; one in the past is refused.
     let (status, refused) =
-        follow_up(&server, &client, &thread, &[("disclosure", "2001-01-01")]).await;
+        post_thread(&server, &client, &thread, &[("disclosure", "2001-01-01")]).await;
     assert_eq!(status, 400);
     assert!(
         refused.contains("The proposed disclosure date is in the past"),
         "{refused}"
     );
-    let (status, _) = follow_up(
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -212,7 +171,7 @@ async fn the_page_and_the_desk_agree_on_the_disclosure_instant() {
     let shown = desk.json(&["show", &id]);
     assert_eq!(shown["disclosure"], "2029-06-01T15:00:00Z");
     assert_eq!(shown["disclosure_set_by_team"], true);
-    let (_, thread) = page(&server, &code).await;
+    let (_, thread) = reporter_page(&server, &code).await;
     assert_eq!(text_of(&thread, "disclosure"), "2029-06-01 15:00 UTC");
     assert_eq!(text_of(&thread, "proposal"), "2030-01-01 00:00 UTC");
     assert_eq!(text_of(&thread, "status"), "accepted: fix in progress");
@@ -228,8 +187,8 @@ async fn a_duplicate_is_closed_with_its_reason_and_both_threads_are_linked() {
     submit_simple(&server, "First finder").await;
     let code = submit_simple(&server, "Second finder").await;
     let desk = Desk::new(&server, &server.member.identity);
-    let first = id_of(&desk, "First finder");
-    let second = id_of(&desk, "Second finder");
+    let first = desk.id_of("First finder");
+    let second = desk.id_of("Second finder");
 
     desk.fails(&["status", &second, "closed"], "closing needs a reason");
     desk.fails(
@@ -283,7 +242,7 @@ async fn a_duplicate_is_closed_with_its_reason_and_both_threads_are_linked() {
     assert!(here.contains("Status:   closed (duplicate)"), "{here}");
 
     // The reporter sees why, and the public advisory, but not the team's notes.
-    let (_, thread) = page(&server, &code).await;
+    let (_, thread) = reporter_page(&server, &code).await;
     assert_eq!(text_of(&thread, "status"), "closed");
     assert_eq!(
         text_of(&thread, "reason"),
@@ -314,16 +273,16 @@ async fn closing_starts_from_the_operators_text_for_the_reason() {
     ]));
     let code = submit_simple(&server, "Admin panel").await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, "Admin panel");
+    let id = desk.id_of("Admin panel");
     desk.run(&["status", &id, "closed", "--reason", "wont-fix"]);
-    let (_, thread) = page(&server, &code).await;
+    let (_, thread) = reporter_page(&server, &code).await;
     assert!(
         thread.contains("We accept this risk: the admin panel is only on our VPN."),
         "{thread}"
     );
     // Words given with -m replace it.
     let other = submit_simple(&server, "Second").await;
-    let second = id_of(&desk, "Second");
+    let second = desk.id_of("Second");
     desk.run(&[
         "status",
         &second,
@@ -333,7 +292,7 @@ async fn closing_starts_from_the_operators_text_for_the_reason() {
         "-m",
         "Not for us.",
     ]);
-    let (_, thread) = page(&server, &other).await;
+    let (_, thread) = reporter_page(&server, &other).await;
     assert!(thread.contains("Not for us."), "{thread}");
     assert!(!thread.contains("only on our VPN"), "{thread}");
 }

@@ -9,7 +9,7 @@ async fn a_declined_credit_is_never_exported_and_the_name_appears_nowhere() {
     let title = "Open redirect in login";
     let code = report_with_credit(&server, title, ["Zed Canaryname", "", "zed.example"]).await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, title);
+    let id = desk.id_of(title);
     let draft = desk.run(&["advisory", &id, "--draft"]);
     // A link that is not a URL stays in the words, never in the contacts.
     assert!(
@@ -20,8 +20,8 @@ async fn a_declined_credit_is_never_exported_and_the_name_appears_nowhere() {
     post_revision(&desk, &id, &draft);
 
     // Asking for other words publishes nothing of the reporter either.
-    let (client, thread) = page(&server, &code).await;
-    let (status, _) = post_form(
+    let (client, thread) = reporter_page(&server, &code).await;
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,
@@ -37,11 +37,11 @@ async fn a_declined_credit_is_never_exported_and_the_name_appears_nowhere() {
         desk.json(&["show", &id])["advisory"]["credit"],
         "change-asked"
     );
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     assert!(thread.contains("You asked for other words"), "{thread}");
     assert!(thread.contains("You asked for other words for the credit offered in revision 1"));
     assert!(thread.contains("Just &#34;Zed&#34;, please."), "{thread}");
-    let (status, _) = post_form(
+    let (status, _) = post_thread(
         &server,
         &client,
         &thread,

@@ -48,7 +48,7 @@ async fn forged_revisions_are_never_current_and_answers_not_the_reporters_do_not
     let server = TestServer::start();
     let code = report_with_credit(&server, "Forged drafts", ["Jane", "", ""]).await;
     let alice = Desk::new(&server, &server.member.identity);
-    let id = id_of(&alice, "Forged drafts");
+    let id = alice.id_of("Forged drafts");
     let draft = alice.run(&["advisory", &id, "--draft"]);
     let genuine = post_revision(&alice, &id, &draft)["seq"].as_u64().unwrap() as u32;
 

@@ -14,9 +14,9 @@ async fn answers_must_name_a_draft_of_the_thread_and_carry_the_form_token() {
     let server = TestServer::start();
     let code = report_with_credit(&server, "Answers", ["Ann", "", ""]).await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, "Answers");
+    let id = desk.id_of("Answers");
     post_revision(&desk, &id, &desk.run(&["advisory", &id, "--draft"]));
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     let revision = revision_on(&thread);
     let before = events(&desk, &id);
 
@@ -43,7 +43,7 @@ async fn answers_must_name_a_draft_of_the_thread_and_carry_the_form_token() {
             "an answer this site does not know",
         ),
     ] {
-        let (status, page) = post_form(&server, &client, &thread, &fields).await;
+        let (status, page) = post_thread(&server, &client, &thread, &fields).await;
         assert_eq!(status, 400, "{fields:?}: {page}");
         assert!(page.contains(says), "{fields:?}: {says} in {page}");
     }
@@ -61,20 +61,20 @@ async fn a_draft_that_credits_no_one_offers_the_reporter_nothing_to_accept() {
     let server = TestServer::start();
     let code = report_with_credit(&server, "No credit", ["", "", ""]).await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, "No credit");
+    let id = desk.id_of("No credit");
     let draft = desk.run(&["advisory", &id, "--draft"]);
     assert!(
         draft.contains("# [[credits]]"),
         "a commented example only: {draft}"
     );
     post_revision(&desk, &id, &draft);
-    let (client, thread) = page(&server, &code).await;
+    let (client, thread) = reporter_page(&server, &code).await;
     assert!(
         thread.contains("This draft offers you no credit."),
         "{thread}"
     );
     assert!(!thread.contains("id=\"credit-accept\""), "{thread}");
-    let (status, page) = post_form(
+    let (status, page) = post_thread(
         &server,
         &client,
         &thread,
@@ -94,7 +94,7 @@ async fn the_desk_refuses_a_revision_with_a_typo_or_what_the_exports_cannot_carr
     let server = TestServer::start();
     report_with_credit(&server, "Typos", ["Ann", "", ""]).await;
     let desk = Desk::new(&server, &server.member.identity);
-    let id = id_of(&desk, "Typos");
+    let id = desk.id_of("Typos");
     let draft = desk.run(&["advisory", &id, "--draft"]);
     let before = events(&desk, &id);
     let file = server.dir.path().join("typo.toml");

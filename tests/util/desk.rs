@@ -81,6 +81,20 @@ impl Desk {
         super::failed(self.command().args(args).output().unwrap(), says)
     }
 
+    /// The id of the report titled `title`, from `list --json`.
+    #[track_caller]
+    pub fn id_of(&self, title: &str) -> String {
+        self.json(&["list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["title"] == title)
+            .unwrap_or_else(|| panic!("no report titled {title}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
         all.push("--json");

@@ -233,3 +233,25 @@ pub async fn submit_slowly(
         .await
         .unwrap()
 }
+
+/// The reporter's page for `code`, after logging in; the client holds the session.
+pub async fn reporter_page(server: &TestServer, code: &str) -> (reqwest::Client, String) {
+    let (client, status, page) = login(server, code).await;
+    assert_eq!(status, 200, "{page}");
+    (client, page)
+}
+
+/// The reporter posts a form of their page (multipart, as the browser sends it): the
+/// CSRF token of `page`, then these fields. The status and the body.
+pub async fn post_thread(
+    server: &TestServer,
+    client: &reqwest::Client,
+    page: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let mut form = reqwest::multipart::Form::new().text("csrf", csrf(page));
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    fetch(client.post(server.at("/thread")).multipart(form)).await
+}
