@@ -1,6 +1,7 @@
 //! The subcommands (clap derive) and what each one wires together.
 
 mod advisory;
+mod backup;
 mod compose;
 mod grant;
 mod read;
@@ -75,6 +76,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    Backup(backup::BackupArgs),
+    Restore(backup::RestoreArgs),
     /// Read a data folder copied from the server, decrypting on this machine.
     Open {
         /// The server's data folder (or a copy of it).
@@ -152,6 +155,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             keys,
             out,
         } => export(config.as_deref(), data, keys, &out),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Open {
             data,
             identity,
