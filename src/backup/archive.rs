@@ -110,7 +110,9 @@ pub(super) fn read(
         let size = entry.size();
         if manifest.is_none() {
             if name != MANIFEST || size > MAX_MANIFEST {
-                return Err(invalid(format!("it starts with \"{shown}\", not its manifest")));
+                return Err(invalid(format!(
+                    "it starts with \"{shown}\", not its manifest"
+                )));
             }
             let json = read_exact_entry(&mut entry, size).map_err(|e| invalid(e.to_string()))?;
             let read: Manifest = serde_json::from_slice(&json)
@@ -127,11 +129,12 @@ pub(super) fn read(
                 return Err(invalid(format!("\"{shown}\" where its records belong")));
             }
             let mut counted = Counted::new(&mut entry);
-            let tally = read_records(&mut counted, &mut named, target.as_deref_mut())
-                .map_err(|e| match e {
+            let tally = read_records(&mut counted, &mut named, target.as_deref_mut()).map_err(
+                |e| match e {
                     BackupError::Io(detail) => invalid(detail),
                     other => other,
-                })?;
+                },
+            )?;
             if counted.read != size {
                 return Err(invalid("its records are cut short".into()));
             }

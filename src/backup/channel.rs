@@ -61,8 +61,13 @@ pub async fn listen<S: AsRef<Store> + Send + Sync + 'static>(data: PathBuf, stat
         tokio::spawn(async move {
             let result = match permit {
                 Ok(_permit) => answer(conn, state).await,
-                Err(_) => refuse(conn, "a backup is already running; try again when it is done")
-                    .await,
+                Err(_) => {
+                    refuse(
+                        conn,
+                        "a backup is already running; try again when it is done",
+                    )
+                    .await
+                }
             };
             match result {
                 Ok(()) => tracing::info!("backup written"),
@@ -82,11 +87,7 @@ async fn answer<S: AsRef<Store> + Send + Sync + 'static>(
 ) -> std::io::Result<()> {
     let mut conn = tokio::io::BufReader::new(conn);
     let mut line = String::new();
-    let asked = tokio::time::timeout(
-        PATIENCE,
-        (&mut conn).take(64).read_line(&mut line),
-    )
-    .await;
+    let asked = tokio::time::timeout(PATIENCE, (&mut conn).take(64).read_line(&mut line)).await;
     let mut conn = conn.into_inner();
     if !matches!(asked, Ok(Ok(_))) || line.trim_end() != REQUEST {
         return refuse(conn, "not a backup request").await;

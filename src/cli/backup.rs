@@ -67,7 +67,11 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
     let summary = backup::take(&config.server.data, &args.out)?;
-    report(&summary, args.json, &format!("Wrote {}", args.out.display()))?;
+    report(
+        &summary,
+        args.json,
+        &format!("Wrote {}", args.out.display()),
+    )?;
     if !args.json {
         eprintln!(
             "It holds ciphertext only, but shows counts, sizes and days: encrypt it at rest \
@@ -82,7 +86,11 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     report(
         &summary,
         args.json,
-        &format!("Restored {} into {}", args.file.display(), args.data.display()),
+        &format!(
+            "Restored {} into {}",
+            args.file.display(),
+            args.data.display()
+        ),
     )?;
     if !args.json {
         eprintln!(

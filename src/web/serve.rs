@@ -97,7 +97,10 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         }
     });
     // `agedrop backup` on this host asks the running server for a consistent snapshot.
-    tokio::spawn(crate::backup::listen(config.server.data.clone(), state.clone()));
+    tokio::spawn(crate::backup::listen(
+        config.server.data.clone(),
+        state.clone(),
+    ));
     let router = app(state.clone());
     let header_timeout = config.limits.header_timeout_seconds.duration();
     let served = match config.server.tls() {
