@@ -1,6 +1,7 @@
 //! The subcommands (clap derive) and what each one wires together.
 
 mod advisory;
+mod backup;
 mod compose;
 mod grant;
 mod purge;
@@ -102,6 +103,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    Backup(backup::BackupArgs),
+    Restore(backup::RestoreArgs),
     /// Read a data folder copied from the server, decrypting on this machine.
     Open {
         /// The server's data folder (or a copy of it).
@@ -187,6 +190,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             yes,
             json,
         } => purge::purge(config.as_deref(), data, days, yes, json),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Open {
             data,
             identity,

@@ -2,7 +2,8 @@
 //! programme. Reports are sealed with age to the team's keys before they touch storage;
 //! team members read them on their own machines.
 //!
-//! Imports run one way: `web` / `team` → `store`, `report`, `config` → `crypto`.
+//! Imports run one way: `web` / `team` → `backup`, `store`, `report`, `config` → `crypto`,
+//! and `backup` uses only `store`.
 //! `crypto` is the only module that calls `age`, `store` the only one that calls `sled`,
 //! and `web` never sees a team identity.
 
@@ -11,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod crypto;

@@ -45,6 +45,9 @@ mod floods;
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
 mod storage;
+// Backups taken while reports arrive restore every earlier receipt; tampered archives
+// are refused.
+mod backup;
 // The command line as data (trycmd cases over a fixed bundle).
 mod cli_cases;
 // The command line: keygen, and serve refusing bad settings; TLS.

@@ -207,7 +207,7 @@ impl Store {
     }
 
     /// The lock every commit holds while it stages and applies its batch.
-    fn commit_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
+    pub(super) fn commit_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
         self.commit_lock
             .lock()
             .map_err(|_| StoreError::Damaged("lock"))

@@ -10,6 +10,7 @@ mod blob;
 mod commit;
 mod durable;
 mod layout;
+mod snapshot;
 mod space;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
 
 pub use blob::{BlobReader, PendingBlob};
 pub use layout::{BadId, BlobId, ReportId};
+pub use snapshot::{BadRecord, Restoring, Snapshot, check_record};
 
 use durable::GroupCommit;
 use space::{RESERVE_FILE, ensure_reserve};
@@ -235,6 +237,7 @@ impl Store {
             group,
         };
         if options.sweep {
+            store.remove_stale_snapshots()?;
             let swept = store.sweep_orphans()?;
             if swept > 0 {
                 tracing::info!(

@@ -156,16 +156,19 @@ fn copy_database(from: &Path, to: &Path) -> std::io::Result<()> {
         let entry = entry?;
         let name = entry.file_name();
         let target = to.join(&name);
+        let kind = entry.file_type()?;
         if name == "attachments" {
             std::os::unix::fs::symlink(entry.path().canonicalize()?, &target)?;
-        } else if name == "reserve" {
+        } else if name == "reserve" || name.to_string_lossy().starts_with("snapshot-") {
+            // The free-space reserve, and a backup's hard links in progress.
             continue;
-        } else if entry.file_type()?.is_dir() {
+        } else if kind.is_dir() {
             std::fs::create_dir_all(&target)?;
             copy_database(&entry.path(), &target)?;
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), &target)?;
         }
+        // Anything else (the running server's backup socket) is not data.
     }
     Ok(())
 }

@@ -227,6 +227,13 @@ impl AppState {
     }
 }
 
+/// For the backup socket, which snapshots the running server's store.
+impl AsRef<Store> for AppState {
+    fn as_ref(&self) -> &Store {
+        &self.store
+    }
+}
+
 impl Site {
     fn new(p: &Programme, l: &Limits) -> Self {
         Site {

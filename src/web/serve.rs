@@ -126,6 +126,11 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
             }
         });
     }
+    // `agedrop backup` on this host asks the running server for a consistent snapshot.
+    tokio::spawn(crate::backup::listen(
+        config.server.data.clone(),
+        state.clone(),
+    ));
     let router = app(state.clone());
     let header_timeout = config.limits.header_timeout_seconds.duration();
     let served = match certificates {
@@ -142,6 +147,7 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         }
     };
     served?;
+    let _ = std::fs::remove_file(crate::backup::socket_path(&config.server.data));
     if state.has_failed() {
         return Err(std::io::Error::other(
             "storage failed (see the log above); free disk space if it is full and start \

@@ -1,0 +1,225 @@
+//! The running server's backup socket, and `agedrop backup`'s side of it.
+//!
+//! The server holds sled's lock on its data folder, so no second process can open the
+//! store, and copying sled's files under a live writer gives a torn copy. So the
+//! server listens on a Unix socket inside its data folder (mode 0700, the socket 0600:
+//! only the server's own user, or root, reaches it; no network surface). A client sends
+//! one request line; the server takes a snapshot, waits until it is durable, answers
+//! `ok` and streams the archive. When no server answers, the command opens the store
+//! itself.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+use crate::store::{Store, StoreOptions};
+
+use super::{BackupError, Summary, archive, io_error};
+
+const SOCKET: &str = "backup.sock";
+const REQUEST: &str = "agedrop-backup-1";
+/// How long a client may take to ask, and to take each piece of the archive.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Where the server listens for backups, in its data folder.
+pub fn socket_path(data: &Path) -> PathBuf {
+    data.join(SOCKET)
+}
+
+/// Serves backups of `state`'s store on the data folder's socket until the process
+/// ends. Failing to listen costs only the live backups (logged), never the server.
+pub async fn listen<S: AsRef<Store> + Send + Sync + 'static>(data: PathBuf, state: Arc<S>) {
+    let path = socket_path(&data);
+    // A socket left by a server that stopped; never anything else.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(&path);
+    }
+    let listener = match tokio::net::UnixListener::bind(&path) {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::warn!(
+                "`agedrop backup` cannot reach this server (listening on {} failed: {e}); \
+                 stop the server to take a backup",
+                path.display()
+            );
+            return;
+        }
+    };
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    let one_at_a_time = Arc::new(tokio::sync::Semaphore::new(1));
+    loop {
+        let Ok((conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        let permit = one_at_a_time.clone().try_acquire_owned();
+        tokio::spawn(async move {
+            let result = match permit {
+                Ok(_permit) => answer(conn, state).await,
+                Err(_) => {
+                    refuse(
+                        conn,
+                        "a backup is already running; try again when it is done",
+                    )
+                    .await
+                }
+            };
+            match result {
+                Ok(()) => tracing::info!("backup written"),
+                Err(e) => tracing::warn!("backup failed: {e}"),
+            }
+        });
+    }
+}
+
+async fn refuse(mut conn: tokio::net::UnixStream, why: &str) -> std::io::Result<()> {
+    conn.write_all(format!("error: {why}\n").as_bytes()).await
+}
+
+async fn answer<S: AsRef<Store> + Send + Sync + 'static>(
+    conn: tokio::net::UnixStream,
+    state: Arc<S>,
+) -> std::io::Result<()> {
+    let mut conn = tokio::io::BufReader::new(conn);
+    let mut line = String::new();
+    let asked = tokio::time::timeout(PATIENCE, (&mut conn).take(64).read_line(&mut line)).await;
+    let mut conn = conn.into_inner();
+    if !matches!(asked, Ok(Ok(_))) || line.trim_end() != REQUEST {
+        return refuse(conn, "not a backup request").await;
+    }
+    let taker = state.clone();
+    let snapshot = tokio::task::spawn_blocking(move || taker.as_ref().as_ref().snapshot())
+        .await
+        .map_err(std::io::Error::other)?;
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(e) => {
+            refuse(conn, "storage failed; see the server's log").await?;
+            return Err(std::io::Error::other(e.to_string()));
+        }
+    };
+    if let Err(e) = state.as_ref().as_ref().sync().await {
+        refuse(conn, "storage failed; see the server's log").await?;
+        return Err(std::io::Error::other(e.to_string()));
+    }
+    conn.write_all(b"ok\n").await?;
+    let conn = conn.into_std()?;
+    conn.set_nonblocking(false)?;
+    conn.set_write_timeout(Some(PATIENCE))?;
+    tokio::task::spawn_blocking(move || {
+        let mut out = archive::write(&snapshot, std::io::BufWriter::new(conn))?;
+        out.flush()
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// `agedrop backup`: writes a backup of the data folder `data` to `out` (mode 0600,
+/// never overwritten), from the running server if one answers on its socket, else from
+/// the store opened here; then reads the file back to check it whole.
+pub fn take(data: &Path, out: &Path) -> Result<Summary, BackupError> {
+    if !data.join("db").is_file() {
+        return Err(BackupError::Io(format!(
+            "no agedrop data in {} (expected sled's `db` file); pass the server's data folder \
+             with --config or --data",
+            data.display()
+        )));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                BackupError::Io(format!(
+                    "{} already exists; refusing to overwrite it (choose another --out)",
+                    out.display()
+                ))
+            } else {
+                io_error(out, "cannot create", e)
+            }
+        })?;
+    let result = (|| {
+        write_to(data, &mut file, out)?;
+        file.sync_all()
+            .map_err(|e| io_error(out, "cannot write", e))?;
+        let check = std::fs::File::open(out).map_err(|e| io_error(out, "cannot read", e))?;
+        archive::read(check, out, None)
+    })();
+    if result.is_err() {
+        drop(file);
+        let _ = std::fs::remove_file(out);
+    }
+    result
+}
+
+fn write_to(data: &Path, file: &mut std::fs::File, out: &Path) -> Result<(), BackupError> {
+    let socket = socket_path(data);
+    let written = |e: std::io::Error| io_error(out, "cannot write", e);
+    match UnixStream::connect(&socket) {
+        Ok(mut conn) => {
+            conn.set_read_timeout(Some(PATIENCE))
+                .map_err(|e| io_error(&socket, "cannot use", e))?;
+            let lost = |e: std::io::Error| {
+                BackupError::Server(format!(
+                    "the connection broke ({e}); see the server's log and try again"
+                ))
+            };
+            conn.write_all(format!("{REQUEST}\n").as_bytes())
+                .map_err(lost)?;
+            let mut reader = BufReader::new(conn);
+            let mut status = String::new();
+            (&mut reader)
+                .take(256)
+                .read_line(&mut status)
+                .map_err(lost)?;
+            match status.trim_end() {
+                "ok" => {}
+                other => {
+                    let said = other.strip_prefix("error: ").unwrap_or(other);
+                    return Err(BackupError::Server(crate::text::excerpt(said, 200)));
+                }
+            }
+            std::io::copy(&mut reader, file).map_err(lost)?;
+            Ok(())
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            // No server running on this folder: open the store here.
+            let options = StoreOptions {
+                cache_bytes: 32 * 1024 * 1024,
+                reserve_bytes: 0,
+                sweep: false,
+            };
+            let store = Store::open(data, &options).map_err(|e| {
+                BackupError::Io(format!(
+                    "cannot open the data folder {} ({e}), and no server answered on {}: if \
+                     `agedrop serve` runs on this folder, restart it so that it listens \
+                     there, then try again",
+                    data.display(),
+                    socket.display()
+                ))
+            })?;
+            let snapshot = store.snapshot()?;
+            archive::write(&snapshot, std::io::BufWriter::new(&mut *file))
+                .and_then(|mut w| w.flush())
+                .map_err(written)?;
+            Ok(())
+        }
+        Err(e) => Err(BackupError::Io(format!(
+            "cannot reach the running server on {} ({e}); run the backup as the server's \
+             user or as root",
+            socket.display()
+        ))),
+    }
+}
