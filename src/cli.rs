@@ -3,6 +3,7 @@
 mod advisory;
 mod compose;
 mod grant;
+mod notify;
 mod purge;
 mod read;
 mod team;
@@ -102,6 +103,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send a test notice to every receiver in the config's [notify] and say how each went.
+    NotifyTest(notify::NotifyTestArgs),
     /// Read a data folder copied from the server, decrypting on this machine.
     Open {
         /// The server's data folder (or a copy of it).
@@ -187,6 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             yes,
             json,
         } => purge::purge(config.as_deref(), data, days, yes, json),
+        Command::NotifyTest(args) => notify::notify_test(args),
         Command::Open {
             data,
             identity,

@@ -2,7 +2,8 @@
 //! programme. Reports are sealed with age to the team's keys before they touch storage;
 //! team members read them on their own machines.
 //!
-//! Imports run one way: `web` / `team` → `store`, `report`, `config` → `crypto`.
+//! Imports run one way: `web` / `team` → `store`, `report`, `notify`, `config` →
+//! `crypto`.
 //! `crypto` is the only module that calls `age`, `store` the only one that calls `sled`,
 //! and `web` never sees a team identity.
 
@@ -14,6 +15,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod notify;
 pub mod report;
 pub mod store;
 pub mod team;
