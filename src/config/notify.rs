@@ -167,3 +167,84 @@ pub enum SmtpTls {
     /// TLS from the first byte (port 465).
     Tls,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::fields_of;
+    use super::super::{Config, Overrides};
+    use super::*;
+
+    /// The lines of the example config's commented `#   ` block that starts with
+    /// `first`, uncommented.
+    fn example_block(first: &str) -> String {
+        let example = include_str!("../../deploy/agedrop.example.toml");
+        let start = example.find(first).unwrap();
+        example[start..]
+            .lines()
+            .take_while(|l| l.starts_with("#   "))
+            .map(|l| l.trim_start_matches('#').trim())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_example_receivers_are_valid_and_show_every_key() {
+        let text = format!(
+            "[notify]\n{}\n{}",
+            example_block("#   webhooks = ["),
+            example_block("#   [notify.smtp]")
+        );
+        let config = Config::parse(&text, "example").unwrap();
+        let notify = &config.notify;
+        assert_eq!(notify.webhooks.len(), 2);
+        assert_eq!(notify.webhooks[1].format, WebhookFormat::Text);
+        let smtp = notify.smtp.as_ref().unwrap();
+        assert_eq!((smtp.port(), smtp.tls), (587, SmtpTls::Starttls));
+        for key in fields_of::<Smtp>() {
+            assert!(text.contains(&format!("\n{key} = ")), "smtp.{key} is not shown");
+        }
+        for key in fields_of::<Webhook>() {
+            assert!(text.contains(&format!("{key} = ")), "webhook {key} is not shown");
+        }
+        config.validate(&Overrides::default()).unwrap();
+    }
+
+    #[test]
+    fn a_webhook_address_is_never_shown() {
+        let e = Config::parse(
+            "[notify]\nwebhooks = [{ url = \"ftp://x/secret-token\" }]",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("notify.webhooks"), "{e}");
+        assert!(!e.to_string().contains("secret-token"), "{e}");
+        let c = Config::parse(
+            "[notify]\nwebhooks = [{ url = \"https://h.example/secret-token\" }]",
+            "t.toml",
+        )
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(debug.contains("h.example") && !debug.contains("secret-token"));
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_named() {
+        let refused = |table: &str| {
+            let text = format!("[notify.smtp]\n{table}");
+            Config::parse(&text, "t.toml")
+                .and_then(|c| c.validate(&Overrides::default()))
+                .unwrap_err()
+                .setting
+        };
+        assert_eq!(refused("host = \"\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]"), "notify.smtp.host");
+        assert_eq!(refused("host = \"h\"\nfrom = \"a@b.c\"\nto = []"), "notify.smtp.to");
+        assert_eq!(refused("host = \"h\"\nfrom = \"nobody\"\nto = [\"d@e.f\"]"), "notify.smtp.from");
+        assert_eq!(refused("host = \"h\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\ntls = \"none\""), "notify.smtp.tls");
+        let tls = Config::parse(
+            "[notify.smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\ntls = \"tls\"",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(tls.notify.smtp.unwrap().port(), 465);
+    }
+}
