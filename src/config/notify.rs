@@ -17,8 +17,8 @@ pub struct Notify {
     pub webhooks: Vec<Webhook>,
     /// E-mail over SMTP. Absent: no e-mail.
     pub smtp: Option<Smtp>,
-    /// The longest wait before a notice is sent; the wait is random up to it, so a
-    /// notice does not tell when a reporter acted. 0 sends at once.
+    /// The longest wait before a notice is sent; the wait is random between half of it
+    /// and all of it, so a notice does not tell when a reporter acted. 0 sends at once.
     pub delay_seconds: Seconds<0>,
     /// Events within one wait give one notice ("3 new reports and 1 message"); off,
     /// each event gives its own (still after the wait).

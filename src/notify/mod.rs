@@ -221,7 +221,7 @@ impl Notifier {
     }
 
     /// Runs until every [`Signal`] is gone: on the first signal, waits a random time
-    /// up to the delay, takes everything queued meanwhile, and sends (retrying in a
+    /// (half the delay to the whole delay), takes everything queued meanwhile, and sends (retrying in a
     /// task of its own, so that a slow receiver never holds up the next notice).
     pub async fn run(self, mut inbox: mpsc::Receiver<Kind>) {
         let me = Arc::new(self);
@@ -261,9 +261,12 @@ impl Notifier {
         }
     }
 
-    /// A wait from 0 to the delay, to the millisecond, from the OS's random numbers.
+    /// A wait between half the delay and the whole delay, to the millisecond, from the
+    /// OS's random numbers: random, so that a notice does not date the act; never
+    /// shorter than half, so that events close together give one notice.
     fn random_delay(&self) -> Duration {
         let max = u64::try_from(self.delay.as_millis()).unwrap_or(u64::MAX);
+        let half = max / 2;
         if max == 0 {
             return Duration::ZERO;
         }
@@ -271,7 +274,7 @@ impl Notifier {
         let r = crate::crypto::random_bytes::<8>()
             .map(u64::from_le_bytes)
             .unwrap_or(u64::MAX);
-        Duration::from_millis(r % (max + 1))
+        Duration::from_millis(half + r % (max - half + 1))
     }
 
     /// Sends `notice` to every receiver at once, each retried with backoff; a failure
@@ -378,7 +381,11 @@ mod tests {
             dropped: Arc::default(),
         };
         let waits: Vec<Duration> = (0..20).map(|_| notifier.random_delay()).collect();
-        assert!(waits.iter().all(|w| *w <= Duration::from_secs(300)));
+        assert!(
+            waits
+                .iter()
+                .all(|w| Duration::from_secs(150) <= *w && *w <= Duration::from_secs(300))
+        );
         assert!(waits.iter().any(|w| *w != waits[0]), "{waits:?}");
     }
 }
