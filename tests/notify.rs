@@ -33,9 +33,15 @@ async fn message(server: &TestServer, code: &str, canary: &str) {
 
 /// Nothing of what reporters wrote, and no receipt code or report id, in `hay`.
 fn assert_content_free(hay: &str, canary: &str, codes: &[String], ids: &[String]) {
-    assert!(!leaked(hay.as_bytes(), canary.as_bytes()), "canary in {hay}");
+    assert!(
+        !leaked(hay.as_bytes(), canary.as_bytes()),
+        "canary in {hay}"
+    );
     for secret in codes.iter().chain(ids) {
-        assert!(!leaked(hay.as_bytes(), secret.as_bytes()), "{secret} in {hay}");
+        assert!(
+            !leaked(hay.as_bytes(), secret.as_bytes()),
+            "{secret} in {hay}"
+        );
         let bare = secret.replace('-', "");
         assert!(!leaked(hay.as_bytes(), bare.as_bytes()), "{bare} in {hay}");
     }
@@ -51,8 +57,7 @@ async fn report_ids(server: &TestServer) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn several_events_give_one_content_free_notice_in_each_format() {
     let hooks = Hooks::start(&[]).await;
-    let mut options = Options::default();
-    options.notify = vec![
+    let options = Options::notify(vec![
         "delay_seconds = 4".into(),
         format!(
             "webhooks = [{{ url = {:?}, format = \"json\" }}, {{ url = {:?}, format = \"slack\" }}, \
@@ -62,7 +67,7 @@ async fn several_events_give_one_content_free_notice_in_each_format() {
             hooks.url("/matrix"),
             hooks.url("/text")
         ),
-    ];
+    ]);
     let server = TestServer::start_with(options);
     let canary = "NOTIFYCANARY71";
     // Three reports and a message, well inside the shortest wait (half the delay).
@@ -87,7 +92,10 @@ async fn several_events_give_one_content_free_notice_in_each_format() {
     let slack: serde_json::Value = serde_json::from_str(&by_path("/slack").body).unwrap();
     assert_eq!(slack, serde_json::json!({"text": text}));
     let matrix: serde_json::Value = serde_json::from_str(&by_path("/matrix").body).unwrap();
-    assert_eq!(matrix, serde_json::json!({"msgtype": "m.text", "body": text}));
+    assert_eq!(
+        matrix,
+        serde_json::json!({"msgtype": "m.text", "body": text})
+    );
     let plain = by_path("/text");
     assert_eq!(plain.body, text);
     assert!(plain.content_type.starts_with("text/plain"), "{plain:?}");
@@ -103,15 +111,14 @@ async fn a_receiver_that_is_down_slows_nothing_and_costs_a_content_free_log_line
     let port = closed_port();
     let failing = Hooks::start(&[500; 20]).await;
     let secret = "tok-8f3a9c-SECRET";
-    let mut options = Options::default();
-    options.notify = vec![
+    let options = Options::notify(vec![
         "delay_seconds = 0".into(),
         format!(
             "webhooks = [{{ url = \"http://127.0.0.1:{port}/hook/{secret}\" }}, \
              {{ url = {:?} }}]",
             failing.url(&format!("/hook/{secret}"))
         ),
-    ];
+    ]);
     let server = TestServer::start_with(options);
     let canary = "DOWNCANARY93";
     let mut codes = Vec::new();
@@ -120,7 +127,11 @@ async fn a_receiver_that_is_down_slows_nothing_and_costs_a_content_free_log_line
         codes.push(report(&server, canary).await);
         // A submission takes well under a second here; a notice awaited on a closed
         // port and a failing receiver with retries would take tens.
-        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
     }
     let mut log = String::new();
     for _ in 0..200 {
@@ -133,7 +144,10 @@ async fn a_receiver_that_is_down_slows_nothing_and_costs_a_content_free_log_line
     assert!(log.contains("webhook 1 (json, 127.0.0.1)"), "{log}");
     assert!(log.contains("HTTP 500"), "{log}");
     assert!(log.contains("trying again"), "{log}");
-    assert!(!log.contains(secret), "the webhook's token is in the log:\n{log}");
+    assert!(
+        !log.contains(secret),
+        "the webhook's token is in the log:\n{log}"
+    );
     let ids = report_ids(&server).await;
     assert_content_free(&log, canary, &codes, &ids);
     // The reports are all there.
@@ -143,11 +157,13 @@ async fn a_receiver_that_is_down_slows_nothing_and_costs_a_content_free_log_line
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_notice_is_retried_until_it_arrives() {
     let hooks = Hooks::start(&[500, 503]).await;
-    let mut options = Options::default();
-    options.notify = vec![
+    let options = Options::notify(vec![
         "delay_seconds = 0".into(),
-        format!("webhooks = [{{ url = {:?}, format = \"slack\" }}]", hooks.url("/r")),
-    ];
+        format!(
+            "webhooks = [{{ url = {:?}, format = \"slack\" }}]",
+            hooks.url("/r")
+        ),
+    ]);
     let server = TestServer::start_with(options);
     submit_simple(&server, "retried").await;
     // Attempts after 0, 2 and 2 + 4 seconds: the third is answered 200.
@@ -166,8 +182,7 @@ async fn an_email_notice_goes_over_starttls_without_content() {
         return;
     };
     let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls-ca.pem");
-    let mut options = Options::default();
-    options.notify = vec![
+    let options = Options::notify(vec![
         "delay_seconds = 2".into(),
         "[notify.smtp]".into(),
         "host = \"127.0.0.1\"".into(),
@@ -176,7 +191,7 @@ async fn an_email_notice_goes_over_starttls_without_content() {
         format!("ca_file = {ca:?}"),
         "from = \"agedrop <agedrop@example.com>\"".into(),
         "to = [\"team@example.com\", \"lead@example.com\"]".into(),
-    ];
+    ]);
     let server = TestServer::start_with(options);
     let canary = "MAILCANARY52";
     let first = report(&server, canary).await;
@@ -185,9 +200,18 @@ async fn an_email_notice_goes_over_starttls_without_content() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(sink.messages().len(), 1, "{mail:#?}\n{}", server.log_text());
     let mail = &mail[0];
-    assert!(mail.contains("Subject: agedrop: 2 new reports arrived"), "{mail}");
-    assert!(mail.contains("2 new reports arrived. Read with `agedrop team`."), "{mail}");
-    assert!(mail.contains("To: team@example.com, lead@example.com"), "{mail}");
+    assert!(
+        mail.contains("Subject: agedrop: 2 new reports arrived"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("2 new reports arrived. Read with `agedrop team`."),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("To: team@example.com, lead@example.com"),
+        "{mail}"
+    );
     let ids = report_ids(&server).await;
     assert_content_free(mail, canary, &[first, second], &ids);
 }
@@ -233,16 +257,28 @@ async fn notify_test_says_which_receivers_work_without_printing_secrets() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = failed(out, "1 of");
-    assert!(stdout.contains("ok      webhook 1 (matrix, 127.0.0.1)"), "{stdout}");
-    assert!(stdout.contains("FAILED  webhook 2 (json, 127.0.0.1)"), "{stdout}");
-    assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("ok      webhook 1 (matrix, 127.0.0.1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED  webhook 2 (json, 127.0.0.1)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(secret) && !stderr.contains(secret),
+        "{stdout}{stderr}"
+    );
     let got = hooks.got();
     assert_eq!(got.len(), 1);
     assert!(got[0].body.contains("This is a test notice"), "{got:?}");
     if let Some(sink) = &sink {
         assert!(stdout.contains("ok      e-mail (127.0.0.1)"), "{stdout}");
         let mail = sink.wait_for(1, Duration::from_secs(5)).await;
-        assert!(mail[0].contains("Subject: agedrop: test notice"), "{mail:?}");
+        assert!(
+            mail[0].contains("Subject: agedrop: test notice"),
+            "{mail:?}"
+        );
     }
 
     let out = tokio::task::spawn_blocking(move || notify_test(&config, true))
@@ -252,6 +288,9 @@ async fn notify_test_says_which_receivers_work_without_printing_secrets() {
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["ok"], true);
     assert_eq!(rows[1]["ok"], false);
-    assert!(rows[1]["error"].as_str().unwrap().contains("onnect"), "{rows}");
+    assert!(
+        rows[1]["error"].as_str().unwrap().contains("onnect"),
+        "{rows}"
+    );
     assert!(!rows.to_string().contains(secret));
 }

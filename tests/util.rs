@@ -59,6 +59,14 @@ impl Options {
         options
     }
 
+    /// The default settings plus these `[notify]` lines.
+    pub fn notify(lines: Vec<String>) -> Options {
+        Options {
+            notify: lines,
+            ..Default::default()
+        }
+    }
+
     /// The default settings plus these `[programme]` lines.
     pub fn programme(lines: &[&str]) -> Options {
         let mut options = Options::default();

@@ -264,7 +264,10 @@ fn validate_smtp(smtp: &Smtp) -> Result<(), ConfigError> {
         return Err(err("notify.smtp.host", "set the mail server's host name"));
     }
     if smtp.to.is_empty() {
-        return Err(err("notify.smtp.to", "name at least one address to send to"));
+        return Err(err(
+            "notify.smtp.to",
+            "name at least one address to send to",
+        ));
     }
     for (setting, address) in std::iter::once(("notify.smtp.from", &smtp.from))
         .chain(smtp.to.iter().map(|a| ("notify.smtp.to", a)))

@@ -201,10 +201,16 @@ mod tests {
         let smtp = notify.smtp.as_ref().unwrap();
         assert_eq!((smtp.port(), smtp.tls), (587, SmtpTls::Starttls));
         for key in fields_of::<Smtp>() {
-            assert!(text.contains(&format!("\n{key} = ")), "smtp.{key} is not shown");
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "smtp.{key} is not shown"
+            );
         }
         for key in fields_of::<Webhook>() {
-            assert!(text.contains(&format!("{key} = ")), "webhook {key} is not shown");
+            assert!(
+                text.contains(&format!("{key} = ")),
+                "webhook {key} is not shown"
+            );
         }
         config.validate(&Overrides::default()).unwrap();
     }
@@ -236,10 +242,22 @@ mod tests {
                 .unwrap_err()
                 .setting
         };
-        assert_eq!(refused("host = \"\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]"), "notify.smtp.host");
-        assert_eq!(refused("host = \"h\"\nfrom = \"a@b.c\"\nto = []"), "notify.smtp.to");
-        assert_eq!(refused("host = \"h\"\nfrom = \"nobody\"\nto = [\"d@e.f\"]"), "notify.smtp.from");
-        assert_eq!(refused("host = \"h\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\ntls = \"none\""), "notify.smtp.tls");
+        assert_eq!(
+            refused("host = \"\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]"),
+            "notify.smtp.host"
+        );
+        assert_eq!(
+            refused("host = \"h\"\nfrom = \"a@b.c\"\nto = []"),
+            "notify.smtp.to"
+        );
+        assert_eq!(
+            refused("host = \"h\"\nfrom = \"nobody\"\nto = [\"d@e.f\"]"),
+            "notify.smtp.from"
+        );
+        assert_eq!(
+            refused("host = \"h\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\ntls = \"none\""),
+            "notify.smtp.tls"
+        );
         let tls = Config::parse(
             "[notify.smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]\ntls = \"tls\"",
             "t.toml",

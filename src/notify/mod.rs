@@ -163,7 +163,7 @@ impl Receiver {
 
 /// What `notify-test` reports for one receiver.
 pub struct Outcome {
-    /// The receiver, as [`Receiver::name`] gives it.
+    /// The receiver by kind and host ("webhook 2 (slack, hooks.example.com)").
     pub receiver: String,
     /// `Err` with a content-free reason.
     pub result: Result<(), String>,

@@ -120,7 +120,10 @@ mod tests {
             body(WebhookFormat::Json, &notice, &text),
             json!({"text": text, "events": {"reports": 3, "messages": 1}})
         );
-        assert_eq!(body(WebhookFormat::Slack, &notice, &text), json!({"text": text}));
+        assert_eq!(
+            body(WebhookFormat::Slack, &notice, &text),
+            json!({"text": text})
+        );
         assert_eq!(
             body(WebhookFormat::Matrix, &notice, &text),
             json!({"msgtype": "m.text", "body": text})

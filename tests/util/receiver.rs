@@ -145,7 +145,7 @@ impl SmtpSink {
         };
         let maildir = dir.join("maildir");
         let port = closed_port();
-        let child = Command::new(&python)
+        let mut child = Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args([cert_flag, &format!("{fixtures}/tls-cert.pem")])
@@ -166,6 +166,8 @@ impl SmtpSink {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("aiosmtpd did not start on port {port}");
     }
 
