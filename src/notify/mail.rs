@@ -129,3 +129,53 @@ fn read_password(path: &std::path::Path) -> Result<String, SetupError> {
     }
     Ok(password.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp(extra: &str) -> Smtp {
+        let text = format!(
+            "[notify.smtp]\nhost = \"127.0.0.1\"\nfrom = \"a@example.com\"\n\
+             to = [\"b@example.com\"]\n{extra}"
+        );
+        crate::config::Config::parse(&text, "t.toml")
+            .unwrap()
+            .notify
+            .smtp
+            .unwrap()
+    }
+
+    fn refused(extra: &str) -> SetupError {
+        match Mailer::new(&smtp(extra)) {
+            Err(e) => e,
+            Ok(_) => panic!("accepted: {extra}"),
+        }
+    }
+
+    #[test]
+    fn secrets_and_certificates_are_read_at_start_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let e = refused(&format!("username = \"u\"\npassword_file = {missing:?}"));
+        assert_eq!(e.setting, "notify.smtp.password_file");
+        assert_eq!(
+            refused("username = \"u\"").setting,
+            "notify.smtp.password_file"
+        );
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let e = refused(&format!("username = \"u\"\npassword_file = {empty:?}"));
+        assert!(e.message.contains("is empty"), "{e}");
+        let e = refused(&format!("ca_file = {missing:?}"));
+        assert_eq!(e.setting, "notify.smtp.ca_file");
+        let password = dir.path().join("password");
+        std::fs::write(&password, "hunter2\n").unwrap();
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls-ca.pem");
+        let mailer = Mailer::new(&smtp(&format!(
+            "username = \"u\"\npassword_file = {password:?}\nca_file = {ca:?}"
+        )))
+        .unwrap();
+        assert_eq!(mailer.name(), "e-mail (127.0.0.1)");
+    }
+}
