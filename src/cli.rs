@@ -4,14 +4,15 @@ mod advisory;
 mod backup;
 mod compose;
 mod grant;
+mod keygen;
+mod notify;
 mod purge;
 mod read;
 mod team;
 mod trust;
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
@@ -105,6 +106,8 @@ enum Command {
     },
     Backup(backup::BackupArgs),
     Restore(backup::RestoreArgs),
+    /// Send a test notice to every receiver in the config's [notify] and say how each went.
+    NotifyTest(notify::NotifyTestArgs),
     /// Read a data folder copied from the server, decrypting on this machine.
     Open {
         /// The server's data folder (or a copy of it).
@@ -161,7 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             passphrase,
             signing_key,
-        } => keygen(out.as_deref(), passphrase, signing_key),
+        } => keygen::keygen(out.as_deref(), passphrase, signing_key),
         Command::Serve(args) => {
             let overrides = Overrides {
                 listen: args.listen,
@@ -192,6 +195,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => purge::purge(config.as_deref(), data, days, yes, json),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
+        Command::NotifyTest(args) => notify::notify_test(args),
         Command::Open {
             data,
             identity,
@@ -211,79 +215,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         ),
     }
-}
-
-fn keygen(out: Option<&Path>, passphrase: bool, signing_key: bool) -> anyhow::Result<()> {
-    let (text, line) = if signing_key {
-        let key = crypto::SigningKey::generate()?;
-        (key.to_file_text(&now_rfc3339()), key.public().to_string())
-    } else {
-        crypto::generate_identity(&now_rfc3339())
-    };
-    let what = if signing_key {
-        "signing key"
-    } else {
-        "identity"
-    };
-    match out {
-        Some(path) => {
-            if passphrase {
-                let first = zeroize::Zeroizing::new(
-                    rpassword::prompt_password(format!("Passphrase for the new {what}: "))
-                        .map_err(|e| anyhow!("cannot ask for a passphrase: {e}"))?,
-                );
-                let again = zeroize::Zeroizing::new(
-                    rpassword::prompt_password("The same passphrase again: ")
-                        .map_err(|e| anyhow!("cannot ask for a passphrase: {e}"))?,
-                );
-                if first.is_empty() || *first != *again {
-                    anyhow::bail!("the passphrases are empty or differ; nothing was written");
-                }
-                let protected = crypto::protect_identity(&text, &first, None)?;
-                write_private(path, &protected)?;
-            } else {
-                write_private(path, text.as_bytes())?;
-            }
-            eprintln!("Wrote the {what} to {} (mode 0600).", path.display());
-            if signing_key {
-                eprintln!(
-                    "Pass it to the desk with --signing-key (or AGEDROP_SIGNING_KEY), and give \
-                     the operator this public signing key, to put after your recipient on \
-                     your line of the team keys file:"
-                );
-            } else {
-                eprintln!("Give the team's operator this line for the team keys file:");
-            }
-            println!("{line}");
-        }
-        None => {
-            eprintln!("Keys-file line: {line}");
-            print!("{}", &*text);
-        }
-    }
-    Ok(())
-}
-
-/// Creates `path` with mode 0600, refusing to overwrite anything.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                anyhow!(
-                    "{} already exists; refusing to overwrite an identity (choose another --out)",
-                    path.display()
-                )
-            } else {
-                anyhow!("cannot create {}: {e}", path.display())
-            }
-        })?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
 }
 
 fn serve(config: Config, demo: Option<DemoInfo>) -> anyhow::Result<()> {
@@ -358,7 +289,7 @@ fn demo(dir: &Path, listen: String) -> anyhow::Result<()> {
     let keys = dir.join("keys.txt");
     if !identity.exists() {
         let (text, recipient) = crypto::generate_identity(&now_rfc3339());
-        write_private(&identity, text.as_bytes())?;
+        keygen::write_private(&identity, text.as_bytes())?;
         std::fs::write(
             &keys,
             format!(

@@ -2,8 +2,8 @@
 //! programme. Reports are sealed with age to the team's keys before they touch storage;
 //! team members read them on their own machines.
 //!
-//! Imports run one way: `web` / `team` → `backup`, `store`, `report`, `config` → `crypto`,
-//! and `backup` uses only `store`.
+//! Imports run one way: `web` / `team` → `backup`, `store`, `report`, `notify`, `config`
+//! → `crypto`; `backup` uses only `store`.
 //! `crypto` is the only module that calls `age`, `store` the only one that calls `sled`,
 //! and `web` never sees a team identity.
 
@@ -16,6 +16,7 @@ pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod notify;
 pub mod report;
 pub mod store;
 pub mod team;

@@ -41,6 +41,8 @@ mod hostile_answers;
 // One client cannot lock everyone out: bad input and junk floods cost nothing, strangers'
 // logins, trickled uploads.
 mod floods;
+// The team hears of new reports and messages: delayed, coalesced, content-free.
+mod notify;
 // Nothing personal in logs; storage errors logged once.
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.

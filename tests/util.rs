@@ -2,16 +2,18 @@
 //! keys, canaries and how to look for them, and what a command said. Real server
 //! processes are in `server`, the router in-process in `app`, HTTP as a browser speaks
 //! it in `http`, the `agedrop team` command in `desk`, and the validators of exported
-//! advisories in `validators`.
+//! advisories in `validators`; notification receivers in `receiver`.
 
 mod app;
 mod desk;
 mod http;
+mod receiver;
 mod server;
 mod validators;
 pub use app::*;
 pub use desk::Desk;
 pub use http::*;
+pub use receiver::*;
 pub use server::*;
 pub use validators::*;
 
@@ -32,6 +34,8 @@ pub struct Options {
     pub programme: Vec<String>,
     /// Extra environment for the server process.
     pub env: Vec<(String, String)>,
+    /// Lines for the `[notify]` table (and a `[notify.smtp]` table, last).
+    pub notify: Vec<String>,
 }
 
 impl Default for Options {
@@ -42,6 +46,7 @@ impl Default for Options {
             server: Vec::new(),
             programme: Vec::new(),
             env: Vec::new(),
+            notify: Vec::new(),
         }
     }
 }
@@ -52,6 +57,14 @@ impl Options {
         let mut options = Options::default();
         options.limits.extend(lines.iter().map(|l| l.to_string()));
         options
+    }
+
+    /// The default settings plus these `[notify]` lines.
+    pub fn notify(lines: Vec<String>) -> Options {
+        Options {
+            notify: lines,
+            ..Default::default()
+        }
     }
 
     /// The default settings plus these `[programme]` lines.
@@ -88,7 +101,7 @@ impl Options {
         format!(
             "[server]\nlisten = {listen:?}\ndata = {data:?}\nkeys = {keys:?}\n\
              shutdown_grace_seconds = 5\n{}\n\
-             [limits]\n{}\n[programme]\n{}{}\n",
+             [limits]\n{}\n[programme]\n{}{}\n[notify]\n{}\n",
             self.server.join("\n"),
             self.limits.join("\n"),
             if named {
@@ -96,7 +109,8 @@ impl Options {
             } else {
                 "name = \"Test Programme\"\n"
             },
-            self.programme.join("\n")
+            self.programme.join("\n"),
+            self.notify.join("\n")
         )
     }
 }

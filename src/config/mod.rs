@@ -5,6 +5,7 @@
 
 mod closing;
 mod limits;
+mod notify;
 pub mod policy;
 mod programme;
 mod server;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Deserializer};
 
 pub use closing::Closing;
 pub use limits::Limits;
+pub use notify::{Notify, SecretUrl, Smtp, SmtpTls, Webhook, WebhookFormat};
 pub use programme::{Programme, ProgrammeName};
 pub use server::{HostnameFile, HttpUrl, OnionAddress, Server, TlsFiles};
 use units::BadValue;
@@ -55,6 +57,8 @@ pub struct Config {
     pub limits: Limits,
     /// `[closing]`
     pub closing: Closing,
+    /// `[notify]`
+    pub notify: Notify,
 }
 
 /// Command-line overrides for the common `[server]` settings.
@@ -230,6 +234,9 @@ impl Config {
         }
 
         self.programme.validate()?;
+        if let Some(smtp) = &self.notify.smtp {
+            validate_smtp(smtp)?;
+        }
 
         let limits = &self.limits;
         if limits.max_file_mib.get() > limits.max_upload_mib.get() {
@@ -249,4 +256,37 @@ impl Config {
         }
         Ok(self)
     }
+}
+
+/// The mail settings no type checks: a host, and addresses lettre can send to.
+fn validate_smtp(smtp: &Smtp) -> Result<(), ConfigError> {
+    if smtp.host.trim().is_empty() {
+        return Err(err("notify.smtp.host", "set the mail server's host name"));
+    }
+    if smtp.to.is_empty() {
+        return Err(err(
+            "notify.smtp.to",
+            "name at least one address to send to",
+        ));
+    }
+    for (setting, address) in std::iter::once(("notify.smtp.from", &smtp.from))
+        .chain(smtp.to.iter().map(|a| ("notify.smtp.to", a)))
+    {
+        if address.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err(
+                setting,
+                format!(
+                    "`{}` is not an e-mail address (name@example.com, or Name <name@example.com>)",
+                    crate::text::terminal_safe(address)
+                ),
+            ));
+        }
+    }
+    if smtp.password_file.is_some() && smtp.username.is_empty() {
+        return Err(err(
+            "notify.smtp.username",
+            "password_file is set, so set the user name to log in as",
+        ));
+    }
+    Ok(())
 }

@@ -49,6 +49,7 @@ pub(super) async fn follow_up(
         .append(session.report, events)
         .await
         .map_err(|e| state.storage_error(e))?;
+    state.notify(crate::notify::Kind::Message);
     Ok((
         StatusCode::SEE_OTHER,
         [(header::LOCATION, "/thread?sent=1")],

@@ -65,6 +65,9 @@ pub struct AppState {
     /// Set once storage has failed: the server then stops (see [`AppState::storage_error`]).
     failed: tokio::sync::Notify,
     has_failed: std::sync::atomic::AtomicBool,
+    /// Where new reports and messages are signalled (set by `serve` when `[notify]` has
+    /// a receiver): a content-free [`Kind`](crate::notify::Kind), never awaited.
+    notices: std::sync::OnceLock<crate::notify::Signal>,
 }
 
 /// What every page shows about the programme.
@@ -137,6 +140,7 @@ impl AppState {
             limits,
             failed: tokio::sync::Notify::new(),
             has_failed: std::sync::atomic::AtomicBool::new(false),
+            notices: std::sync::OnceLock::new(),
         })
     }
 
@@ -213,6 +217,18 @@ impl AppState {
                 days,
                 "reports with no activity for the retention period were purged"
             );
+        }
+    }
+
+    /// Signals new reports and messages to `signal` from now on.
+    pub fn notify_through(&self, signal: crate::notify::Signal) {
+        let _ = self.notices.set(signal);
+    }
+
+    /// Tells the notifier, if any, that `kind` happened: never waits, never fails.
+    fn notify(&self, kind: crate::notify::Kind) {
+        if let Some(signal) = self.notices.get() {
+            signal.send(kind);
         }
     }
 

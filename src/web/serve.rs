@@ -19,6 +19,7 @@ pub struct Server {
     config: Config,
     listener: std::net::TcpListener,
     signals: std::io::Result<Signals>,
+    notifier: Option<crate::notify::Notifier>,
 }
 
 impl Server {
@@ -40,11 +41,14 @@ impl Server {
             )
         })?;
         let bound = listener.local_addr()?;
+        // The SMTP password and CA files are read now: a mistake stops the start.
+        let notifier = crate::notify::Notifier::new(&config).map_err(std::io::Error::other)?;
         Ok(Server {
             state: AppState::new(&config, keys, store, bound),
             config,
             listener,
             signals,
+            notifier,
         })
     }
 
@@ -72,7 +76,13 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         config,
         listener,
         signals,
+        notifier,
     } = server;
+    if let Some(notifier) = notifier {
+        let (signal, inbox) = notifier.queue();
+        state.notify_through(signal);
+        tokio::spawn(notifier.run(inbox));
+    }
     let handle: Handle<SocketAddr> = Handle::new();
     let certificates = match config.server.tls() {
         Some(files) => Some(Certificates {

@@ -103,6 +103,7 @@ pub(super) async fn submit(
         .create_report(&lookup, &recipient, events)
         .await
         .map_err(|e| state.storage_error(e))?;
+    state.notify(crate::notify::Kind::Report);
 
     let code = receipt.code();
     render(&ReceiptPage {
