@@ -4,6 +4,8 @@
 
 // Security headers on every route, error pages included.
 mod headers;
+// /healthz: ok, or 503 once storage has failed.
+mod health;
 // Forms posted from another site are refused; our own and non-browser clients pass.
 mod cross_site;
 // Sessions: the one cookie, the form token, logout, idleness and age.

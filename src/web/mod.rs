@@ -270,6 +270,24 @@ impl Site {
     }
 }
 
+/// `GET /healthz`, for the operator's monitoring: 200 while the server takes reports,
+/// 503 once storage has failed (the server is then stopping). Nothing else: no counts,
+/// no versions, nothing about any report.
+async fn health(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.has_failed() {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "storage failed\n",
+        )
+            .into_response()
+    } else {
+        "ok\n".into_response()
+    }
+}
+
 /// Makes room in a full table: removes the entry ranked first by `rank` (the oldest,
 /// the idlest) among those `eligible` selects. Used where a table has a fixed size so
 /// that no one client can grow it (sessions, login challenges).
@@ -324,6 +342,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/.well-known/security.txt", get(security_txt::security_txt))
         .route(security_txt::RECIPIENTS_PATH, get(security_txt::recipients))
         .route("/static/style.css", get(pages::stylesheet))
+        .route("/healthz", get(health))
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .merge(submit)
         .merge(follow_up)
