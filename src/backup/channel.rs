@@ -54,6 +54,8 @@ pub async fn listen<S: AsRef<Store> + Send + Sync + 'static>(data: PathBuf, stat
     let one_at_a_time = Arc::new(tokio::sync::Semaphore::new(1));
     loop {
         let Ok((conn, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait instead of spinning on the error.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         };
         let state = state.clone();
