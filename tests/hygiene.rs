@@ -32,6 +32,20 @@ async fn logs_hold_no_address_agent_code_or_content() {
         .send()
         .await;
     let _ = c.get(server.at("/nothing-here")).send().await;
+    let _ = c.get(server.at("/healthz")).send().await;
+    // A follow-up with a message and a proposed date: nothing of it is logged either.
+    let (reporter, thread) = reporter_page(&server, &code).await;
+    let (status, _) = post_thread(
+        &server,
+        &reporter,
+        &thread,
+        &[
+            ("message", "LogCanaryMessage"),
+            ("disclosure", "2031-02-03"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
     server.stop();
     let log = server.log_text();
     // The server's own log, captured (a search of an empty file proves nothing).
@@ -43,6 +57,7 @@ async fn logs_hold_no_address_agent_code_or_content() {
         &code.replace('-', ""),
         "ABCD-EFGH",
         "LogCanary",
+        "2031-02-03",
     ] {
         assert!(!log.contains(needle), "log contains {needle}:\n{log}");
     }
@@ -83,4 +98,25 @@ async fn storage_errors_are_logged_once_with_their_detail() {
         .collect();
     assert_eq!(logged.len(), 1, "{log}");
     assert!(logged[0].contains("symbolic links"), "{log}");
+}
+
+/// Askama escapes everything, and `|safe` turns that off: the one place it may appear is
+/// the operator's policy, whose type (`config::SafeHtml`) only the sanitiser can make
+/// (the hostile-policy test in `router::policy` checks what the sanitiser lets through).
+#[test]
+fn nothing_but_sanitised_html_is_shown_unescaped() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+    let mut unescaped = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("|safe") || line.contains("| safe") || line.contains("escape=\"none\"")
+            {
+                unescaped.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert_eq!(unescaped.len(), 1, "{unescaped:#?}");
+    assert!(unescaped[0].contains("policy.html") && unescaped[0].contains("{{ file.html|safe }}"));
 }
