@@ -6,9 +6,7 @@
 //! in `advisory/declined.rs`; a compromised server's revisions and answers in
 //! `advisory/forgeries.rs`; what the page and the desk refuse in `advisory/refusals.rs`.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Stdio;
 
 use crate::util::*;
 
@@ -62,21 +60,12 @@ pub(crate) fn edited(text: &str, changes: &[(&str, &str)]) -> String {
 
 /// Posts a revision with `advisory ID --file - --json`; what it printed.
 pub(crate) fn post_revision(desk: &Desk, id: &str, text: &str) -> serde_json::Value {
-    let mut child = desk
-        .command()
-        .args(["advisory", id, "--file", "-", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = succeeded(child.wait_with_output().unwrap(), &["advisory --file -"]);
+    let out = run_with_input(
+        desk.command()
+            .args(["advisory", id, "--file", "-", "--json"]),
+        text.as_bytes(),
+    );
+    let out = succeeded(out, &["advisory --file -"]);
     serde_json::from_str(&out).unwrap()
 }
 

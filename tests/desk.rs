@@ -5,7 +5,6 @@
 // Plugin (hardware) and OpenSSH identities.
 mod identities;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -127,21 +126,11 @@ async fn notes_come_from_standard_input_and_replies_from_the_editor() {
     let server = TestServer::start();
     let (code, id, _) = one_report(&server).await;
     let alice = Desk::new(&server, &server.member.identity);
-    let mut child = alice
-        .command()
-        .args(["note", &id, "--file", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Internal: ship in 2.5")
-        .unwrap();
-    succeeded(child.wait_with_output().unwrap(), &["note", "--file", "-"]);
+    let out = run_with_input(
+        alice.command().args(["note", &id, "--file", "-"]),
+        b"Internal: ship in 2.5",
+    );
+    succeeded(out, &["note", "--file", "-"]);
     let editor = server.dir.path().join("editor.sh");
     std::fs::write(
         &editor,

@@ -1,10 +1,10 @@
 //! `agedrop team advisory ID` (draft a revision in `$EDITOR` or from a file and post it;
 //! print it as TOML, OSV or CSAF) and `agedrop team credits` (the acknowledgements).
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 
 use agedrop::report::{Advisory, CreditState, human_time};
 use agedrop::team::{self, Desk, Export, Thread};
@@ -86,14 +86,7 @@ pub(super) async fn advisory(
     let advisory = match &args.file {
         Some(path) => {
             let shown = path.display();
-            let mut text = zeroize::Zeroizing::new(String::new());
-            if path.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text)?;
-            } else {
-                std::fs::File::open(path)
-                    .and_then(|mut f| f.read_to_string(&mut text))
-                    .with_context(|| format!("cannot read {shown}"))?;
-            }
+            let text = super::compose::read_text_file(path)?;
             team::parse_draft(&text)
                 .map_err(|e| anyhow!("{shown}: {e}\nNothing was sent."))?
                 .ok_or_else(|| anyhow!("{shown} holds no advisory; nothing was sent"))?

@@ -2,7 +2,7 @@
 //! after use), a disclosure instant, and the confirmation a purge asks for.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 
@@ -30,20 +30,25 @@ pub(super) fn parse_when(text: &str) -> anyhow::Result<time::OffsetDateTime> {
     })
 }
 
+/// The whole of `path` (`-`: standard input) as text, in a buffer wiped when dropped.
+pub(super) fn read_text_file(path: &Path) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let mut text = zeroize::Zeroizing::new(String::new());
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(text)
+}
+
 /// The text of a reply or note: `-m`, `--file` (or `-`), or written in `$EDITOR`.
 pub(super) fn compose(args: &TextArgs, what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let text = if let Some(message) = &args.message {
         zeroize::Zeroizing::new(message.clone())
     } else if let Some(path) = &args.file {
-        let mut text = zeroize::Zeroizing::new(String::new());
-        if path.as_os_str() == "-" {
-            std::io::stdin().read_to_string(&mut text)?;
-        } else {
-            std::fs::File::open(path)
-                .and_then(|mut f| f.read_to_string(&mut text))
-                .with_context(|| format!("cannot read {}", path.display()))?;
-        }
-        text
+        read_text_file(path)?
     } else {
         edit("", what)?
     };

@@ -61,6 +61,16 @@ pub enum Promise {
 }
 
 impl Promise {
+    /// The name used in JSON and in `list`'s deadline column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Promise::Acknowledge => "acknowledge",
+            Promise::Assess => "assess",
+            Promise::Update => "update",
+            Promise::Disclose => "disclose",
+        }
+    }
+
     /// How the promise reads in a list or on a page.
     pub fn describe(self) -> &'static str {
         match self {

@@ -136,16 +136,6 @@ impl Status {
 }
 
 impl Reason {
-    /// Every reason.
-    pub const ALL: [Reason; 6] = [
-        Reason::Duplicate,
-        Reason::OutOfScope,
-        Reason::NotAVulnerability,
-        Reason::OtherVendor,
-        Reason::WontFix,
-        Reason::Spam,
-    ];
-
     /// The name used on the command line, in config and in JSON.
     pub fn as_str(self) -> &'static str {
         match self {

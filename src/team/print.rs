@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{EventBody, Progress, Promise, Promises, countdown, human_size, human_time};
+use crate::report::{EventBody, Progress, Promises, countdown, human_size, human_time};
 
 use super::{EventState, ListItem, OpenedEvent, Thread};
 use crate::text::{one_line, terminal_safe};
@@ -25,7 +25,7 @@ pub fn print_list(items: &[ListItem]) -> zeroize::Zeroizing<String> {
         let next = match item.next {
             Some(d) => format!(
                 "{} {}{}",
-                short_promise(d.promise),
+                d.promise.as_str(),
                 short_time(d.due),
                 if d.overdue { " OVERDUE" } else { "" }
             ),
@@ -55,16 +55,6 @@ pub fn print_list(items: &[ListItem]) -> zeroize::Zeroizing<String> {
         out.push_str("(no reports)\n");
     }
     out
-}
-
-/// A promise in a list column.
-fn short_promise(promise: Promise) -> &'static str {
-    match promise {
-        Promise::Acknowledge => "acknowledge",
-        Promise::Assess => "assess",
-        Promise::Update => "update",
-        Promise::Disclose => "disclose",
-    }
 }
 
 /// The title, with a note of events that could not be read.

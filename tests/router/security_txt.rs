@@ -2,8 +2,7 @@
 //! is always ahead and under a year away, and its Encryption line leads to the team's
 //! recipients as the keys file lists them now.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::util::*;
 
@@ -49,21 +48,7 @@ fn validate(python: &str, text: &str, url: &str) -> serde_json::Value {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/sectxt_check.py"
     );
-    let mut child = Command::new(python)
-        .arg(script)
-        .arg(url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(Command::new(python).arg(script).arg(url), text.as_bytes());
     assert!(
         out.status.success(),
         "{}",

@@ -1,9 +1,8 @@
 //! `agedrop team` as a member runs it: a real desk process with its own identity, home,
 //! config and state folders, against a server or a double in front of one.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use super::{TestServer, bin};
 
@@ -119,25 +118,15 @@ impl Desk {
         if let Some(file) = &self.signing_key {
             script.env("AGEDROP_SIGNING_KEY", file);
         }
-        let mut child = script
+        script
             .args(["-qec", &line, "/dev/null"])
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("XDG_STATE_HOME", self.home.path().join("state"))
             .env("AGEDROP_SERVER", &self.server)
-            .env("AGEDROP_IDENTITY", &self.identity)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("`script` (util-linux) runs commands in a terminal");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out: Output = child.wait_with_output().unwrap();
+            .env("AGEDROP_IDENTITY", &self.identity);
+        // `script` (util-linux) runs the command in a terminal.
+        let out = super::run_with_input(&mut script, input.as_bytes());
         let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
         (out.status.success(), shown)
     }
