@@ -3,6 +3,7 @@
 //! and range ([`units`]), its default and its reason; every error names the setting and
 //! says how to fix it.
 
+mod acme;
 mod closing;
 mod limits;
 mod notify;
@@ -22,7 +23,9 @@ pub use closing::Closing;
 pub use limits::Limits;
 pub use notify::{Notify, SecretUrl, Smtp, SmtpTls, Webhook, WebhookFormat};
 pub use programme::{Programme, ProgrammeName};
-pub use server::{HostnameFile, HttpUrl, OnionAddress, Server, TlsFiles};
+pub use server::{
+    AcmeContact, AcmeDomain, HostnameFile, HttpUrl, OnionAddress, RedirectListen, Server, TlsFiles,
+};
 use units::BadValue;
 
 /// A setting was missing or wrong.
@@ -210,8 +213,9 @@ impl Config {
                 ));
             }
         }
+        validate_acme(server)?;
         let listen = server.listen;
-        if server.tls().is_none() && !listen.ip().is_loopback() && !server.allow_plain_http {
+        if !server.serves_tls() && !listen.ip().is_loopback() && !server.allow_plain_http {
             return Err(err(
                 "server.listen",
                 format!(
@@ -256,6 +260,61 @@ impl Config {
         }
         Ok(self)
     }
+}
+
+/// ACME excludes certificate files, its names include the public address's, and the
+/// redirect listener has somewhere to send people.
+fn validate_acme(server: &Server) -> Result<(), ConfigError> {
+    if !server.acme_domains.is_empty() {
+        if server.tls_cert.is_some() {
+            return Err(err(
+                "server.acme_domains",
+                "is set, and so is server.tls_cert: choose certificates from ACME or from \
+                 files, not both",
+            ));
+        }
+        if let Some(host) = server.public_url.as_ref().and_then(|u| u.url().host_str())
+            && !server.acme_domains.iter().any(|d| d.as_str() == host)
+        {
+            return Err(err(
+                "server.acme_domains",
+                format!("does not hold {host}, the host of server.public_url: add it"),
+            ));
+        }
+        if let Some(ca) = &server.acme_ca_file
+            && !ca.is_file()
+        {
+            return Err(err(
+                "server.acme_ca_file",
+                format!("{} does not exist or is not a file", ca.display()),
+            ));
+        }
+    }
+    if let Some(redirect) = &server.redirect_http {
+        let Some(public) = server.public_url.as_ref().filter(|u| u.url().scheme() == "https")
+        else {
+            return Err(err(
+                "server.redirect_http",
+                "redirects to server.public_url, so set that to the https:// address",
+            ));
+        };
+        if !server.serves_tls() {
+            return Err(err(
+                "server.redirect_http",
+                format!(
+                    "redirects to {public}, but this server has no TLS: set server.tls_cert \
+                     and server.tls_key, or server.acme_domains"
+                ),
+            ));
+        }
+        if redirect.0 == server.listen {
+            return Err(err(
+                "server.redirect_http",
+                "is the same address as server.listen: use another port (80)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The mail settings no type checks: a host, and addresses lettre can send to.

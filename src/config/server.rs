@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
+pub use super::acme::{AcmeContact, AcmeDomain};
 use super::units::{BadValue, Mib, Seconds};
 
 /// Where and how the server runs.
@@ -26,6 +27,28 @@ pub struct Server {
     pub tls_cert: Option<PathBuf>,
     /// The certificate's PEM private key.
     pub tls_key: Option<PathBuf>,
+    /// Certificates by ACME (TLS-ALPN-01 on `listen`, which must be reachable on port
+    /// 443 under these names): the names to get one certificate for. Empty: no ACME.
+    /// Not with `tls_cert`/`tls_key`.
+    pub acme_domains: Vec<AcmeDomain>,
+    /// Who the certificate authority may write to about the certificates (an e-mail
+    /// address). Empty: nobody.
+    #[serde(deserialize_with = "super::empty_is_none")]
+    pub acme_contact: Option<AcmeContact>,
+    /// Use Let's Encrypt's staging directory (certificates browsers do not trust, and
+    /// generous rate limits) to try the set-up.
+    pub acme_staging: bool,
+    /// Another ACME directory (a company's own CA, e.g. step-ca): its URL, which
+    /// overrides `acme_staging`. Empty: Let's Encrypt.
+    #[serde(deserialize_with = "super::empty_is_none")]
+    pub acme_directory: Option<HttpUrl>,
+    /// A PEM CA certificate to trust for the ACME directory's own HTTPS instead of the
+    /// system's roots (a private CA's directory). Empty: the system's roots.
+    pub acme_ca_file: Option<PathBuf>,
+    /// Also listen for plain HTTP here (e.g. `0.0.0.0:80`), only to redirect every
+    /// request to `public_url` over HTTPS. Empty: no such listener.
+    #[serde(deserialize_with = "super::empty_is_none")]
+    pub redirect_http: Option<RedirectListen>,
     /// Serve plain HTTP on a non-loopback address: only when something in front adds
     /// TLS, or reports would cross the network in the clear.
     pub allow_plain_http: bool,
@@ -56,6 +79,12 @@ impl Default for Server {
             keys: PathBuf::from("/etc/agedrop/keys.txt"),
             tls_cert: None,
             tls_key: None,
+            acme_domains: Vec::new(),
+            acme_contact: None,
+            acme_staging: false,
+            acme_directory: None,
+            acme_ca_file: None,
+            redirect_http: None,
             allow_plain_http: false,
             onion_address: None,
             onion_hostname_file: None,
@@ -83,6 +112,40 @@ impl Server {
             cert: self.tls_cert.as_deref()?,
             key: self.tls_key.as_deref()?,
         })
+    }
+}
+
+impl Server {
+    /// Whether the listener speaks TLS: certificate files or ACME.
+    pub fn serves_tls(&self) -> bool {
+        self.tls().is_some() || !self.acme_domains.is_empty()
+    }
+
+    /// The ACME directory: the configured one, or Let's Encrypt's (staging or not).
+    pub fn acme_directory_url(&self) -> &str {
+        match (&self.acme_directory, self.acme_staging) {
+            (Some(url), _) => url.as_str(),
+            (None, true) => LETS_ENCRYPT_STAGING,
+            (None, false) => LETS_ENCRYPT,
+        }
+    }
+}
+
+/// Let's Encrypt's ACME directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+/// Let's Encrypt's staging directory.
+pub const LETS_ENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+/// The plain-HTTP redirect listener's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RedirectListen(pub SocketAddr);
+
+impl TryFrom<String> for RedirectListen {
+    type Error = BadValue;
+
+    fn try_from(text: String) -> Result<Self, BadValue> {
+        parse_listen(&text).map(RedirectListen)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The web server: reporter pages and their guards. `app(state)` builds the router so
 //! that tests and `serve` share it.
 
+mod acme;
 mod advisory;
 mod api;
 mod auth;
@@ -13,6 +14,7 @@ mod guard;
 mod origin;
 mod pace;
 mod pages;
+mod redirect;
 mod security_txt;
 mod serve;
 mod session;
@@ -36,6 +38,7 @@ use crate::report::human_size;
 use crate::store::Store;
 
 pub use error::PageError;
+pub use acme::{certificate_file as acme_certificate_file, state_dir as acme_state_dir};
 pub use serve::{Server, serve};
 
 /// Bodies of ordinary forms (the receipt form) are small.
@@ -123,7 +126,7 @@ impl AppState {
                 limits.session_idle_seconds.duration(),
                 limits.session_max_seconds.duration(),
                 limits.max_sessions.get(),
-                config.server.tls().is_some(),
+                config.server.serves_tls(),
             ),
             auth: auth::TeamAuth::new(
                 limits.team_token_seconds.duration(),
@@ -133,7 +136,7 @@ impl AppState {
             uploads: Arc::new(Semaphore::new(limits.max_concurrent_uploads.get())),
             live_uploads: pace::Uploads::default(),
             api_requests: Arc::new(Semaphore::new(limits.max_concurrent_api.get())),
-            tls: config.server.tls().is_some(),
+            tls: config.server.serves_tls(),
             onion: config.server.onion_address.as_ref().map(|o| o.to_string()),
             security_txt: security_txt::SecurityTxt::new(config),
             closing: config.closing.clone(),

@@ -35,7 +35,7 @@ impl Origins {
             named.push(url.origin());
         }
         let local = listen.ip().is_loopback() || listen.ip().is_unspecified();
-        let scheme = if config.server.tls().is_some() {
+        let scheme = if config.server.serves_tls() {
             "https"
         } else {
             "http"

@@ -42,7 +42,7 @@ pub(super) struct SecurityTxt {
 impl SecurityTxt {
     pub(super) fn new(config: &Config) -> Self {
         let server = &config.server;
-        let tls = server.tls().is_some();
+        let tls = server.serves_tls();
         let public = server
             .public_url
             .as_ref()

@@ -18,6 +18,8 @@ pub struct Server {
     state: Arc<AppState>,
     config: Config,
     listener: std::net::TcpListener,
+    redirect: Option<std::net::TcpListener>,
+    acme: Option<super::acme::Acme>,
     signals: std::io::Result<Signals>,
     notifier: Option<crate::notify::Notifier>,
 }
@@ -41,12 +43,33 @@ impl Server {
             )
         })?;
         let bound = listener.local_addr()?;
+        let redirect = match &config.server.redirect_http {
+            Some(at) => Some(std::net::TcpListener::bind(at.0).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("server.redirect_http: cannot listen on {}: {e}", at.0),
+                )
+            })?),
+            None => None,
+        };
+        let acme = match config.server.acme_domains.is_empty() {
+            true => None,
+            false => Some(
+                super::acme::Acme::new(
+                    &config.server,
+                    config.limits.header_timeout_seconds.duration(),
+                )
+                .map_err(std::io::Error::other)?,
+            ),
+        };
         // The SMTP password and CA files are read now: a mistake stops the start.
         let notifier = crate::notify::Notifier::new(&config).map_err(std::io::Error::other)?;
         Ok(Server {
             state: AppState::new(&config, keys, store, bound),
             config,
             listener,
+            redirect,
+            acme,
             signals,
             notifier,
         })
@@ -57,9 +80,14 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The address of the plain-HTTP redirect listener, if there is one.
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// The URL reporters open.
     pub fn url(&self) -> std::io::Result<String> {
-        let scheme = if self.config.server.tls().is_some() {
+        let scheme = if self.config.server.serves_tls() {
             "https"
         } else {
             "http"
@@ -75,6 +103,8 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
         state,
         config,
         listener,
+        redirect,
+        acme,
         signals,
         notifier,
     } = server;
@@ -143,14 +173,30 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
     ));
     let router = app(state.clone());
     let header_timeout = config.limits.header_timeout_seconds.duration();
-    let served = match certificates {
-        Some(certificates) => {
+    if let (Some(listener), Some(public)) = (redirect, &config.server.public_url) {
+        let redirects = super::redirect::app(public.url());
+        let server = with_timeouts(axum_server::from_tcp(listener)?, handle.clone(), header_timeout);
+        tokio::spawn(async move {
+            if let Err(e) = server.serve(redirects.into_make_service()).await {
+                tracing::error!("server.redirect_http stopped: {e}");
+            }
+        });
+    }
+    let served = match (certificates, acme) {
+        (_, Some(acme)) => {
+            let server = axum_server::from_tcp(listener)?.acceptor(acme.acceptor());
+            tokio::spawn(acme.run());
+            with_timeouts(server, handle, header_timeout)
+                .serve(router.into_make_service())
+                .await
+        }
+        (Some(certificates), None) => {
             let server = axum_server::from_tcp_rustls(listener, certificates.config)?;
             with_timeouts(server, handle, header_timeout)
                 .serve(router.into_make_service())
                 .await
         }
-        None => {
+        (None, None) => {
             with_timeouts(axum_server::from_tcp(listener)?, handle, header_timeout)
                 .serve(router.into_make_service())
                 .await
