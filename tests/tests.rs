@@ -50,6 +50,8 @@ mod storage;
 // Backups taken while reports arrive restore every earlier receipt; tampered archives
 // are refused.
 mod backup;
+// Certificates by ACME against pebble, renewed without a restart; the port-80 redirect.
+mod acme;
 // The command line as data (trycmd cases over a fixed bundle).
 mod cli_cases;
 // The command line: keygen, and serve refusing bad settings; TLS.

@@ -27,6 +27,8 @@ pub struct Options {
     pub limits: Vec<String>,
     /// Data folder, if not `data` inside the test's folder.
     pub data: Option<PathBuf>,
+    /// `server.listen`, if not a free port on 127.0.0.1.
+    pub listen: Option<String>,
     /// Extra lines for the `[server]` table.
     pub server: Vec<String>,
     /// Extra lines for the `[programme]` table (and `[[programme.assets]]` tables,
@@ -43,6 +45,7 @@ impl Default for Options {
         Options {
             limits: vec!["storage_min_free_mib = 0".into()],
             data: None,
+            listen: None,
             server: Vec::new(),
             programme: Vec::new(),
             env: Vec::new(),

@@ -28,7 +28,9 @@ impl TryFrom<String> for AcmeDomain {
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
         let labels: Vec<&str> = name.split('.').collect();
-        let numeric = labels.last().is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()));
+        let numeric = labels
+            .last()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()));
         if name.len() <= 253 && labels.len() >= 2 && labels.iter().all(|l| label_ok(l)) && !numeric
         {
             Ok(AcmeDomain(name))
@@ -98,7 +100,15 @@ mod tests {
         let ok = |t: &str| AcmeDomain::try_from(t.to_string()).map(|d| d.0);
         assert_eq!(ok("Security.Example.COM.").unwrap(), "security.example.com");
         assert_eq!(ok("agedrop.test").unwrap(), "agedrop.test");
-        for bad in ["*.example.com", "localhost", "192.0.2.1", "a..b", "-a.example", "a b.c", ""] {
+        for bad in [
+            "*.example.com",
+            "localhost",
+            "192.0.2.1",
+            "a..b",
+            "-a.example",
+            "a b.c",
+            "",
+        ] {
             assert!(ok(bad).is_err(), "{bad} accepted");
         }
     }
@@ -107,7 +117,10 @@ mod tests {
     fn a_contact_becomes_a_mailto_uri() {
         let ok = |t: &str| AcmeContact::try_from(t.to_string()).map(|c| c.0);
         assert_eq!(ok("sec@example.com").unwrap(), "mailto:sec@example.com");
-        assert_eq!(ok("mailto:sec@example.com").unwrap(), "mailto:sec@example.com");
+        assert_eq!(
+            ok("mailto:sec@example.com").unwrap(),
+            "mailto:sec@example.com"
+        );
         for bad in ["sec", "sec@localhost", "a@b.c,d@e.f", "@example.com"] {
             assert!(ok(bad).is_err(), "{bad} accepted");
         }

@@ -190,6 +190,7 @@ impl Config {
             }
         }
         let server = &self.server;
+        validate_acme(server)?;
 
         match (&server.tls_cert, &server.tls_key) {
             (Some(cert), Some(key)) => {
@@ -213,7 +214,6 @@ impl Config {
                 ));
             }
         }
-        validate_acme(server)?;
         let listen = server.listen;
         if !server.serves_tls() && !listen.ip().is_loopback() && !server.allow_plain_http {
             return Err(err(
@@ -291,7 +291,10 @@ fn validate_acme(server: &Server) -> Result<(), ConfigError> {
         }
     }
     if let Some(redirect) = &server.redirect_http {
-        let Some(public) = server.public_url.as_ref().filter(|u| u.url().scheme() == "https")
+        let Some(public) = server
+            .public_url
+            .as_ref()
+            .filter(|u| u.url().scheme() == "https")
         else {
             return Err(err(
                 "server.redirect_http",

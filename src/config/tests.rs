@@ -67,6 +67,11 @@ fn example_config_states_the_defaults() {
     // Except TLS, which has no default: the example shows certbot's file names.
     defaults.server.tls_cert = Some("/etc/agedrop/tls/fullchain.pem".into());
     defaults.server.tls_key = Some("/etc/agedrop/tls/privkey.pem".into());
+    // Nor ACME: the example shows a name, a contact and a CA file.
+    let server = &mut defaults.server;
+    server.acme_domains = vec![AcmeDomain::try_from("security.example.com".to_string()).unwrap()];
+    server.acme_contact = Some(AcmeContact::try_from("security@example.com".to_string()).unwrap());
+    server.acme_ca_file = Some("/etc/agedrop/acme-ca.pem".into());
     assert_eq!(parse(&example_uncommented()).unwrap(), defaults);
 }
 
@@ -306,6 +311,41 @@ fn errors_name_the_setting() {
             "[server]\ntls_cert = \"/nonexistent\"\ntls_key = \"/nonexistent\"",
             "server.tls_cert",
             "does not exist",
+        ),
+        (
+            "[server]\nacme_domains = [\"*.example.com\"]",
+            "server.acme_domains[0]",
+            "no wildcard",
+        ),
+        (
+            "[server]\nacme_contact = \"security\"",
+            "server.acme_contact",
+            "not an e-mail address",
+        ),
+        (
+            "[server]\nacme_domains = [\"a.example.com\"]\ntls_cert = \"/x\"\ntls_key = \"/x\"",
+            "server.acme_domains",
+            "not both",
+        ),
+        (
+            "[server]\nacme_domains = [\"a.example.com\"]\npublic_url = \"https://b.example.com\"",
+            "server.acme_domains",
+            "does not hold b.example.com",
+        ),
+        (
+            "[server]\nacme_domains = [\"a.example.com\"]\nacme_ca_file = \"/nonexistent\"",
+            "server.acme_ca_file",
+            "does not exist",
+        ),
+        (
+            "[server]\nredirect_http = \"127.0.0.1:80\"\npublic_url = \"https://a.example.com\"",
+            "server.redirect_http",
+            "has no TLS",
+        ),
+        (
+            "[server]\nredirect_http = \"127.0.0.1:80\"\nacme_domains = [\"a.example.com\"]",
+            "server.redirect_http",
+            "set that to the https:// address",
         ),
     ];
     for (text, setting, message) in cases {

@@ -159,8 +159,12 @@ fn copy_database(from: &Path, to: &Path) -> std::io::Result<()> {
         let kind = entry.file_type()?;
         if name == "attachments" {
             std::os::unix::fs::symlink(entry.path().canonicalize()?, &target)?;
-        } else if name == "reserve" || name.to_string_lossy().starts_with("snapshot-") {
-            // The free-space reserve, and a backup's hard links in progress.
+        } else if name == "reserve"
+            || name == "acme"
+            || name.to_string_lossy().starts_with("snapshot-")
+        {
+            // The free-space reserve, the TLS keys ACME got (no member needs them), and
+            // a backup's hard links in progress.
             continue;
         } else if kind.is_dir() {
             std::fs::create_dir_all(&target)?;

@@ -116,7 +116,10 @@ impl Acme {
 
 /// The roots the ACME directory's own HTTPS is checked against: `acme_ca_file`, or the
 /// system's.
-fn client_config(server: &Server, provider: Arc<CryptoProvider>) -> Result<Arc<ClientConfig>, String> {
+fn client_config(
+    server: &Server,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<ClientConfig>, String> {
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
@@ -128,7 +131,9 @@ fn client_config(server: &Server, provider: Arc<CryptoProvider>) -> Result<Arc<C
                 format!("server.acme_ca_file: cannot use {}: {e}", path.display())
             };
             for cert in CertificateDer::pem_file_iter(path).map_err(|e| fail(&e))? {
-                roots.add(cert.map_err(|e| fail(&e))?).map_err(|e| fail(&e))?;
+                roots
+                    .add(cert.map_err(|e| fail(&e))?)
+                    .map_err(|e| fail(&e))?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }
@@ -190,13 +195,19 @@ impl rustls_acme::CertCache for StateDir {
     type EC = io::Error;
 
     async fn load_cert(&self, domains: &[String], directory: &str) -> io::Result<Option<Vec<u8>>> {
-        self.read(format!("certificate-{}.pem", fingerprint(domains, directory)))
-            .await
+        self.read(format!(
+            "certificate-{}.pem",
+            fingerprint(domains, directory)
+        ))
+        .await
     }
 
     async fn store_cert(&self, domains: &[String], directory: &str, cert: &[u8]) -> io::Result<()> {
-        self.write(format!("certificate-{}.pem", fingerprint(domains, directory)), cert)
-            .await
+        self.write(
+            format!("certificate-{}.pem", fingerprint(domains, directory)),
+            cert,
+        )
+        .await
     }
 }
 
@@ -204,12 +215,21 @@ impl rustls_acme::CertCache for StateDir {
 impl rustls_acme::AccountCache for StateDir {
     type EA = io::Error;
 
-    async fn load_account(&self, contact: &[String], directory: &str) -> io::Result<Option<Vec<u8>>> {
+    async fn load_account(
+        &self,
+        contact: &[String],
+        directory: &str,
+    ) -> io::Result<Option<Vec<u8>>> {
         self.read(format!("account-{}", fingerprint(contact, directory)))
             .await
     }
 
-    async fn store_account(&self, contact: &[String], directory: &str, key: &[u8]) -> io::Result<()> {
+    async fn store_account(
+        &self,
+        contact: &[String],
+        directory: &str,
+        key: &[u8],
+    ) -> io::Result<()> {
         self.write(format!("account-{}", fingerprint(contact, directory)), key)
             .await
     }
@@ -247,7 +267,10 @@ impl<S: Send + 'static> axum_server::accept::Accept<TcpStream, S> for AcmeAccept
             };
             match tokio::time::timeout(this.handshake, handshake).await {
                 Ok(stream) => Ok((stream?, service)),
-                Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake too slow")),
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake too slow",
+                )),
             }
         })
     }

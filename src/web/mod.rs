@@ -37,8 +37,8 @@ use crate::crypto::TeamKeys;
 use crate::report::human_size;
 use crate::store::Store;
 
-pub use error::PageError;
 pub use acme::{certificate_file as acme_certificate_file, state_dir as acme_state_dir};
+pub use error::PageError;
 pub use serve::{Server, serve};
 
 /// Bodies of ordinary forms (the receipt form) are small.

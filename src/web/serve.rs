@@ -175,7 +175,11 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
     let header_timeout = config.limits.header_timeout_seconds.duration();
     if let (Some(listener), Some(public)) = (redirect, &config.server.public_url) {
         let redirects = super::redirect::app(public.url());
-        let server = with_timeouts(axum_server::from_tcp(listener)?, handle.clone(), header_timeout);
+        let server = with_timeouts(
+            axum_server::from_tcp(listener)?,
+            handle.clone(),
+            header_timeout,
+        );
         tokio::spawn(async move {
             if let Err(e) = server.serve(redirects.into_make_service()).await {
                 tracing::error!("server.redirect_http stopped: {e}");

@@ -56,9 +56,11 @@ impl TestServer {
 
     fn write_config(&self) -> PathBuf {
         let path = self.dir.path().join("agedrop.toml");
-        let config = self
-            .options
-            .config("127.0.0.1:0", &self.data(), &self.keys_path());
+        let config = self.options.config(
+            self.options.listen.as_deref().unwrap_or("127.0.0.1:0"),
+            &self.data(),
+            &self.keys_path(),
+        );
         std::fs::write(&path, config).unwrap();
         path
     }
