@@ -61,7 +61,20 @@ fn start_driver() -> Option<Driver> {
     })
 }
 
+mod accessibility;
+
+/// A browser with JavaScript off, as many reporters (Tor Browser's safest level) use.
 async fn browser(driver: &Driver) -> fantoccini::Client {
+    open_browser(driver, false).await
+}
+
+/// A browser with script on, for tools that run in the page (the accessibility audit):
+/// agedrop's pages carry none of their own.
+async fn browser_with_script(driver: &Driver) -> fantoccini::Client {
+    open_browser(driver, true).await
+}
+
+async fn open_browser(driver: &Driver, script: bool) -> fantoccini::Client {
     let profile = driver._profile.path().display().to_string();
     let options = serde_json::json!({
         "binary": "/usr/bin/chromium",
@@ -70,9 +83,11 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
             "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync",
             format!("--user-data-dir={profile}"),
-            "--blink-settings=scriptEnabled=false",
+            format!("--blink-settings=scriptEnabled={script}"),
         ],
-        "prefs": { "profile.managed_default_content_settings.javascript": 2 },
+        "prefs": {
+            "profile.managed_default_content_settings.javascript": if script { 1 } else { 2 },
+        },
     });
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), options);

@@ -1,4 +1,5 @@
-//! The validators of exported advisories (`tests/validators/`): the BSI's CSAF validator
+//! The validators of exported advisories (`tests/validators/`, which also holds axe-core
+//! for the accessibility audit): the BSI's CSAF validator
 //! (secvisogram's csaf-validator-lib: the strict schema and every mandatory test) and ajv
 //! with the OSV schema (`tests/fixtures/osv-schema.json`), run by node from the folder
 //! `.ci/run` installs them into: `$AGEDROP_VALIDATORS`, or `validators` in the target
@@ -36,6 +37,25 @@ fn installed(root: &Path) -> bool {
         .join("node_modules/@secvisogram/csaf-validator-lib")
         .is_dir()
         && root.join("node_modules/ajv-formats").is_dir()
+}
+
+/// The folder the validators are installed in (axe-core for the accessibility audit
+/// too), or `None` (with SKIPPED) where they are not and `AGEDROP_CI` is not set.
+pub fn validators_dir() -> Option<PathBuf> {
+    let root = root();
+    if root.join("node_modules/axe-core/axe.min.js").is_file() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var_os("AGEDROP_CI").is_none(),
+        "axe-core is not installed in {} (`npm ci` of tests/validators there: see .ci/run)",
+        root.display()
+    );
+    eprintln!(
+        "SKIPPED: no axe-core; run `npm ci` of tests/validators into {} (as .ci/run does)",
+        root.display()
+    );
+    None
 }
 
 /// Validates `json` as `format`: panics with what the validator said when it is not
