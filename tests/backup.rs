@@ -2,14 +2,12 @@
 //! into a fresh folder a new server serves, every earlier receipt opening its whole
 //! report; only ciphertext in the file; tampered archives and busy folders refused.
 
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use agedrop::team::{Desk, Identities, LocalInbox, Pins, Seen};
 use sha2::{Digest, Sha256};
 
 use crate::util::*;
@@ -50,33 +48,6 @@ fn restore(file: &Path, dir: &Path) -> std::process::Output {
         .arg(dir)
         .output()
         .unwrap()
-}
-
-/// Every report in `data`, decrypted with `identity`: title → (attachment count, the
-/// SHA-256 of each attachment as written by the desk).
-async fn reports_in(data: &Path, identity: &Path) -> HashMap<String, Vec<String>> {
-    let identities = Identities::load(identity).unwrap();
-    let inbox = LocalInbox::open(data).unwrap();
-    let desk = Desk::new(Box::new(inbox), identities, Seen::memory(), Pins::memory());
-    let out = tempfile::tempdir().unwrap();
-    let mut found = HashMap::new();
-    for summary in desk.list(&[], false).await.unwrap() {
-        let thread = desk.thread(summary.id).await.unwrap();
-        let title = thread.submission().expect("a whole report").title.clone();
-        let into = out.path().join(summary.id.to_string());
-        std::fs::create_dir(&into).unwrap();
-        let written = desk
-            .attachments(thread.id, &into, false, false)
-            .await
-            .unwrap();
-        assert_eq!(written.len(), thread.attachments().len(), "{title}");
-        let sums = written
-            .iter()
-            .map(|w| hex::encode(Sha256::digest(std::fs::read(&w.path).unwrap())))
-            .collect();
-        found.insert(title, sums);
-    }
-    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -47,6 +47,8 @@ mod notify;
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.
 mod storage;
+// SIGKILL at random moments, 20 times: nothing acknowledged is lost, nothing is partial.
+mod crash;
 // Backups taken while reports arrive restore every earlier receipt; tampered archives
 // are refused.
 mod backup;

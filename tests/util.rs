@@ -11,7 +11,7 @@ mod receiver;
 mod server;
 mod validators;
 pub use app::*;
-pub use desk::Desk;
+pub use desk::{Desk, reports_in, reports_in_where};
 pub use http::*;
 pub use receiver::*;
 pub use server::*;

@@ -131,3 +131,58 @@ impl Desk {
         (out.status.success(), shown)
     }
 }
+
+/// Every report in the data folder `data` (of a stopped server), read by a desk with
+/// `identity`: title → the SHA-256 of each attachment as the desk wrote it. Panics on a
+/// report that is not whole (no submission, an attachment missing or damaged).
+pub async fn reports_in(
+    data: &Path,
+    identity: &Path,
+) -> std::collections::HashMap<String, Vec<String>> {
+    reports_in_where(data, identity, |_| true).await
+}
+
+/// Every report in the data folder `data` (of a stopped server), read by a desk with
+/// `identity`: title → the SHA-256 of each attachment as the desk wrote it. Panics on a
+/// report that is not whole (no submission, an attachment missing or damaged). Only the
+/// reports whose title is `wanted` have their attachments read.
+pub async fn reports_in_where(
+    data: &Path,
+    identity: &Path,
+    wanted: impl Fn(&str) -> bool,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let identities = agedrop::team::Identities::load(identity).unwrap();
+    let inbox = agedrop::team::LocalInbox::open(data).unwrap();
+    let desk = agedrop::team::Desk::new(
+        Box::new(inbox),
+        identities,
+        agedrop::team::Seen::memory(),
+        agedrop::team::Pins::memory(),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let mut found = std::collections::HashMap::new();
+    for summary in desk.list(&[], false).await.unwrap() {
+        let thread = desk.thread(summary.id).await.unwrap();
+        let title = thread.submission().expect("a whole report").title.clone();
+        if !wanted(&title) {
+            continue;
+        }
+        let into = out.path().join(summary.id.to_string());
+        std::fs::create_dir(&into).unwrap();
+        let written = desk
+            .attachments(thread.id, &into, false, false)
+            .await
+            .unwrap();
+        assert_eq!(written.len(), thread.attachments().len(), "{title}");
+        let sums = written
+            .iter()
+            .map(|w| {
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    std::fs::read(&w.path).unwrap(),
+                ))
+            })
+            .collect();
+        found.insert(title, sums);
+    }
+    found
+}
