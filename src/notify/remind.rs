@@ -115,6 +115,7 @@ impl Notifier {
                 .map(|&day| due(day, self.acknowledge_hours))
                 .collect();
             let dues = in_window(&dues, now, window);
+            tracing::debug!("deadline reminders checked");
             if cadence.decide(&dues, now) {
                 let me = self.clone();
                 let notice = Notice::Reminder(waiting(&dues, now));
