@@ -64,10 +64,7 @@ async fn a_running_server_gives_counts_and_the_last_notice_and_nothing_of_a_repo
         text.contains("reports:     1, 1 waiting for an answer (2 events, 1 attachments)\n"),
         "{text}"
     );
-    assert!(
-        text.contains("certificate: none (plain HTTP)\n"),
-        "{text}"
-    );
+    assert!(text.contains("certificate: none (plain HTTP)\n"), "{text}");
     assert!(
         text.contains(&format!(
             "notices:     last {today}, sent to 1 of 2 receiver(s); webhook 2 (json, \
@@ -91,7 +88,10 @@ async fn a_running_server_gives_counts_and_the_last_notice_and_nothing_of_a_repo
     assert_eq!(json["certificate"], serde_json::Value::Null);
     let last = &json["notices"]["last"];
     assert_eq!(last["day"], today.as_str());
-    assert_eq!(last["receivers"][0]["receiver"], "webhook 1 (slack, 127.0.0.1)");
+    assert_eq!(
+        last["receivers"][0]["receiver"],
+        "webhook 1 (slack, 127.0.0.1)"
+    );
     assert_eq!(last["receivers"][0]["state"], "sent");
     assert_eq!(last["receivers"][1]["state"], "retrying");
 
@@ -100,9 +100,15 @@ async fn a_running_server_gives_counts_and_the_last_notice_and_nothing_of_a_repo
         .id
         .to_string();
     let everything = format!("{text}{json}");
-    assert!(!leaked(everything.as_bytes(), canary.as_bytes()), "{everything}");
+    assert!(
+        !leaked(everything.as_bytes(), canary.as_bytes()),
+        "{everything}"
+    );
     for secret in [code.clone(), code.replace('-', ""), id.clone()] {
-        assert!(!leaked(everything.as_bytes(), secret.as_bytes()), "{secret}");
+        assert!(
+            !leaked(everything.as_bytes(), secret.as_bytes()),
+            "{secret}"
+        );
     }
     assert!(!everything.contains("tok-SECRET-41"), "{everything}");
 
@@ -150,10 +156,7 @@ async fn a_stopped_servers_folder_is_read_and_the_certificate_checked() {
         text.contains("reports:     1, 1 waiting for an answer (1 events, 0 attachments)\n"),
         "{text}"
     );
-    assert!(
-        text.contains("certificate: expires 2126-10-30 ("),
-        "{text}"
-    );
+    assert!(text.contains("certificate: expires 2126-10-30 ("), "{text}");
     assert!(
         text.contains(
             "notices:     1 receiver(s); the last notice is unknown: only a running server \
@@ -162,7 +165,10 @@ async fn a_stopped_servers_folder_is_read_and_the_certificate_checked() {
         "{text}"
     );
     assert!(text.contains("warning:     free space ("), "{text}");
-    assert!(text.contains("is below limits.storage_min_free_mib"), "{text}");
+    assert!(
+        text.contains("is below limits.storage_min_free_mib"),
+        "{text}"
+    );
 
     let json = status_json(&config).await;
     assert_eq!(json["server"], "not running");

@@ -241,36 +241,40 @@ impl Notifier {
             .ledger
             .start(self.receivers.iter().map(Receiver::name).collect());
         let ledger = &self.ledger;
-        let sends = self.receivers.iter().enumerate().map(|(i, receiver)| async move {
-            let mut backoff = FIRST_BACKOFF;
-            for attempt in 1..=ATTEMPTS {
-                match receiver.send(&notice, link).await {
-                    Ok(()) => {
-                        tracing::info!(receiver = %receiver.name(), "notice sent");
-                        ledger.update(number, i, Delivered::Sent, None);
-                        return;
-                    }
-                    Err(why) if attempt < ATTEMPTS => {
-                        tracing::warn!(
-                            receiver = %receiver.name(),
-                            attempt,
-                            "notice not delivered ({why}); trying again in {} s",
-                            backoff.as_secs()
-                        );
-                        ledger.update(number, i, Delivered::Retrying, Some(why));
-                        tokio::time::sleep(backoff).await;
-                        backoff *= 2;
-                    }
-                    Err(why) => {
-                        tracing::error!(
-                            receiver = %receiver.name(),
-                            "notice not delivered after {ATTEMPTS} attempts ({why}); given up"
-                        );
-                        ledger.update(number, i, Delivered::Failed, Some(why));
+        let sends = self
+            .receivers
+            .iter()
+            .enumerate()
+            .map(|(i, receiver)| async move {
+                let mut backoff = FIRST_BACKOFF;
+                for attempt in 1..=ATTEMPTS {
+                    match receiver.send(&notice, link).await {
+                        Ok(()) => {
+                            tracing::info!(receiver = %receiver.name(), "notice sent");
+                            ledger.update(number, i, Delivered::Sent, None);
+                            return;
+                        }
+                        Err(why) if attempt < ATTEMPTS => {
+                            tracing::warn!(
+                                receiver = %receiver.name(),
+                                attempt,
+                                "notice not delivered ({why}); trying again in {} s",
+                                backoff.as_secs()
+                            );
+                            ledger.update(number, i, Delivered::Retrying, Some(why));
+                            tokio::time::sleep(backoff).await;
+                            backoff *= 2;
+                        }
+                        Err(why) => {
+                            tracing::error!(
+                                receiver = %receiver.name(),
+                                "notice not delivered after {ATTEMPTS} attempts ({why}); given up"
+                            );
+                            ledger.update(number, i, Delivered::Failed, Some(why));
+                        }
                     }
                 }
-            }
-        });
+            });
         futures_util::future::join_all(sends).await;
     }
 

@@ -65,7 +65,10 @@ impl Waiting {
         let behind = |secs: i64| crate::report::countdown(0, secs.max(0));
         match (self.reports, self.overdue, self.next_in) {
             (1, 0, Some(next)) => {
-                format!("1 report waits for its acknowledgement, due {}", ahead(next))
+                format!(
+                    "1 report waits for its acknowledgement, due {}",
+                    ahead(next)
+                )
             }
             (1, _, _) => format!(
                 "1 report waits for its acknowledgement, due {}",

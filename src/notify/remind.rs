@@ -44,7 +44,10 @@ pub fn due(last_day: u32, acknowledge_hours: u32) -> i64 {
 /// The deadlines (`dues`) inside the window at `now`: due within `window` seconds, or
 /// already past.
 pub fn in_window(dues: &[i64], now: i64, window: i64) -> Vec<i64> {
-    dues.iter().copied().filter(|&d| d - window <= now).collect()
+    dues.iter()
+        .copied()
+        .filter(|&d| d - window <= now)
+        .collect()
 }
 
 /// What a reminder says of `dues` (all inside the window) at `now`.

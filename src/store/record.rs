@@ -70,9 +70,7 @@ impl ReportRecord {
         let (answered, reporter) = match head[0] {
             RECORD_VERSION_1 => (true, &v[HEAD..]),
             RECORD_VERSION => match v.get(HEAD) {
-                Some(&flags) if flags & !ANSWERED == 0 => {
-                    (flags == ANSWERED, &v[HEAD + 1..])
-                }
+                Some(&flags) if flags & !ANSWERED == 0 => (flags == ANSWERED, &v[HEAD + 1..]),
                 _ => return Err(damaged()),
             },
             _ => return Err(damaged()),

@@ -177,7 +177,10 @@ async fn only_a_members_event_marks_a_report_answered_and_nothing_clears_it() {
         .unwrap();
     let answered = || store.report(id).unwrap().unwrap().answered;
     assert!(!answered());
-    assert_eq!(store.unanswered_days().unwrap(), vec![crate::clock::today()]);
+    assert_eq!(
+        store.unanswered_days().unwrap(),
+        vec![crate::clock::today()]
+    );
     // The reporter's message and a member's grant answer nothing.
     store.append(id, vec![event()]).await.unwrap();
     let grant = (id, keys.seal(None, b"grant").unwrap());
