@@ -61,7 +61,7 @@ async fn a_running_server_gives_counts_and_the_last_notice_and_nothing_of_a_repo
     let today = agedrop::text::rfc3339(agedrop::clock::now()).unwrap()[..10].to_string();
     assert!(text.contains("server:      running\n"), "{text}");
     assert!(
-        text.contains("reports:     1, 1 waiting for an answer (2 events, 1 attachments)\n"),
+        text.contains("reports:     1, 1 waiting for an answer (2 event(s), 1 attachment(s))\n"),
         "{text}"
     );
     assert!(text.contains("certificate: none (plain HTTP)\n"), "{text}");
@@ -153,7 +153,7 @@ async fn a_stopped_servers_folder_is_read_and_the_certificate_checked() {
     let text = succeeded(status(&config, &[]).await, &["status"]);
     assert!(text.contains("server:      not running\n"), "{text}");
     assert!(
-        text.contains("reports:     1, 1 waiting for an answer (1 events, 0 attachments)\n"),
+        text.contains("reports:     1, 1 waiting for an answer (1 event(s), 0 attachment(s))\n"),
         "{text}"
     );
     assert!(text.contains("certificate: expires 2126-10-30 ("), "{text}");

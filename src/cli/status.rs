@@ -273,7 +273,7 @@ fn text(status: &Status) -> String {
     line(
         "reports:",
         format!(
-            "{}, {} waiting for an answer ({} events, {} attachments)",
+            "{}, {} waiting for an answer ({} event(s), {} attachment(s))",
             r.total, r.waiting, r.events, r.attachments
         ),
     );
