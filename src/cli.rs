@@ -8,6 +8,7 @@ mod keygen;
 mod notify;
 mod purge;
 mod read;
+mod status;
 mod team;
 mod trust;
 
@@ -108,6 +109,7 @@ enum Command {
     Restore(backup::RestoreArgs),
     /// Send a test notice to every receiver in the config's [notify] and say how each went.
     NotifyTest(notify::NotifyTestArgs),
+    Status(status::StatusArgs),
     /// Read a data folder copied from the server, decrypting on this machine.
     Open {
         /// The server's data folder (or a copy of it).
@@ -196,6 +198,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
         Command::NotifyTest(args) => notify::notify_test(args),
+        Command::Status(args) => status::status(args),
         Command::Open {
             data,
             identity,

@@ -2,8 +2,10 @@
 //! programme. Reports are sealed with age to the team's keys before they touch storage;
 //! team members read them on their own machines.
 //!
-//! Imports run one way: `web` / `team` → `backup`, `store`, `report`, `notify`, `config`
-//! → `crypto`; `backup` uses only `store`.
+//! Imports run one way: `web` / `team` → `status`, `backup`, `store`, `report`,
+//! `notify`, `config` → `crypto`; `backup` uses only `store`, `status` only `store` and
+//! `notify`, `notify` of `report` only its deadline wording; `certificate` uses nothing
+//! of ours.
 //! `crypto` is the only module that calls `age`, `store` the only one that calls `sled`,
 //! and `web` never sees a team identity.
 
@@ -13,11 +15,13 @@
 
 pub mod api;
 pub mod backup;
+pub mod certificate;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod notify;
 pub mod report;
+pub mod status;
 pub mod store;
 pub mod team;
 pub mod text;

@@ -43,6 +43,10 @@ mod hostile_answers;
 mod floods;
 // The team hears of new reports and messages: delayed, coalesced, content-free.
 mod notify;
+// ...and of acknowledgements coming due, counts only; answered reports are left alone.
+mod reminders;
+// `agedrop status` on the host: counts, disk, certificate, the last notice; no report.
+mod status;
 // Nothing personal in logs; storage errors logged once.
 mod hygiene;
 // Durability: restarts, concurrent commits, quotas, a full disk, slow uploads.

@@ -1,12 +1,19 @@
-//! The running server's backup socket, and `agedrop backup`'s side of it.
+//! The running server's socket on its host, and the side of it `agedrop backup` and
+//! `agedrop status` use.
 //!
 //! The server holds sled's lock on its data folder, so no second process can open the
 //! store, and copying sled's files under a live writer gives a torn copy. So the
 //! server listens on a Unix socket inside its data folder (mode 0700, the socket 0600:
 //! only the server's own user, or root, reaches it; no network surface). A client sends
-//! one request line; the server takes a snapshot, waits until it is durable, answers
-//! `ok` and streams the archive. When no server answers, the command opens the store
-//! itself.
+//! one request line:
+//!
+//! - `agedrop-backup-1`: the server takes a snapshot, waits until it is durable,
+//!   answers `ok` and streams the archive (one backup at a time);
+//! - `agedrop-status-1`: the server answers `ok` and one line of JSON, its status
+//!   ([`Host::status_line`]: counts only, nothing of any report).
+//!
+//! Anything else is answered `error: …`. When no server answers, the commands open the
+//! store themselves.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
@@ -23,6 +30,9 @@ use super::{BackupError, Summary, archive, io_error};
 
 const SOCKET: &str = "backup.sock";
 const REQUEST: &str = "agedrop-backup-1";
+const STATUS: &str = "agedrop-status-1";
+/// The longest status line a client reads.
+const STATUS_BYTES: u64 = 64 * 1024;
 /// How long a client may take to ask, and to take each piece of the archive.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -31,9 +41,17 @@ pub fn socket_path(data: &Path) -> PathBuf {
     data.join(SOCKET)
 }
 
-/// Serves backups of `state`'s store on the data folder's socket until the process
-/// ends. Failing to listen costs only the live backups (logged), never the server.
-pub async fn listen<S: AsRef<Store> + Send + Sync + 'static>(data: PathBuf, state: Arc<S>) {
+/// What the running server offers on its socket: its store, for backups, and its
+/// status.
+pub trait Host: AsRef<Store> + Send + Sync + 'static {
+    /// The server's status for `agedrop status`: one line of JSON (no newline in it),
+    /// counts only; or why it cannot be given (for the client, content-free).
+    fn status_line(&self) -> Result<String, String>;
+}
+
+/// Serves backups of `state`'s store, and its status, on the data folder's socket until
+/// the process ends. Failing to listen costs only these (logged), never the server.
+pub async fn listen<S: Host>(data: PathBuf, state: Arc<S>) {
     let path = socket_path(&data);
     // A socket left by a server that stopped; never anything else.
     if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
@@ -43,8 +61,8 @@ pub async fn listen<S: AsRef<Store> + Send + Sync + 'static>(data: PathBuf, stat
         Ok(listener) => listener,
         Err(e) => {
             tracing::warn!(
-                "`agedrop backup` cannot reach this server (listening on {} failed: {e}); \
-                 stop the server to take a backup",
+                "`agedrop backup` and `agedrop status` cannot reach this server (listening \
+                 on {} failed: {e}); stop the server to take a backup",
                 path.display()
             );
             return;
@@ -58,10 +76,27 @@ pub async fn listen<S: AsRef<Store> + Send + Sync + 'static>(data: PathBuf, stat
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         };
-        let state = state.clone();
-        let permit = one_at_a_time.clone().try_acquire_owned();
-        tokio::spawn(async move {
-            let result = match permit {
+        tokio::spawn(serve_one(conn, state.clone(), one_at_a_time.clone()));
+    }
+}
+
+/// Reads one connection's request and answers it.
+async fn serve_one<S: Host>(
+    conn: tokio::net::UnixStream,
+    state: Arc<S>,
+    backups: Arc<tokio::sync::Semaphore>,
+) {
+    let mut conn = tokio::io::BufReader::new(conn);
+    let mut line = String::new();
+    let asked = tokio::time::timeout(PATIENCE, (&mut conn).take(64).read_line(&mut line)).await;
+    let conn = conn.into_inner();
+    if !matches!(asked, Ok(Ok(_))) {
+        let _ = refuse(conn, "no request").await;
+        return;
+    }
+    match line.trim_end() {
+        REQUEST => {
+            let result = match backups.try_acquire_owned() {
                 Ok(_permit) => answer(conn, state).await,
                 Err(_) => {
                     refuse(
@@ -75,25 +110,39 @@ pub async fn listen<S: AsRef<Store> + Send + Sync + 'static>(data: PathBuf, stat
                 Ok(()) => tracing::info!("backup written"),
                 Err(e) => tracing::warn!("backup failed: {e}"),
             }
-        });
+        }
+        STATUS => {
+            if let Err(e) = answer_status(conn, state).await {
+                tracing::debug!("status not answered: {e}");
+            }
+        }
+        _ => {
+            let _ = refuse(conn, "not a request this server knows").await;
+        }
     }
+}
+
+async fn answer_status<S: Host>(
+    mut conn: tokio::net::UnixStream,
+    state: Arc<S>,
+) -> std::io::Result<()> {
+    // Counting reads every report record: off the async threads.
+    let line = tokio::task::spawn_blocking(move || state.status_line())
+        .await
+        .map_err(std::io::Error::other)?;
+    match line {
+        Ok(line) => conn.write_all(format!("ok\n{line}\n").as_bytes()).await?,
+        Err(why) => return refuse(conn, &why).await,
+    }
+    conn.shutdown().await
 }
 
 async fn refuse(mut conn: tokio::net::UnixStream, why: &str) -> std::io::Result<()> {
     conn.write_all(format!("error: {why}\n").as_bytes()).await
 }
 
-async fn answer<S: AsRef<Store> + Send + Sync + 'static>(
-    conn: tokio::net::UnixStream,
-    state: Arc<S>,
-) -> std::io::Result<()> {
-    let mut conn = tokio::io::BufReader::new(conn);
-    let mut line = String::new();
-    let asked = tokio::time::timeout(PATIENCE, (&mut conn).take(64).read_line(&mut line)).await;
-    let mut conn = conn.into_inner();
-    if !matches!(asked, Ok(Ok(_))) || line.trim_end() != REQUEST {
-        return refuse(conn, "not a backup request").await;
-    }
+/// Takes a snapshot, makes sure it is durable, and streams it.
+async fn answer<S: Host>(mut conn: tokio::net::UnixStream, state: Arc<S>) -> std::io::Result<()> {
     let taker = state.clone();
     let snapshot = tokio::task::spawn_blocking(move || taker.as_ref().as_ref().snapshot())
         .await
@@ -159,6 +208,54 @@ pub fn take(data: &Path, out: &Path) -> Result<Summary, BackupError> {
         let _ = std::fs::remove_file(out);
     }
     result
+}
+
+/// `agedrop status`: the running server's status line (JSON), asked over `data`'s
+/// socket; `None` when no server listens there.
+pub fn ask_status(data: &Path) -> Result<Option<String>, BackupError> {
+    let socket = socket_path(data);
+    let mut conn = match UnixStream::connect(&socket) {
+        Ok(conn) => conn,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(BackupError::Io(format!(
+                "cannot reach the running server on {} ({e}); run the command as the \
+                 server's user or as root",
+                socket.display()
+            )));
+        }
+    };
+    let lost = |e: std::io::Error| {
+        BackupError::Status(format!(
+            "the connection broke ({e}); see the server's log and try again"
+        ))
+    };
+    conn.set_read_timeout(Some(PATIENCE)).map_err(lost)?;
+    conn.write_all(format!("{STATUS}\n").as_bytes())
+        .map_err(lost)?;
+    let mut reader = BufReader::new(conn).take(STATUS_BYTES);
+    let mut said = String::new();
+    reader.read_line(&mut said).map_err(lost)?;
+    if said.trim_end() != "ok" {
+        // A server from before `agedrop status` answers that it knows no such request.
+        let said = said.trim_end();
+        let said = said.strip_prefix("error: ").unwrap_or(said);
+        return Err(BackupError::Status(format!(
+            "it said: {}; a server older than this command does not answer it: restart it \
+             with this version of agedrop",
+            crate::text::excerpt(said, 200)
+        )));
+    }
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(lost)?;
+    Ok(Some(line.trim_end().to_string()))
 }
 
 fn write_to(data: &Path, file: &mut std::fs::File, out: &Path) -> Result<(), BackupError> {

@@ -1,6 +1,7 @@
 //! Backups: one tar file of a consistent store snapshot (ciphertext and the few
 //! clear-text values the store keeps, nothing else), taken while the server runs
-//! through its local backup socket, and a fresh data folder restored from one.
+//! through its local socket, and a fresh data folder restored from one. The same
+//! socket gives `agedrop status` the running server's status.
 //!
 //! An archive holds exactly: `manifest.json` (format and counts), `records` (every
 //! record of the store, framed), then `attachments/<blob id>` for each attachment file
@@ -13,7 +14,7 @@ mod channel;
 use std::path::{Path, PathBuf};
 
 pub use archive::Summary;
-pub use channel::{listen, socket_path, take};
+pub use channel::{Host, ask_status, listen, socket_path, take};
 
 use crate::store::{Restoring, StoreError};
 
@@ -44,6 +45,9 @@ pub enum BackupError {
     /// The running server refused or failed the backup.
     #[error("the running server could not take the backup: {0}")]
     Server(String),
+    /// The running server did not answer `agedrop status`.
+    #[error("the running server did not give its status: {0}")]
+    Status(String),
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> BackupError {

@@ -9,9 +9,10 @@ use agedrop::config::{Config, Overrides};
 const REVEALS: &str = "\
 What a backup reveals: it holds only what the data folder holds, ciphertext and the few \
 values the server keeps in the clear: how many reports there are, how many events and \
-attachments each has and their sizes, the day each report was last active, random ids, \
-the reporters' public keys and the receipts' look-up keys (from which no receipt can be \
-recovered). No report text, file name, reply, status or receipt code is in it.
+attachments each has and their sizes, the day each report was last active and whether \
+the team has written to it, random ids, the reporters' public keys and the receipts' \
+look-up keys (from which no receipt can be recovered). No report text, file name, reply, \
+status or receipt code is in it.
 
 To keep even that private at rest, encrypt the file to a key kept off the server, e.g. \
 `age -r age1... -o backup.tar.age backup.tar && rm backup.tar` (and `age -d -i KEY \

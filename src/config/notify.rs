@@ -1,13 +1,14 @@
 //! `[notify]`: who hears that a report or a reporter's message arrived (webhooks, e-mail
-//! over SMTP), and how long the notice waits so that it does not date the reporter's
-//! act. What a notice says is decided in `crate::notify`, never here.
+//! over SMTP), how long the notice waits so that it does not date the reporter's act,
+//! and how long before an acknowledgement is due the team is reminded of it. What a
+//! notice says is decided in `crate::notify`, never here.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::units::{BadValue, Seconds};
+use super::units::{BadValue, Count, Seconds};
 
 /// Notices to the team: content-free, delayed, coalesced.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -23,6 +24,10 @@ pub struct Notify {
     /// Events within one wait give one notice ("3 new reports and 1 message"); off,
     /// each event gives its own (still after the wait).
     pub coalesce: bool,
+    /// Remind the team of a report no member has written to yet this many hours before
+    /// its acknowledgement is due (`programme.acknowledge_hours`), and daily while it
+    /// waits. 0: no reminders.
+    pub remind_before_hours: Count<0, 8760>,
 }
 
 impl Default for Notify {
@@ -32,6 +37,7 @@ impl Default for Notify {
             smtp: None,
             delay_seconds: Seconds::of::<300>(),
             coalesce: true,
+            remind_before_hours: Count::of::<24>(),
         }
     }
 }

@@ -1,15 +1,24 @@
-//! Notices to the team that a report or a reporter's message arrived: content-free,
-//! sent after a random wait, coalesced, retried. The web handlers only drop a
-//! [`Kind`] into a bounded queue through a [`Signal`] (never awaiting the network);
-//! the [`Notifier`] task does the rest. Works with `config` (the receivers) and
-//! `crypto` (random numbers for the wait).
+//! Notices to the team that a report or a reporter's message arrived (content-free,
+//! sent after a random wait, coalesced, retried), and reminders of acknowledgements
+//! coming due (`remind`). The web handlers only drop a [`Kind`] into a bounded queue
+//! through a [`Signal`] (never awaiting the network); the [`Notifier`] task does the
+//! rest. Works with `config` (the receivers), `crypto` (random numbers for the wait)
+//! and `report` (deadlines in words).
 //!
-//! A notice says how many reports and messages arrived, and links to the server's
-//! public address: never a title, an id, a receipt code, a time to the second, or a
-//! byte a reporter wrote. Nothing reaches this module that could carry them.
+//! A notice says how many reports and messages arrived, or how many reports wait, and
+//! links to the server's public address: never a title, an id, a receipt code, a time
+//! to the second, or a byte a reporter wrote. Nothing reaches this module that could
+//! carry them: reminders are given the days of last activity, nothing else.
 
+mod last;
 mod mail;
+mod notice;
+mod remind;
 mod webhook;
+
+pub use last::{Delivered, Delivery, LastNotice};
+pub use notice::{Notice, Tally, Waiting};
+pub use remind::Unanswered;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +49,7 @@ pub enum Kind {
 pub struct Signal {
     queue: mpsc::Sender<Kind>,
     dropped: Arc<AtomicU64>,
+    ledger: Arc<last::Ledger>,
 }
 
 impl Signal {
@@ -50,81 +60,11 @@ impl Signal {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
-}
 
-/// How many of each arrived since the last notice.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// New reports.
-    pub reports: u32,
-    /// Reporters' messages.
-    pub messages: u32,
-}
-
-impl Tally {
-    fn add(&mut self, kind: Kind) {
-        match kind {
-            Kind::Report => self.reports = self.reports.saturating_add(1),
-            Kind::Message => self.messages = self.messages.saturating_add(1),
-        }
-    }
-
-    /// One sentence: "A new report arrived", "3 new reports and 1 message".
-    pub fn summary(&self) -> String {
-        let reports = |n: u32| match n {
-            1 => "1 new report".to_string(),
-            n => format!("{n} new reports"),
-        };
-        let messages = |n: u32| match n {
-            1 => "1 message".to_string(),
-            n => format!("{n} messages"),
-        };
-        match (self.reports, self.messages) {
-            (1, 0) => "A new report arrived".into(),
-            (0, 1) => "A reporter sent a message".into(),
-            (r, 0) => format!("{} arrived", reports(r)),
-            (0, m) => format!("Reporters sent {}", messages(m)),
-            (r, m) => format!("{} and {}", reports(r), messages(m)),
-        }
-    }
-}
-
-/// One notice: a tally, or the test `agedrop notify-test` sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Notice {
-    /// Events arrived.
-    Events(Tally),
-    /// A test from `agedrop notify-test`.
-    Test,
-}
-
-impl Notice {
-    /// The counts a JSON receiver is given (zero for a test).
-    pub fn tally(&self) -> Tally {
-        match self {
-            Notice::Events(tally) => *tally,
-            Notice::Test => Tally::default(),
-        }
-    }
-
-    /// The subject line of an e-mail.
-    pub fn subject(&self) -> String {
-        match self {
-            Notice::Events(tally) => format!("agedrop: {}", tally.summary()),
-            Notice::Test => "agedrop: test notice".into(),
-        }
-    }
-
-    /// The whole text: the summary, where to read, and the link if there is one.
-    pub fn text(&self, link: Option<&str>) -> String {
-        let first = match self {
-            Notice::Events(tally) => format!("{}.", tally.summary()),
-            Notice::Test => "This is a test notice from agedrop: notices reach you.".into(),
-        };
-        match link {
-            Some(link) => format!("{first} Read with `agedrop team`: {link}"),
-            None => format!("{first} Read with `agedrop team`."),
-        }
+    /// The last notice sent since the server started, and how each receiver took it
+    /// (for `agedrop status`).
+    pub fn last_notice(&self) -> Option<LastNotice> {
+        self.ledger.last()
     }
 }
 
@@ -176,6 +116,11 @@ pub struct Notifier {
     delay: Duration,
     coalesce: bool,
     dropped: Arc<AtomicU64>,
+    ledger: Arc<last::Ledger>,
+    /// The programme's promise, for the reminders' deadlines.
+    acknowledge_hours: u32,
+    /// The reminders' window; 0: no reminders.
+    remind_before_hours: u32,
 }
 
 impl Notifier {
@@ -206,6 +151,10 @@ impl Notifier {
             delay: notify.delay_seconds.duration(),
             coalesce: notify.coalesce,
             dropped: Arc::default(),
+            ledger: Arc::default(),
+            acknowledge_hours: config.programme.acknowledge_hours,
+            remind_before_hours: u32::try_from(notify.remind_before_hours.get())
+                .unwrap_or(u32::MAX),
         }))
     }
 
@@ -216,15 +165,21 @@ impl Notifier {
         let signal = Signal {
             queue,
             dropped: self.dropped.clone(),
+            ledger: self.ledger.clone(),
         };
         (signal, inbox)
     }
 
     /// Runs until every [`Signal`] is gone: on the first signal, waits a random time
-    /// (half the delay to the whole delay), takes everything queued meanwhile, and sends (retrying in a
-    /// task of its own, so that a slow receiver never holds up the next notice).
-    pub async fn run(self, mut inbox: mpsc::Receiver<Kind>) {
+    /// (half the delay to the whole delay), takes everything queued meanwhile, and sends
+    /// (retrying in a task of its own, so that a slow receiver never holds up the next
+    /// notice). With `notify.remind_before_hours` set, also starts the reminders, which
+    /// read the reports waiting for an answer from `unanswered`.
+    pub async fn run<U: Unanswered>(self, mut inbox: mpsc::Receiver<Kind>, unanswered: Arc<U>) {
         let me = Arc::new(self);
+        if me.remind_before_hours > 0 {
+            tokio::spawn(me.clone().remind(unanswered));
+        }
         let mut dropped = 0;
         while let Some(first) = inbox.recv().await {
             tokio::time::sleep(me.random_delay()).await;
@@ -278,34 +233,48 @@ impl Notifier {
     }
 
     /// Sends `notice` to every receiver at once, each retried with backoff; a failure
-    /// costs a log line naming the receiver's kind and host, nothing else.
+    /// costs a log line naming the receiver's kind and host, nothing else. How each
+    /// receiver took it is kept as the last notice (for `agedrop status`).
     async fn deliver(&self, notice: Notice) {
         let link = self.link.as_deref();
-        let sends = self.receivers.iter().map(|receiver| async move {
-            let mut backoff = FIRST_BACKOFF;
-            for attempt in 1..=ATTEMPTS {
-                match receiver.send(&notice, link).await {
-                    Ok(()) => {
-                        tracing::info!(receiver = %receiver.name(), "notice sent");
-                        return;
+        let number = self
+            .ledger
+            .start(self.receivers.iter().map(Receiver::name).collect());
+        let ledger = &self.ledger;
+        let sends = self
+            .receivers
+            .iter()
+            .enumerate()
+            .map(|(i, receiver)| async move {
+                let mut backoff = FIRST_BACKOFF;
+                for attempt in 1..=ATTEMPTS {
+                    match receiver.send(&notice, link).await {
+                        Ok(()) => {
+                            tracing::info!(receiver = %receiver.name(), "notice sent");
+                            ledger.update(number, i, Delivered::Sent, None);
+                            return;
+                        }
+                        Err(why) if attempt < ATTEMPTS => {
+                            tracing::warn!(
+                                receiver = %receiver.name(),
+                                attempt,
+                                "notice not delivered ({why}); trying again in {} s",
+                                backoff.as_secs()
+                            );
+                            ledger.update(number, i, Delivered::Retrying, Some(why));
+                            tokio::time::sleep(backoff).await;
+                            backoff *= 2;
+                        }
+                        Err(why) => {
+                            tracing::error!(
+                                receiver = %receiver.name(),
+                                "notice not delivered after {ATTEMPTS} attempts ({why}); given up"
+                            );
+                            ledger.update(number, i, Delivered::Failed, Some(why));
+                        }
                     }
-                    Err(why) if attempt < ATTEMPTS => {
-                        tracing::warn!(
-                            receiver = %receiver.name(),
-                            attempt,
-                            "notice not delivered ({why}); trying again in {} s",
-                            backoff.as_secs()
-                        );
-                        tokio::time::sleep(backoff).await;
-                        backoff *= 2;
-                    }
-                    Err(why) => tracing::error!(
-                        receiver = %receiver.name(),
-                        "notice not delivered after {ATTEMPTS} attempts ({why}); given up"
-                    ),
                 }
-            }
-        });
+            });
         futures_util::future::join_all(sends).await;
     }
 
@@ -327,34 +296,6 @@ impl Notifier {
 mod tests {
     use super::*;
 
-    fn tally(reports: u32, messages: u32) -> Tally {
-        Tally { reports, messages }
-    }
-
-    #[test]
-    fn summaries_count_and_say_nothing_else() {
-        assert_eq!(tally(1, 0).summary(), "A new report arrived");
-        assert_eq!(tally(0, 1).summary(), "A reporter sent a message");
-        assert_eq!(tally(3, 0).summary(), "3 new reports arrived");
-        assert_eq!(tally(0, 2).summary(), "Reporters sent 2 messages");
-        assert_eq!(tally(3, 1).summary(), "3 new reports and 1 message");
-        assert_eq!(tally(1, 2).summary(), "1 new report and 2 messages");
-    }
-
-    #[test]
-    fn the_text_links_to_the_server_only() {
-        let notice = Notice::Events(tally(1, 0));
-        assert_eq!(
-            notice.text(Some("https://security.example.com")),
-            "A new report arrived. Read with `agedrop team`: https://security.example.com"
-        );
-        assert_eq!(
-            notice.text(None),
-            "A new report arrived. Read with `agedrop team`."
-        );
-        assert_eq!(notice.subject(), "agedrop: A new report arrived");
-    }
-
     #[tokio::test]
     async fn a_full_queue_drops_and_counts_without_waiting() {
         let notifier = Notifier {
@@ -363,6 +304,9 @@ mod tests {
             delay: Duration::ZERO,
             coalesce: true,
             dropped: Arc::default(),
+            ledger: Arc::default(),
+            acknowledge_hours: 72,
+            remind_before_hours: 0,
         };
         let (signal, _inbox) = notifier.queue();
         for _ in 0..QUEUE + 5 {
@@ -379,6 +323,9 @@ mod tests {
             delay: Duration::from_secs(300),
             coalesce: true,
             dropped: Arc::default(),
+            ledger: Arc::default(),
+            acknowledge_hours: 72,
+            remind_before_hours: 0,
         };
         let waits: Vec<Duration> = (0..20).map(|_| notifier.random_delay()).collect();
         assert!(

@@ -77,13 +77,19 @@ pub(super) fn body(format: WebhookFormat, notice: &Notice, text: &str) -> serde_
     match format {
         WebhookFormat::Slack => json!({ "text": text }),
         WebhookFormat::Matrix => json!({ "msgtype": "m.text", "body": text }),
-        WebhookFormat::Json | WebhookFormat::Text => {
-            let tally = notice.tally();
-            json!({
+        WebhookFormat::Json | WebhookFormat::Text => match notice {
+            Notice::Reminder(waiting) => json!({
                 "text": text,
-                "events": { "reports": tally.reports, "messages": tally.messages },
-            })
-        }
+                "waiting": { "reports": waiting.reports, "overdue": waiting.overdue },
+            }),
+            _ => {
+                let tally = notice.tally();
+                json!({
+                    "text": text,
+                    "events": { "reports": tally.reports, "messages": tally.messages },
+                })
+            }
+        },
     }
 }
 
@@ -127,6 +133,21 @@ mod tests {
         assert_eq!(
             body(WebhookFormat::Matrix, &notice, &text),
             json!({"msgtype": "m.text", "body": text})
+        );
+    }
+
+    #[test]
+    fn a_reminder_gives_its_counts_in_json() {
+        let notice = Notice::Reminder(crate::notify::Waiting {
+            reports: 2,
+            overdue: 1,
+            next_in: Some(3600),
+            late_by: 7200,
+        });
+        let text = notice.text(None);
+        assert_eq!(
+            body(WebhookFormat::Json, &notice, &text),
+            json!({"text": text, "waiting": {"reports": 2, "overdue": 1}})
         );
     }
 }

@@ -27,7 +27,7 @@ impl Store {
             // 64 random bits colliding means the random source is broken.
             return Err(StoreError::Damaged("random report id collided"));
         }
-        self.commit(id, Some(record), events).await?;
+        self.commit(id, Some(record), events, false).await?;
         Ok(id)
     }
 
@@ -38,16 +38,27 @@ impl Store {
         id: ReportId,
         events: Vec<NewEvent>,
     ) -> Result<Vec<u32>, StoreError> {
-        self.commit(id, None, events).await
+        self.commit(id, None, events, false).await
     }
 
-    /// Applies one batch for report `id` (a new one when `fresh` is given), then waits
-    /// for the group commit to make it durable.
+    /// Appends a member's events (see [`Store::append`]) and, in the same batch, marks
+    /// the report answered ([`ReportRecord::answered`]).
+    pub async fn append_from_team(
+        &self,
+        id: ReportId,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<u32>, StoreError> {
+        self.commit(id, None, events, true).await
+    }
+
+    /// Applies one batch for report `id` (a new one when `fresh` is given; marked
+    /// answered when `answered`), then waits for the group commit to make it durable.
     async fn commit(
         &self,
         id: ReportId,
         fresh: Option<ReportRecord>,
         mut events: Vec<NewEvent>,
+        answered: bool,
     ) -> Result<Vec<u32>, StoreError> {
         let is_new = fresh.is_some();
         // Attachment files first: durable before any record names them.
@@ -93,6 +104,7 @@ impl Store {
                 seqs.push(seq);
             }
             record.last_day = today();
+            record.answered |= answered;
             batch.insert(layout::report(id), record.encode());
             batch.insert(layout::feed_mark(), &feed.to_be_bytes()[..]);
             self.tree.apply_batch(batch)?;
@@ -125,7 +137,8 @@ impl Store {
     /// Appends events without attachments to several existing reports in one atomic,
     /// durable batch (a member's grants to many reports cost one flush, not one each).
     /// Fails as a whole, writing nothing, if any of the reports is missing. Gives each
-    /// event's sequence number, in order.
+    /// event's sequence number, in order. A grant answers no reporter: the reports'
+    /// `answered` bits are left as they are.
     pub async fn append_each(
         &self,
         items: Vec<(ReportId, Sealed)>,

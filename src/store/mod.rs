@@ -4,12 +4,15 @@
 //!
 //! The store never sees plaintext: it takes [`Sealed`] events and sealed blob chunks,
 //! plus the few values the design keeps in the clear (random ids, the lookup key, the
-//! reporter's public recipient, sequence numbers and a coarse last-activity day).
+//! reporter's public recipient, sequence numbers, a coarse last-activity day and
+//! whether the team has answered).
 
 mod blob;
+mod census;
 mod commit;
 mod durable;
 mod layout;
+mod record;
 mod snapshot;
 mod space;
 
@@ -17,10 +20,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
+use crate::crypto::{self, LookupKey, Sealed};
 
 pub use blob::{BlobReader, PendingBlob};
+pub use census::Census;
 pub use layout::{BadId, BlobId, ReportId};
+pub use record::ReportRecord;
 pub use snapshot::{BadRecord, Restoring, Snapshot, check_record};
 
 use durable::GroupCommit;
@@ -31,7 +36,6 @@ use space::{RESERVE_FILE, ensure_reserve};
 /// never syncs), and a leaf page holds up to 17 values: 4 KiB pieces keep every page
 /// in the log, which the group commit fsyncs.
 const EVENT_PART: usize = 4 * 1024;
-const RECORD_VERSION: u8 = 1;
 
 /// Storage failed; the message is for the operator's log, never for a reporter.
 #[derive(Debug, thiserror::Error)]
@@ -91,57 +95,6 @@ pub struct StoreOptions {
     /// Whether to delete attachment files no report names (the server does at start-up;
     /// a reader of a copied folder must not).
     pub sweep: bool,
-}
-
-/// What the server keeps in the clear about a report. No `Debug` and no `Clone`: the
-/// lookup key finds the report from its receipt code, and is never printed or copied.
-pub struct ReportRecord {
-    lookup: [u8; 32],
-    /// The reporter's public recipient (`age1…`), for sealing replies to them.
-    pub reporter: String,
-    /// Last activity, in whole days since the Unix epoch (for retention).
-    pub last_day: u32,
-    /// Number of events in the thread.
-    pub events: u32,
-}
-
-impl ReportRecord {
-    /// A record for a report created now.
-    fn new(lookup: &LookupKey, reporter: &ReporterRecipient) -> Self {
-        ReportRecord {
-            lookup: *lookup.as_bytes(),
-            reporter: reporter.to_string(),
-            last_day: commit::today(),
-            events: 0,
-        }
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(41 + self.reporter.len());
-        v.push(RECORD_VERSION);
-        v.extend_from_slice(&self.lookup);
-        v.extend_from_slice(&self.last_day.to_be_bytes());
-        v.extend_from_slice(&self.events.to_be_bytes());
-        v.extend_from_slice(self.reporter.as_bytes());
-        v
-    }
-
-    fn decode(v: &[u8]) -> Result<Self, StoreError> {
-        let damaged = || StoreError::Damaged("report record");
-        if v.first() != Some(&RECORD_VERSION) || v.len() < 41 {
-            return Err(damaged());
-        }
-        let lookup = v[1..33].try_into().map_err(|_| damaged())?;
-        let last_day = u32::from_be_bytes(v[33..37].try_into().map_err(|_| damaged())?);
-        let events = u32::from_be_bytes(v[37..41].try_into().map_err(|_| damaged())?);
-        let reporter = String::from_utf8(v[41..].to_vec()).map_err(|_| damaged())?;
-        Ok(ReportRecord {
-            lookup,
-            reporter,
-            last_day,
-            events,
-        })
-    }
 }
 
 /// One event to add to a thread; an attachment event carries the blob it names.

@@ -1,4 +1,4 @@
-//! The store's own tests: orphans, feed positions, purging.
+//! The store's own tests: orphans, feed positions, purging, the answered bit.
 use super::*;
 use crate::crypto::{Receipt, TeamKeys};
 
@@ -158,4 +158,40 @@ async fn purge_removes_every_key_of_a_report() {
     assert_eq!(store.events(ids[1]).unwrap().len(), 1);
     assert_eq!(files(&store), 1);
     assert_eq!(store.feed_after(0, 100).unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn only_a_members_event_marks_a_report_answered_and_nothing_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let keys = TeamKeys::parse(&format!("{recipient}\n")).unwrap();
+    let store = Store::open(dir.path(), &options()).unwrap();
+    let event = || NewEvent {
+        sealed: keys.seal(None, b"event").unwrap(),
+        blob: None,
+    };
+    let (lookup, reporter) = Receipt::generate().unwrap().derive().unwrap();
+    let id = store
+        .create_report(&lookup, &reporter.recipient(), vec![event()])
+        .await
+        .unwrap();
+    let answered = || store.report(id).unwrap().unwrap().answered;
+    assert!(!answered());
+    assert_eq!(
+        store.unanswered_days().unwrap(),
+        vec![crate::clock::today()]
+    );
+    // The reporter's message and a member's grant answer nothing.
+    store.append(id, vec![event()]).await.unwrap();
+    let grant = (id, keys.seal(None, b"grant").unwrap());
+    store.append_each(vec![grant]).await.unwrap();
+    assert!(!answered());
+    assert_eq!(store.census().unwrap().waiting, 1);
+    store.append_from_team(id, vec![event()]).await.unwrap();
+    assert!(answered());
+    store.append(id, vec![event()]).await.unwrap();
+    assert!(answered());
+    assert!(store.unanswered_days().unwrap().is_empty());
+    let census = store.census().unwrap();
+    assert_eq!((census.reports, census.waiting, census.events), (1, 0, 5));
 }

@@ -11,6 +11,7 @@ mod error;
 mod failure_tests;
 mod follow_up;
 mod guard;
+mod host;
 mod origin;
 mod pace;
 mod pages;
@@ -242,13 +243,6 @@ impl AppState {
 
     /// The store (the server syncs it at shutdown).
     pub fn store(&self) -> &Store {
-        &self.store
-    }
-}
-
-/// For the backup socket, which snapshots the running server's store.
-impl AsRef<Store> for AppState {
-    fn as_ref(&self) -> &Store {
         &self.store
     }
 }

@@ -111,7 +111,7 @@ pub async fn serve(server: Server) -> std::io::Result<()> {
     if let Some(notifier) = notifier {
         let (signal, inbox) = notifier.queue();
         state.notify_through(signal);
-        tokio::spawn(notifier.run(inbox));
+        tokio::spawn(notifier.run(inbox, state.clone()));
     }
     let handle: Handle<SocketAddr> = Handle::new();
     let certificates = match config.server.tls() {

@@ -274,9 +274,11 @@ async fn append(
             "the body is not an age-encrypted file",
         )
     })?;
+    // Whatever it is (reply, status change, advisory, note: all ciphertext here), a
+    // member wrote to the report: no reminder of its acknowledgement from now on.
     let seqs = state
         .store
-        .append(id, vec![NewEvent { sealed, blob: None }])
+        .append_from_team(id, vec![NewEvent { sealed, blob: None }])
         .await
         .map_err(|e| state.api_storage(e))?;
     let seq = seqs.first().copied().unwrap_or_default();
