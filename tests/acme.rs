@@ -179,6 +179,16 @@ async fn a_certificate_is_issued_served_renewed_and_kept_across_a_restart() {
     wait_for_log(&server, "newly issued by ACME", 0, 30);
     let root = pebble.root().await;
     let first = served_certificate(&server, &root).await;
+    // `agedrop status` reads the certificate ACME keeps: short-lived, so warned about.
+    let out = std::process::Command::new(bin())
+        .args(["status", "--json", "--config"])
+        .arg(server.dir.path().join("agedrop.toml"))
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["certificate"]["days_left"], 0, "{status}");
+    let warned = status["warnings"].to_string();
+    assert!(warned.contains("ACME renews it"), "{warned}");
 
     // Pebble's certificates are short-lived: the renewal is issued and served by the
     // same process, from the next handshake on.

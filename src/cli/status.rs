@@ -24,8 +24,9 @@ What it shows: whether the server runs; how many reports there are, how many wai
 the team's first answer (no member has written to them yet), and their events and \
 attachments; the data folder's size and the free space beside it against \
 limits.storage_min_free_mib (below it, new reports are refused); when the TLS \
-certificate in server.tls_cert expires; and how the last notice went, receiver by \
-receiver (named by kind and host, as the log names them), with the day it went (UTC).
+certificate in server.tls_cert (or the one ACME got) expires; and how the last notice \
+went, receiver by receiver (named by kind and host, as the log names them), with the day \
+it went (UTC).
 
 What it never shows: any report's id, title, day or content. The last notice is kept in \
 the running server's memory only (a time of the last notice on disk would date the last \
@@ -193,18 +194,32 @@ fn gather(config: &Config, live: Live, running: bool) -> Status {
             human_size(floor_bytes)
         ));
     }
-    let certificate = config.server.tls().map(|files| {
+    // The file the certificate is served from: the configured one, or the one ACME keeps.
+    let served = match config.server.tls() {
+        Some(files) => Some((files.cert.to_path_buf(), "the server reloads it by itself")),
+        None if !config.server.acme_domains.is_empty() => Some((
+            agedrop::web::acme_certificate_file(&config.server),
+            "ACME renews it a third of its lifetime before it ends: see the server's log",
+        )),
+        None => None,
+    };
+    let certificate = served.map(|(path, renewal)| {
         let now = agedrop::clock::now();
-        let file = files.cert.display().to_string();
-        let read = std::fs::read(files.cert)
-            .map_err(|e| e.to_string())
+        let file = path.display().to_string();
+        let read = std::fs::read(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound if renewal.starts_with("ACME") => {
+                    "not issued yet: see the server's log for ACME's progress".to_string()
+                }
+                _ => e.to_string(),
+            })
             .and_then(|pem| agedrop::certificate::expiry(&pem).map_err(|e| e.to_string()));
         match read {
             Ok(expires) => {
                 let days_left = (expires - now).div_euclid(86_400);
                 if days_left < CERTIFICATE_WARN_DAYS {
                     warnings.push(format!(
-                        "the TLS certificate {} {}: renew it (the server reloads it by itself)",
+                        "the TLS certificate {} {}: {renewal}",
                         if expires < now { "expired" } else { "expires" },
                         countdown(expires, now)
                     ));
