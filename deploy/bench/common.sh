@@ -1,7 +1,8 @@
 # Shared by the benchmark scripts (sourced, not run): builds agedrop in release, finds
 # or installs rage, and starts a server with a fresh team key in a folder on disk.
 # Sets: root bin rage work recipient url server_pid; helpers median, machine.
-# A script may set bench_submissions_per_minute before sourcing it.
+# A script may set bench_submissions_per_minute, and bench_limits (more [limits] lines),
+# before sourcing it.
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
@@ -30,6 +31,7 @@ max_upload_mib = 2048
 max_file_mib = 2048
 submissions_per_minute = ${bench_submissions_per_minute:-1000}
 storage_reserve_mib = 0
+${bench_limits:-}
 TOML
 "$bin" serve --config "$work/agedrop.toml" > "$work/server.out" 2> "$work/server.log" &
 server_pid=$!
