@@ -102,6 +102,6 @@ while running; do
   [ "$rss" -gt "$peak" ] && peak=$rss
   sleep 0.05
 done
-wait
+for p in "${uploads[@]}"; do wait "$p" || { echo "an upload failed" >&2; exit 1; }; done
 for i in $(seq 8); do grep -q 'id="receipt-code"' "$work/up$i.html" || { echo "upload $i failed" >&2; exit 1; }; done
 printf 'server RSS during 8 concurrent 256 MiB uploads: peak %d MiB (sampled every 50 ms)\n' $((peak / 1024))

@@ -4,23 +4,46 @@
 //! neither file metadata nor the drive's cache. After each flush this thread calls
 //! `fsync` on the database file, and on any page sled wrote to a file of its own under
 //! `blobs/` (which sled never syncs; the store's page sizes keep that from happening,
-//! this is the safety net). Commits that arrive while a flush runs share the next
-//! one, so durable throughput is not one fsync per report.
+//! this is the safety net).
+//!
+//! Commits share flushes: when the first commit waits, the flusher gathers every other
+//! commit that is under way (a request that announced itself with [`Active`]) before
+//! it flushes, for up to [`GATHER`]. A lone reporter waits for nobody; under load one
+//! flush and one fsync serve a whole group of reports, which is what keeps the
+//! system's time per report down (an fsync is mostly kernel time, and at one per report
+//! it was 40% of the server's CPU).
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
+/// The longest the first waiting commit waits for the others under way to join its
+/// flush. Short beside what a report costs to send; long enough, at a few hundred
+/// microseconds of work a report, for a dozen reports on two cores.
+pub(super) const GATHER: Duration = Duration::from_millis(2);
+
+/// A request that will commit soon (see [`GroupCommit::active`]): counted from its
+/// start until it is dropped, after its commit is durable or it gave up.
+pub struct Active(Arc<AtomicUsize>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Handle to the flusher thread; dropping it ends the thread.
 pub(super) struct GroupCommit {
     queue: Option<mpsc::Sender<Waiter>>,
+    active: Arc<AtomicUsize>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -36,13 +59,14 @@ impl GroupCommit {
         durable: Arc<AtomicU64>,
     ) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::channel::<Waiter>();
+        let active = Arc::new(AtomicUsize::new(0));
+        let gathering = active.clone();
         let thread = std::thread::Builder::new()
             .name("agedrop-flush".into())
             .spawn(move || {
                 let mut synced = HashSet::new();
                 while let Ok(first) = rx.recv() {
-                    let mut waiters = vec![first];
-                    waiters.extend(rx.try_iter());
+                    let waiters = gather(first, &rx, &gathering);
                     let watermark = applied.load(Ordering::SeqCst);
                     let result = db
                         .flush()
@@ -62,8 +86,16 @@ impl GroupCommit {
             })?;
         Ok(GroupCommit {
             queue: Some(queue),
+            active,
             thread: Some(thread),
         })
+    }
+
+    /// Counts a request that will commit soon, until the guard is dropped: the flusher
+    /// waits (briefly) for it to join the next flush rather than flush without it.
+    pub(super) fn active(&self) -> Active {
+        self.active.fetch_add(1, Ordering::SeqCst);
+        Active(self.active.clone())
     }
 
     /// Waits until everything applied before this call is on stable storage.
@@ -88,6 +120,27 @@ impl Drop for GroupCommit {
             let _ = thread.join();
         }
     }
+}
+
+/// The commits one flush serves: `first`, those already queued, and those of the
+/// requests under way (`active`) that arrive within [`GATHER`].
+fn gather(first: Waiter, rx: &mpsc::Receiver<Waiter>, active: &AtomicUsize) -> Vec<Waiter> {
+    let mut waiters = vec![first];
+    waiters.extend(rx.try_iter());
+    let deadline = Instant::now() + GATHER;
+    while waiters.len() < active.load(Ordering::SeqCst) {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        match rx.recv_timeout(left) {
+            Ok(waiter) => {
+                waiters.push(waiter);
+                waiters.extend(rx.try_iter());
+            }
+            Err(_) => break,
+        }
+    }
+    waiters
 }
 
 /// Fsyncs the files in `dir` not synced before, then the folder itself.

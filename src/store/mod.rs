@@ -28,6 +28,7 @@ pub use layout::{BadId, BlobId, ReportId};
 pub use record::ReportRecord;
 pub use snapshot::{BadRecord, Restoring, Snapshot, check_record};
 
+pub use durable::Active;
 use durable::GroupCommit;
 use space::{RESERVE_FILE, ensure_reserve};
 
@@ -132,6 +133,13 @@ pub struct Store {
 }
 
 impl Store {
+    /// Announces a request that will commit soon (a report or a message being read):
+    /// concurrent commits then share one flush (see [`durable`]). Keep the guard until
+    /// the commit returns.
+    pub fn begin(&self) -> Active {
+        self.group.active()
+    }
+
     /// Opens (or creates) the store in `dir` and sweeps chunks of uploads that never
     /// committed.
     pub fn open(dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {

@@ -32,6 +32,7 @@ pub(super) async fn follow_up(
     // As for new reports: refuse early when the limit is reached, take the token only
     // for a follow-up that arrived whole. Each report has a bucket of its own, so one
     // reporter's follow-ups never hold up another's, nor new reports.
+    let _active = state.store.begin();
     let result = match state.follow_ups.peek(&session.report) {
         Ok(()) => read_follow_up(&state, &session, &mut multipart).await,
         Err(e) => Err(e),

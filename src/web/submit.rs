@@ -49,6 +49,9 @@ pub(super) async fn submit(
         return Err(e);
     }
 
+    // From here this request will likely commit: other commits wait (briefly) for it
+    // to share their flush.
+    let _active = state.store.begin();
     let receipt = Receipt::generate().map_err(PageError::internal)?;
     let (lookup, reporter) = receipt.derive().map_err(PageError::internal)?;
     let recipient = reporter.recipient();
