@@ -1,7 +1,10 @@
-//! Writing: new reports and appended events in one atomic, durable batch each; purging
-//! a report; sweeping attachment files that no report names.
+//! Writing: new reports and appended events, atomic and durable, many reports to one
+//! batch and one flush (the [`Writer`] the flusher thread runs); purging a report;
+//! sweeping attachment files that no report names.
 
-use std::sync::atomic::Ordering;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -9,7 +12,8 @@ use std::collections::hash_map::Entry;
 use crate::crypto::{self, LookupKey, ReporterRecipient, Sealed};
 
 use super::{
-    BlobId, EVENT_PART, NewEvent, ReportId, ReportRecord, Store, StoreError, blob, layout,
+    BlobId, EVENT_PART, NewEvent, PendingBlob, ReportId, ReportRecord, Store, StoreError, blob,
+    layout,
 };
 
 impl Store {
@@ -51,8 +55,9 @@ impl Store {
         self.commit(id, None, events, true).await
     }
 
-    /// Applies one batch for report `id` (a new one when `fresh` is given; marked
-    /// answered when `answered`), then waits for the group commit to make it durable.
+    /// Hands one report's commit (a new one when `fresh` is given; marked answered when
+    /// `answered`) to the flusher, which applies it with every other commit waiting, in
+    /// one batch, and makes them durable with one flush. Returns once it is durable.
     async fn commit(
         &self,
         id: ReportId,
@@ -60,7 +65,6 @@ impl Store {
         mut events: Vec<NewEvent>,
         answered: bool,
     ) -> Result<Vec<u32>, StoreError> {
-        let is_new = fresh.is_some();
         // Attachment files first: durable before any record names them.
         let mut any_blob = false;
         for event in &mut events {
@@ -72,66 +76,16 @@ impl Store {
         if any_blob {
             std::fs::File::open(&self.attachments)?.sync_all()?;
         }
-        let mut undo = sled::Batch::default();
-        let seqs = {
-            let _guard = self.commit_guard()?;
-            let mut batch = sled::Batch::default();
-            let mut record = match fresh {
-                Some(record) => {
-                    batch.insert(layout::lookup(&record.lookup), &id.0[..]);
-                    undo.remove(layout::lookup(&record.lookup));
-                    undo.remove(layout::report(id));
-                    record
-                }
-                // Read under the lock: a concurrent append may have added events.
-                None => self.report(id)?.ok_or(StoreError::NotFound)?,
-            };
-            let mut feed = self.applied_feed.load(Ordering::SeqCst);
-            let mut seqs = Vec::with_capacity(events.len());
-            for event in &events {
-                let seq = stage_event(
-                    &mut batch,
-                    Some(&mut undo),
-                    id,
-                    &mut record,
-                    &event.sealed,
-                    &mut feed,
-                )?;
-                if let Some(blob) = &event.blob {
-                    batch.insert(layout::attached(id, blob.id()), &[][..]);
-                    undo.remove(layout::attached(id, blob.id()));
-                }
-                seqs.push(seq);
-            }
-            record.last_day = today();
-            record.answered |= answered;
-            batch.insert(layout::report(id), record.encode());
-            batch.insert(layout::feed_mark(), &feed.to_be_bytes()[..]);
-            self.tree.apply_batch(batch)?;
-            self.applied_feed.store(feed, Ordering::SeqCst);
-            seqs
-        };
-        // The batch is applied, so the blobs belong to the report now, even if this
-        // future is dropped while it waits (a reporter who hangs up).
-        let mut blobs = Vec::new();
-        for event in &mut events {
-            if let Some(blob) = &mut event.blob {
-                blob.mark_committed();
-                blobs.push(blob.id());
-            }
-        }
-        let durable = self.group.wait().await;
-        if durable.is_err() && is_new {
-            // Take the new report back out: its receipt is never shown, so nothing may
-            // linger half-known. (An append cannot be undone safely; it stays.)
-            if self.tree.apply_batch(undo).is_ok() {
-                for blob in blobs {
-                    blob::delete(&self.attachments, blob);
-                }
-            }
-        }
-        durable.map_err(StoreError::Durability)?;
-        Ok(seqs)
+        // From here the commit, its files included, belongs to the flusher: a reporter
+        // who hangs up while it waits changes nothing.
+        self.group
+            .commit(Commit {
+                id,
+                fresh,
+                events,
+                answered,
+            })
+            .await
     }
 
     /// Appends events without attachments to several existing reports in one atomic,
@@ -219,7 +173,7 @@ impl Store {
         Ok(())
     }
 
-    /// The lock every commit holds while it stages and applies its batch.
+    /// The lock every writer holds while it stages and applies its batch.
     pub(super) fn commit_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
         self.commit_lock
             .lock()
@@ -247,6 +201,157 @@ impl Store {
             }
         }
         Ok(swept)
+    }
+}
+
+/// One report's commit, as [`Store::commit`] hands it to the flusher.
+pub(super) struct Commit {
+    id: ReportId,
+    fresh: Option<ReportRecord>,
+    events: Vec<NewEvent>,
+    answered: bool,
+}
+
+/// A commit applied: its sequence numbers, and for a new report how to take it back out
+/// if the flush fails (its receipt is then never shown, so nothing may linger).
+pub(super) struct Applied {
+    /// The events' sequence numbers, in order.
+    pub(super) seqs: Vec<u32>,
+    undo: Option<sled::Batch>,
+    blobs: Vec<PendingBlob>,
+}
+
+/// What the flusher writes with: the tree, the lock every writer holds, the last feed
+/// position applied, and the attachment folder (to remove a new report's files again).
+pub(super) struct Writer {
+    pub(super) tree: sled::Tree,
+    pub(super) lock: Arc<Mutex<()>>,
+    pub(super) applied: Arc<AtomicU64>,
+    pub(super) attachments: PathBuf,
+}
+
+impl Writer {
+    /// Stages every commit into one sled batch and applies it: one batch (sled rolls its
+    /// log buffer twice for each) for the whole group. A commit to a report that is gone
+    /// fails alone; a batch that cannot be applied fails them all, writing nothing.
+    pub(super) fn apply(&self, commits: Vec<Commit>) -> Vec<Result<Applied, StoreError>> {
+        let Ok(_guard) = self.lock.lock() else {
+            return commits
+                .iter()
+                .map(|_| Err(StoreError::Damaged("lock")))
+                .collect();
+        };
+        let mut batch = sled::Batch::default();
+        let mut records: HashMap<ReportId, ReportRecord> = HashMap::new();
+        let mut feed = self.applied.load(Ordering::SeqCst);
+        let mut out: Vec<Result<Applied, StoreError>> = commits
+            .into_iter()
+            .map(|c| self.stage(c, &mut batch, &mut records, &mut feed))
+            .collect();
+        let day = today();
+        for (id, mut record) in records {
+            record.last_day = day;
+            batch.insert(layout::report(id), record.encode());
+        }
+        batch.insert(layout::feed_mark(), &feed.to_be_bytes()[..]);
+        if let Err(e) = self.tree.apply_batch(batch) {
+            let failed = StoreError::from(e);
+            return out
+                .into_iter()
+                .map(|r| r.and_then(|_| Err(StoreError::Durability(failed.to_string()))))
+                .collect();
+        }
+        self.applied.store(feed, Ordering::SeqCst);
+        // Applied: the files belong to their reports now.
+        for applied in out.iter_mut().flatten() {
+            applied
+                .blobs
+                .iter_mut()
+                .for_each(PendingBlob::mark_committed);
+        }
+        out
+    }
+
+    /// Takes a new report of the group back out after its flush failed.
+    pub(super) fn undo(&self, applied: Applied) {
+        let Some(undo) = applied.undo else { return };
+        let Ok(_guard) = self.lock.lock() else { return };
+        if self.tree.apply_batch(undo).is_ok() {
+            for blob in &applied.blobs {
+                blob::delete(&self.attachments, blob.id());
+            }
+        }
+    }
+
+    /// Adds one commit to the group's batch; `records` holds the records the group
+    /// changed so far (a later commit to the same report counts on from them).
+    fn stage(
+        &self,
+        commit: Commit,
+        batch: &mut sled::Batch,
+        records: &mut HashMap<ReportId, ReportRecord>,
+        feed: &mut u64,
+    ) -> Result<Applied, StoreError> {
+        let Commit {
+            id,
+            fresh,
+            events,
+            answered,
+        } = commit;
+        // Checked before anything is staged, so that a refusal leaves the batch alone.
+        let part_limit = EVENT_PART * (usize::from(u16::MAX) + 1);
+        if events
+            .iter()
+            .any(|e| e.sealed.as_bytes().len() > part_limit)
+        {
+            return Err(StoreError::Damaged("event size"));
+        }
+        let mut undo = fresh.as_ref().map(|_| sled::Batch::default());
+        let record = match (fresh, records.entry(id)) {
+            (Some(record), Entry::Vacant(e)) => {
+                batch.insert(layout::lookup(&record.lookup), &id.0[..]);
+                if let Some(undo) = &mut undo {
+                    undo.remove(layout::lookup(&record.lookup));
+                    undo.remove(layout::report(id));
+                }
+                e.insert(record)
+            }
+            (Some(_), Entry::Occupied(_)) => {
+                return Err(StoreError::Damaged("random report id collided"));
+            }
+            (None, Entry::Occupied(e)) => e.into_mut(),
+            (None, Entry::Vacant(e)) => match self.tree.get(layout::report(id))? {
+                Some(v) => e.insert(ReportRecord::decode(&v)?),
+                None => return Err(StoreError::NotFound),
+            },
+        };
+        let fits = u32::try_from(events.len())
+            .ok()
+            .and_then(|n| record.events.checked_add(n));
+        if fits.is_none() {
+            return Err(StoreError::Damaged("event count"));
+        }
+        let mut seqs = Vec::with_capacity(events.len());
+        let mut blobs = Vec::new();
+        for event in events {
+            seqs.push(stage_event(
+                batch,
+                undo.as_mut(),
+                id,
+                record,
+                &event.sealed,
+                feed,
+            )?);
+            if let Some(blob) = event.blob {
+                batch.insert(layout::attached(id, blob.id()), &[][..]);
+                if let Some(undo) = &mut undo {
+                    undo.remove(layout::attached(id, blob.id()));
+                }
+                blobs.push(blob);
+            }
+        }
+        record.answered |= answered;
+        Ok(Applied { seqs, undo, blobs })
     }
 }
 

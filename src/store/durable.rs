@@ -1,4 +1,5 @@
-//! Group commit: one thread makes sled's log truly durable for every commit waiting.
+//! Group commit: one thread applies every report's commit that is waiting as one sled
+//! batch, then makes sled's log truly durable for all of them with one flush.
 //!
 //! sled's `flush` writes its buffers and calls `sync_file_range`, which persists
 //! neither file metadata nor the drive's cache. After each flush this thread calls
@@ -23,7 +24,19 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::StoreError;
+use super::commit::{Applied, Commit, Writer};
+
 type Waiter = oneshot::Sender<Result<(), String>>;
+type Answer = oneshot::Sender<Result<Vec<u32>, StoreError>>;
+
+/// What the flusher is asked for.
+enum Job {
+    /// Make durable what is applied (a writer that applied its own batch).
+    Flush(Waiter),
+    /// Apply one report's commit with the others waiting, then make it durable.
+    Commit(Commit, Answer),
+}
 
 /// The longest the first waiting commit waits for the others under way to join its
 /// flush. Short beside what a report costs to send; long enough, at a few hundred
@@ -42,23 +55,23 @@ impl Drop for Active {
 
 /// Handle to the flusher thread; dropping it ends the thread.
 pub(super) struct GroupCommit {
-    queue: Option<mpsc::Sender<Waiter>>,
+    queue: Option<mpsc::Sender<Job>>,
     active: Arc<AtomicUsize>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl GroupCommit {
-    /// Starts the flusher for `db`, syncing `file` (sled's log) after each flush.
-    /// Before each flush it reads `applied` (the last feed position applied to the tree);
-    /// after a successful one it publishes that value in `durable`.
+    /// Starts the flusher for `db`, applying commits with `writer` and syncing `file`
+    /// (sled's log) after each flush. Before each flush it reads the last feed position
+    /// applied to the tree; after a successful one it publishes that value in `durable`.
     pub(super) fn start(
         db: sled::Db,
         file: File,
         blobs: PathBuf,
-        applied: Arc<AtomicU64>,
+        writer: Writer,
         durable: Arc<AtomicU64>,
     ) -> std::io::Result<Self> {
-        let (queue, rx) = mpsc::channel::<Waiter>();
+        let (queue, rx) = mpsc::channel::<Job>();
         let active = Arc::new(AtomicUsize::new(0));
         let gathering = active.clone();
         let thread = std::thread::Builder::new()
@@ -66,8 +79,23 @@ impl GroupCommit {
             .spawn(move || {
                 let mut synced = HashSet::new();
                 while let Ok(first) = rx.recv() {
-                    let waiters = gather(first, &rx, &gathering);
-                    let watermark = applied.load(Ordering::SeqCst);
+                    let mut waiters = Vec::new();
+                    let mut commits = Vec::new();
+                    let mut answers = Vec::new();
+                    for job in gather(first, &rx, &gathering) {
+                        match job {
+                            Job::Flush(waiter) => waiters.push(waiter),
+                            Job::Commit(commit, answer) => {
+                                commits.push(commit);
+                                answers.push(answer);
+                            }
+                        }
+                    }
+                    let applied = match commits.is_empty() {
+                        true => Vec::new(),
+                        false => writer.apply(commits),
+                    };
+                    let watermark = writer.applied.load(Ordering::SeqCst);
                     let result = db
                         .flush()
                         .map_err(|e| e.to_string())
@@ -81,6 +109,9 @@ impl GroupCommit {
                     for waiter in waiters {
                         // A waiter that went away (client hung up) needs no answer.
                         let _ = waiter.send(result.clone());
+                    }
+                    for (applied, answer) in applied.into_iter().zip(answers) {
+                        let _ = answer.send(settle(&writer, applied, &result));
                     }
                 }
             })?;
@@ -98,13 +129,26 @@ impl GroupCommit {
         Active(self.active.clone())
     }
 
+    /// Applies `commit` with every other commit waiting, then makes it durable; its
+    /// events' sequence numbers.
+    pub(super) async fn commit(&self, commit: Commit) -> Result<Vec<u32>, StoreError> {
+        let stopped = || StoreError::Durability("the flusher thread has stopped".into());
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .as_ref()
+            .ok_or_else(|| StoreError::Durability("the store is closing".into()))?
+            .send(Job::Commit(commit, tx))
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
     /// Waits until everything applied before this call is on stable storage.
     pub(super) async fn wait(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
         self.queue
             .as_ref()
             .ok_or_else(|| "the store is closing".to_string())?
-            .send(tx)
+            .send(Job::Flush(tx))
             .map_err(|_| "the flusher thread has stopped".to_string())?;
         rx.await
             .map_err(|_| "the flusher thread has stopped".to_string())?
@@ -124,7 +168,7 @@ impl Drop for GroupCommit {
 
 /// The commits one flush serves: `first`, those already queued, and those of the
 /// requests under way (`active`) that arrive within [`GATHER`].
-fn gather(first: Waiter, rx: &mpsc::Receiver<Waiter>, active: &AtomicUsize) -> Vec<Waiter> {
+fn gather(first: Job, rx: &mpsc::Receiver<Job>, active: &AtomicUsize) -> Vec<Job> {
     let mut waiters = vec![first];
     waiters.extend(rx.try_iter());
     let deadline = Instant::now() + GATHER;
@@ -141,6 +185,23 @@ fn gather(first: Waiter, rx: &mpsc::Receiver<Waiter>, active: &AtomicUsize) -> V
         }
     }
     waiters
+}
+
+/// One commit's answer once its group's flush is done: its sequence numbers, or the
+/// error; a new report whose flush failed is taken back out first.
+fn settle(
+    writer: &Writer,
+    applied: Result<Applied, StoreError>,
+    flushed: &Result<(), String>,
+) -> Result<Vec<u32>, StoreError> {
+    let applied = applied?;
+    match flushed {
+        Ok(()) => Ok(applied.seqs.clone()),
+        Err(e) => {
+            writer.undo(applied);
+            Err(StoreError::Durability(e.clone()))
+        }
+    }
 }
 
 /// Fsyncs the files in `dir` not synced before, then the folder itself.

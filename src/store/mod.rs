@@ -125,7 +125,7 @@ pub struct Store {
     tree: sled::Tree,
     /// Serialises commits so that sequence numbers and feed positions are allocated in
     /// the order batches are applied.
-    commit_lock: Mutex<()>,
+    commit_lock: Arc<Mutex<()>>,
     /// The last feed position applied, and the last one known to be durable.
     applied_feed: Arc<AtomicU64>,
     durable_feed: Arc<AtomicU64>,
@@ -180,11 +180,18 @@ impl Store {
         let log = std::fs::OpenOptions::new()
             .read(true)
             .open(dir.join("db"))?;
+        let commit_lock = Arc::new(Mutex::new(()));
+        let writer = commit::Writer {
+            tree: tree.clone(),
+            lock: commit_lock.clone(),
+            applied: applied_feed.clone(),
+            attachments: attachments.clone(),
+        };
         let group = GroupCommit::start(
             db.clone(),
             log,
             dir.join("blobs"),
-            applied_feed.clone(),
+            writer,
             durable_feed.clone(),
         )?;
         let store = Store {
@@ -192,7 +199,7 @@ impl Store {
             attachments,
             db,
             tree,
-            commit_lock: Mutex::new(()),
+            commit_lock,
             applied_feed,
             durable_feed,
             group,
