@@ -43,7 +43,7 @@ enum Job {
 /// microseconds of work a report, for a dozen reports on two cores.
 pub(super) const GATHER: Duration = Duration::from_millis(2);
 
-/// A request that will commit soon (see [`GroupCommit::active`]): counted from its
+/// A request that will commit soon (see [`Store::begin`](super::Store::begin)): counted from its
 /// start until it is dropped, after its commit is durable or it gave up.
 pub struct Active(Arc<AtomicUsize>);
 

@@ -134,7 +134,7 @@ pub struct Store {
 
 impl Store {
     /// Announces a request that will commit soon (a report or a message being read):
-    /// concurrent commits then share one flush (see [`durable`]). Keep the guard until
+    /// concurrent commits then share one flush (the group commit). Keep the guard until
     /// the commit returns.
     pub fn begin(&self) -> Active {
         self.group.active()
