@@ -70,8 +70,7 @@ fn fuzzed() -> &'static Fuzzed {
             ),
         )
         .expect("the config file");
-        let config =
-            Config::load(Some(&config_path), &Overrides::default()).expect("the config");
+        let config = Config::load(Some(&config_path), &Overrides::default()).expect("the config");
         let keys = TeamKeys::parse(&keys_text).expect("the keys");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
