@@ -144,14 +144,21 @@ pub struct Bundle {
 impl Bundle {
     /// Opens a bundle and reads its index.
     pub fn open(path: &Path) -> Result<Self, TeamError> {
+        let file = File::open(path).map_err(|e| io_err(path, "cannot open", e))?;
+        Self::read(path, BufReader::new(file))
+    }
+
+    /// Reads a bundle's index from `reader`, the start of the file at `path` (which
+    /// names it in errors, and which attachments are read from later): [`Bundle::open`]
+    /// without opening the file, for the fuzz target (`fuzz/fuzz_targets/bundle.rs`).
+    pub fn read(path: &Path, reader: impl Read) -> Result<Self, TeamError> {
         let not_bundle = |detail: String| {
             TeamError::Io(format!(
                 "{} is not an agedrop bundle ({detail}); make one with `agedrop export`",
                 path.display()
             ))
         };
-        let file = File::open(path).map_err(|e| io_err(path, "cannot open", e))?;
-        let mut archive = tar::Archive::new(BufReader::new(file));
+        let mut archive = tar::Archive::new(reader);
         let mut entries = archive.entries().map_err(|e| not_bundle(e.to_string()))?;
         let mut first = entries
             .next()
