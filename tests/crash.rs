@@ -178,7 +178,11 @@ async fn no_acknowledged_report_is_lost_to_sigkill_and_none_is_ever_partial() {
         });
     eprintln!("crash test seed: AGEDROP_CRASH_SEED={seed}");
     let mut rng = Rng(seed | 1);
-    let mut server = TestServer::start();
+    // Load, not a flood: the rate limits stay out of the way.
+    let mut server = TestServer::start_with(Options::limits(&[
+        "submissions_per_minute = 100000",
+        "follow_ups_per_minute = 100000",
+    ]));
     let acked: Acked = Arc::default();
     let mut feed_seen = Vec::new();
     // Titles found whole on disk after an earlier kill, and untouched since, are not
