@@ -122,17 +122,6 @@ impl Pebble {
     }
 }
 
-/// Waits until the server's log has `logged` more often than `before` times.
-fn wait_for_log(server: &TestServer, logged: &str, before: usize, seconds: u64) {
-    for _ in 0..seconds * 20 {
-        if server.log_text().matches(logged).count() > before {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the server never logged {logged:?}:\n{}", server.log_text());
-}
-
 /// Fetches `/` over a new connection to `DOMAIN` (at the server's port), trusting only
 /// pebble's root: the certificate it was served, in DER.
 async fn served_certificate(server: &TestServer, root: &reqwest::Certificate) -> Vec<u8> {

@@ -80,11 +80,6 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// The address of the plain-HTTP redirect listener, if there is one.
-    pub fn redirect_addr(&self) -> Option<SocketAddr> {
-        self.redirect.as_ref().and_then(|l| l.local_addr().ok())
-    }
-
     /// The URL reporters open.
     pub fn url(&self) -> std::io::Result<String> {
         let scheme = if self.config.server.serves_tls() {

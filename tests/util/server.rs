@@ -233,3 +233,15 @@ pub async fn team_desk(server: &TestServer, identity: &Path) -> agedrop::team::D
     desk.check_roster("now").await.unwrap();
     desk
 }
+
+/// Waits up to `seconds` until the server's log has `logged` more often than `before`
+/// times; panics with the log otherwise.
+pub fn wait_for_log(server: &TestServer, logged: &str, before: usize, seconds: u64) {
+    for _ in 0..seconds * 20 {
+        if server.log_text().matches(logged).count() > before {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server never logged {logged:?}:\n{}", server.log_text());
+}
