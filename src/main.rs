@@ -2,6 +2,7 @@
 //! codes.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod cli;
 

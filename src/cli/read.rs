@@ -10,7 +10,7 @@ use anyhow::Context;
 use agedrop::report::human_size;
 use agedrop::team::{self, Desk, Identities, LocalInbox, Pins, Roster, Seen, Shown};
 
-use super::team::{ReadCommand, json_text};
+use super::team::{ReadCommand, json_text, write_json_list};
 
 /// Runs `agedrop open --data DIR …`: the reading commands over a data folder, team
 /// events checked against the keys file given (a data folder holds no roster).
@@ -40,6 +40,7 @@ pub fn open(
         Seen::load(&key),
         Pins::memory(),
     );
+    desk.show_progress(!json);
     if let Some(path) = keys {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -57,7 +58,9 @@ pub(super) async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> a
         ReadCommand::List { statuses, overdue } => {
             let items = desk.list(&statuses, overdue).await?;
             if json {
-                writeln!(stdout, "{}", json_text(&items)?)?;
+                let mut out = std::io::BufWriter::new(&mut stdout);
+                write_json_list(&mut out, &items)?;
+                out.flush()?;
             } else {
                 write!(stdout, "{}", *team::print_list(&items))?;
             }

@@ -25,7 +25,10 @@ AGEDROP_IDENTITY and AGEDROP_SIGNING_KEY, or from `server = \"…\"`, `identity 
 server it pins the server's team roster on this machine and says so; from then on it seals \
 only to that roster, checks every team event's signature against it, and stops before \
 sealing anything if the server's roster changes, until you accept the change with \
-`agedrop team trust`."
+`agedrop team trust`.\n\nSo that `list` stays fast, the desk keeps what it shows of every \
+report it has opened in ~/.cache/agedrop/desk (or $XDG_CACHE_HOME/agedrop/desk), sealed to \
+your own recipient: no plaintext is written to disk. Reports whose event count the server \
+says changed are fetched and opened again; deleting the folder is always safe."
 )]
 pub struct TeamArgs {
     /// Server address, e.g. https://security.example.com [env: AGEDROP_SERVER]
@@ -44,6 +47,9 @@ pub struct TeamArgs {
     /// Print JSON for scripts
     #[arg(long, global = true)]
     json: bool,
+    /// Neither read nor write the desk's cache: fetch and open every report again
+    #[arg(long, global = true)]
+    no_cache: bool,
     #[command(subcommand)]
     command: TeamCommand,
 }
@@ -214,6 +220,12 @@ pub fn run(args: TeamArgs) -> anyhow::Result<()> {
             ),
         };
         let mut desk = Desk::new(source, identities, Seen::load(&key), Pins::load()?);
+        if !args.no_cache
+            && let Some(dir) = team::cache_dir()
+        {
+            desk.keep_cache_in(dir);
+        }
+        desk.show_progress(!args.json);
         if let TeamCommand::Trust { keys, yes } = args.command {
             return super::trust::trust(&mut desk, keys.as_deref(), yes, args.json).await;
         }
@@ -318,6 +330,35 @@ pub(super) fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String
     )?))
 }
 
+/// A list as [`json_text`] would print it, written one element at a time, so that a list
+/// of 50,000 reports never sits in memory as one string (twice).
+pub(super) fn write_json_list<T: serde::Serialize>(
+    out: &mut impl std::io::Write,
+    items: &[T],
+) -> anyhow::Result<()> {
+    if items.is_empty() {
+        writeln!(out, "[]")?;
+        return Ok(());
+    }
+    writeln!(out, "[")?;
+    for (i, item) in items.iter().enumerate() {
+        // Pretty JSON escapes every line break inside strings: each line is a line.
+        let text = json_text(item)?;
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            let last = lines.peek().is_none() && i + 1 == items.len();
+            let comma = if lines.peek().is_none() && !last {
+                ","
+            } else {
+                ""
+            };
+            writeln!(out, "  {line}{comma}")?;
+        }
+    }
+    writeln!(out, "]")?;
+    Ok(())
+}
+
 pub(super) fn done(
     desk: &mut Desk,
     json: bool,
@@ -339,4 +380,28 @@ pub(super) fn done(
         println!("{what} (report {id}, event {seq}), signed and sealed on this machine.");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_written_element_by_element_is_the_pretty_json_of_the_whole() {
+        let lists = [
+            vec![],
+            vec![serde_json::json!({ "id": "a", "lines": "one\ntwo", "nested": { "x": [1, 2] } })],
+            vec![
+                serde_json::json!({ "title": "\u{1b}[2J", "empty": [], "map": {} }),
+                serde_json::json!(3),
+                serde_json::json!({ "deadlines": [{ "due": "2027" }, { "due": "2028" }] }),
+            ],
+        ];
+        for list in lists {
+            let mut streamed = Vec::new();
+            write_json_list(&mut streamed, &list).unwrap();
+            let whole = json_text(&list).unwrap() + "\n";
+            assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+        }
+    }
 }

@@ -100,8 +100,9 @@ impl Deadline {
     }
 }
 
-/// What has happened to a report, as far as the promises go.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What has happened to a report, as far as the promises go (kept, sealed, in the
+/// desk's cache).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     /// When it arrived.
     pub received: i64,

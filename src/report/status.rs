@@ -8,7 +8,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Where a report stands. The command line takes the same names as JSON
 /// ([`Status::as_str`]).
-#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug, Default, clap::ValueEnum)]
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug, Default, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Stored; not yet assessed (it may have been acknowledged).

@@ -3,6 +3,7 @@
 //! the member asks (attachments into `--out`). Every team event is checked against the
 //! roster the member pinned for the source.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -192,6 +193,10 @@ pub struct Desk {
     pub(super) pending: Option<(Roster, Change)>,
     /// Where this source's roster is pinned ([`Inbox::roster_key`]).
     pub(super) roster_key: String,
+    /// The folder of the desk's sealed cache, when it keeps one ([`Desk::keep_cache_in`]).
+    pub(super) cache_dir: Option<PathBuf>,
+    /// Whether long work shows a progress bar on a terminal.
+    pub(super) progress: bool,
 }
 
 fn as_rfc3339<S: serde::Serializer>(at: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -213,7 +218,24 @@ impl Desk {
             pins: Mutex::new(pins),
             roster: None,
             pending: None,
+            cache_dir: None,
+            progress: false,
         }
+    }
+
+    /// Keeps what `list` needs of every report it has opened in `dir`, sealed to the
+    /// member's own recipients, so that the next `list` fetches and opens only what
+    /// changed (a server source only; see `cache.rs`).
+    pub fn keep_cache_in(&mut self, dir: PathBuf) {
+        if self.source.server().is_some() {
+            self.cache_dir = Some(dir);
+        }
+    }
+
+    /// Shows a progress bar on standard error, when it is a terminal, while `list` opens
+    /// many reports.
+    pub fn show_progress(&mut self, on: bool) {
+        self.progress = on;
     }
 
     /// The logged-in client, for commands that change the server.
@@ -263,15 +285,18 @@ impl Desk {
     ) -> Result<Vec<ListItem>, TeamError> {
         let promises = self.promises().await?;
         let now = crate::report::now();
+        let summaries = self.summaries().await?;
+        let mut digests = self.digests(&summaries).await?;
         let mut items = Vec::new();
-        for summary in self.summaries().await? {
-            let thread = self.thread(summary.id).await?;
-            self.remember_reporter(&thread);
-            let status = thread.status();
+        for summary in summaries {
+            let Some(digest) = digests.remove(&summary.id) else {
+                continue;
+            };
+            let progress = digest.progress;
+            let status = progress.map_or(Status::Received, |p| p.status);
             if !statuses.is_empty() && !statuses.contains(&status) {
                 continue;
             }
-            let progress = thread.progress();
             let deadlines: Vec<DeadlineView> = progress
                 .zip(promises)
                 .map(|(p, promises)| p.deadlines(&promises))
@@ -284,11 +309,13 @@ impl Desk {
                 continue;
             }
             items.push(ListItem {
-                title: zeroize::Zeroizing::new(thread.title().to_string()),
                 // Nothing readable: the status is unknown, not "received".
-                status: thread.submission().is_some().then_some(status),
-                received: thread.received(),
-                last_activity: thread.last_activity(),
+                status: digest.title.is_some().then_some(status),
+                title: digest.title.unwrap_or_else(|| {
+                    zeroize::Zeroizing::new(super::thread::UNREADABLE_TITLE.into())
+                }),
+                received: digest.received,
+                last_activity: digest.last_activity,
                 unread: summary.events.saturating_sub(self.seen.get(summary.id)),
                 reason: progress.and_then(|p| p.reason),
                 next: deadlines
@@ -298,8 +325,8 @@ impl Desk {
                     .copied(),
                 deadlines,
                 overdue,
-                attachments: thread.attachments().len(),
-                unreadable: thread.unreadable(),
+                attachments: digest.attachments,
+                unreadable: digest.unreadable,
                 id: summary.id,
             });
         }

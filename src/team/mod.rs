@@ -7,6 +7,7 @@
 
 mod advisory;
 mod bundle;
+mod cache;
 mod client;
 mod desk;
 mod download;
@@ -18,6 +19,7 @@ mod local;
 mod post;
 mod print;
 mod roster;
+mod scan;
 mod server;
 mod settings;
 mod thread;
@@ -29,6 +31,7 @@ pub use advisory::{
     starting_draft, write_draft,
 };
 pub use bundle::{Bundle, BundleIndex, Exported, export};
+pub use cache::cache_dir;
 pub use client::{TeamClient, server_origin};
 pub use desk::{Desk, ListItem, Shown, ShownEvent};
 pub use download::Written;

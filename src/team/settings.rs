@@ -33,7 +33,7 @@ pub struct Resolved {
     pub signing_key: Option<PathBuf>,
 }
 
-fn home_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+pub(super) fn home_dir(var: &str, fallback: &str) -> Option<PathBuf> {
     match std::env::var_os(var) {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
         _ => std::env::var_os("HOME").map(|home| PathBuf::from(home).join(fallback)),

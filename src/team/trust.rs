@@ -9,6 +9,7 @@ use super::desk::Desk;
 use super::roster::{Change, Pins, Roster};
 use super::{TeamError, Thread};
 use crate::crypto;
+use crate::store::ReportId;
 
 /// What [`Desk::check_roster`] found.
 pub enum RosterNews {
@@ -133,14 +134,18 @@ impl Desk {
     /// server compromised later cannot swap it (reports sealed before agedrop bound the
     /// key inside them have nothing else to check against).
     pub(super) fn remember_reporter(&self, thread: &Thread) {
-        if self.source.server().is_none()
-            || crypto::parse_reporter_recipient(&thread.reporter).is_err()
-        {
+        self.remember_reporter_key(thread.id, &thread.reporter);
+    }
+
+    /// [`Desk::remember_reporter`] for report `id`, whose reporter key the source gives
+    /// as `reporter`.
+    pub(super) fn remember_reporter_key(&self, id: ReportId, reporter: &str) {
+        if self.source.server().is_none() || crypto::parse_reporter_recipient(reporter).is_err() {
             return;
         }
         let mut pins = self.pins();
-        if pins.reporter(&self.roster_key, thread.id).is_none() {
-            pins.pin_reporter(&self.roster_key, thread.id, &thread.reporter);
+        if pins.reporter(&self.roster_key, id).is_none() {
+            pins.pin_reporter(&self.roster_key, id, reporter);
         }
     }
 }

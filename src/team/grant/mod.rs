@@ -23,8 +23,9 @@ use super::{TeamError, Thread};
 
 mod seal;
 
+use super::scan::on_cores;
 use crate::store::ReportId;
-use seal::{Outcome, Sealing, events_to_grant, on_cores};
+use seal::{Outcome, Sealing, events_to_grant};
 
 /// How much of an attachment stream is read for its header (the key to a stream stored
 /// before files had keys of their own): far more than a team's stanzas take.
@@ -161,7 +162,7 @@ impl Desk {
                 };
                 sealed.push((*id, events));
             }
-            let threads = on_cores(workers, sealed, |(id, events)| {
+            let threads = on_cores("grant", workers, sealed, |(id, events)| {
                 let report = SealedReport {
                     id,
                     // Nothing is sealed to the reporter here.
@@ -179,7 +180,7 @@ impl Desk {
                 plans.push((thread.id, readable, events, blobs));
             }
             drop(threads);
-            let grants = on_cores(workers, plans, |(id, readable, events, blobs)| {
+            let grants = on_cores("grant", workers, plans, |(id, readable, events, blobs)| {
                 sealing.seal(id, readable, events, blobs)
             })?;
             let mut batch: Vec<(ReportId, Sealed)> = Vec::new();

@@ -21,6 +21,9 @@ use super::roster::Roster;
 use super::{Identities, TeamError};
 use granted::{Slot, granted_keys};
 
+/// The title shown for a report whose submission this identity cannot read.
+pub(super) const UNREADABLE_TITLE: &str = "(not sealed to this identity)";
+
 /// Whether an event could be opened.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -351,7 +354,7 @@ impl Thread {
     pub fn title(&self) -> &str {
         self.submission()
             .map(|s| s.title.as_str())
-            .unwrap_or("(not sealed to this identity)")
+            .unwrap_or(UNREADABLE_TITLE)
     }
 
     /// When the report arrived (Unix seconds), if readable.
