@@ -19,6 +19,7 @@ fn cli_cases() {
         .env("HOME", h("home"))
         .env("XDG_CONFIG_HOME", h("config"))
         .env("XDG_STATE_HOME", h("state"))
+        .env("XDG_CACHE_HOME", h("cache"))
         .env("AGEDROP_SERVER", "")
         .env("AGEDROP_IDENTITY", "")
         .env("NO_COLOR", "1")

@@ -2,6 +2,8 @@
 //! standard input, attachments written safely, the errors a member meets, purging,
 //! hostile attachment names, offline bundles; and identities of every kind.
 
+// The sealed cache that keeps `list` fast.
+mod cache;
 // Plugin (hardware) and OpenSSH identities.
 mod identities;
 

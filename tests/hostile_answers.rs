@@ -32,7 +32,9 @@ async fn server_text_reaches_the_terminal_inert() {
                 ("reports", "GET", "/api/v1/reports") => {
                     json["reports"][0]["id"] = format!("0123{evil}").into();
                 }
-                ("error", "GET", p) if p.starts_with("/api/v1/reports/") => {
+                ("error", "GET", p)
+                    if p.starts_with("/api/v1/reports/") || p.starts_with("/api/v1/feed") =>
+                {
                     let error = serde_json::json!({ "error": format!("gone {evil}") });
                     return Answer::Bytes(404, serde_json::to_vec(&error).unwrap());
                 }

@@ -49,6 +49,7 @@ impl Desk {
         c.env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("XDG_STATE_HOME", self.home.path().join("state"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
             .env("XDG_RUNTIME_DIR", self.home.path())
             .env("AGEDROP_SERVER", &self.server)
             .env("AGEDROP_IDENTITY", &self.identity)
@@ -123,6 +124,7 @@ impl Desk {
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .env("XDG_STATE_HOME", self.home.path().join("state"))
+            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
             .env("AGEDROP_SERVER", &self.server)
             .env("AGEDROP_IDENTITY", &self.identity);
         // `script` (util-linux) runs the command in a terminal.
