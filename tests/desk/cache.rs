@@ -155,9 +155,11 @@ async fn a_cache_built_under_another_roster_or_damaged_is_not_used() {
     }
 }
 
-/// A hook that rewrites every page of the feed with `lie` (the request's cursor, the
-/// page as JSON).
-fn lying_feed(lie: fn(u64, &mut serde_json::Value)) -> Hook {
+/// Rewrites a page of the feed, given the request's cursor.
+type Lie = fn(u64, &mut serde_json::Value);
+
+/// A hook that rewrites every page of the feed with `lie`.
+fn lying_feed(lie: Lie) -> Hook {
     Arc::new(move |method, path, status, body| {
         let Some(after) = path.strip_prefix("/api/v1/feed?after=") else {
             return Answer::Bytes(status, body);
@@ -188,7 +190,7 @@ async fn a_feed_that_lies_costs_time_never_a_wrong_list() {
     let truth = Desk::new(&server, &server.member.identity).json(&["list"]);
     assert_eq!(truth.as_array().unwrap().len(), 3);
 
-    let lies: [(&str, fn(u64, &mut serde_json::Value)); 3] = [
+    let lies: [(&str, Lie); 3] = [
         // Never ends, and holds none of the reports listed: page upon page of another's.
         ("endless", |after, page| {
             let junk: Vec<serde_json::Value> = (1..=500)
