@@ -39,9 +39,10 @@ enum Job {
 }
 
 /// The longest the first waiting commit waits for the others under way to join its
-/// flush. Short beside what a report costs to send; long enough, at a few hundred
-/// microseconds of work a report, for a dozen reports on two cores.
-pub(super) const GATHER: Duration = Duration::from_millis(2);
+/// flush. Short beside what a report costs to send; at 64 concurrent reporters on two
+/// cores, 2 ms gave groups of 8, 5 ms of 15 and 10 ms of 22 (`deploy/bench/load.sh`),
+/// beyond which groups stop growing: all the requests under way have joined.
+pub(super) const GATHER: Duration = Duration::from_millis(10);
 
 /// A request that will commit soon (see [`Store::begin`](super::Store::begin)): counted from its
 /// start until it is dropped, after its commit is durable or it gave up.

@@ -133,9 +133,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Announces a request that will commit soon (a report or a message being read):
-    /// concurrent commits then share one flush (the group commit). Keep the guard until
-    /// the commit returns.
+    /// Announces a request that will commit at once (a report or a message that has
+    /// arrived whole): concurrent commits wait for it, up to a bound, to share one flush
+    /// (the group commit). Keep the guard until the commit returns.
     pub fn begin(&self) -> Active {
         self.group.active()
     }

@@ -32,7 +32,6 @@ pub(super) async fn follow_up(
     // As for new reports: refuse early when the limit is reached, take the token only
     // for a follow-up that arrived whole. Each report has a bucket of its own, so one
     // reporter's follow-ups never hold up another's, nor new reports.
-    let _active = state.store.begin();
     let result = match state.follow_ups.peek(&session.report) {
         Ok(()) => read_follow_up(&state, &session, &mut multipart).await,
         Err(e) => Err(e),
@@ -45,6 +44,8 @@ pub(super) async fn follow_up(
         }
     };
     state.follow_ups.check(&session.report)?;
+    // Arrived whole: other commits may wait (briefly) for this one to share a flush.
+    let _active = state.store.begin();
     state
         .store
         .append(session.report, events)
