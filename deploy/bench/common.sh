@@ -1,6 +1,7 @@
 # Shared by the benchmark scripts (sourced, not run): builds agedrop in release, finds
 # or installs rage, and starts a server with a fresh team key in a folder on disk.
-# Sets: root bin rage work recipient url server_pid; helpers median, machine.
+# Sets: root bin rage work line (the keys-file line) recipient url server_pid; helpers
+# median, machine.
 # A script may set bench_submissions_per_minute, and bench_limits (more [limits] lines),
 # before sourcing it.
 
@@ -19,8 +20,10 @@ server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-recipient=$("$bin" keygen --out "$work/identity.txt" 2>/dev/null)
-printf '# Bench\n%s\n' "$recipient" > "$work/keys.txt"
+# keygen prints the keys-file line: the recipient, then the signing key.
+line=$("$bin" keygen --out "$work/identity.txt" 2>/dev/null)
+recipient=${line%% *}
+printf '# Bench\n%s\n' "$line" > "$work/keys.txt"
 cat > "$work/agedrop.toml" <<TOML
 [server]
 listen = "127.0.0.1:0"

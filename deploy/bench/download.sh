@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Download benchmark: `agedrop team attachments` fetching and decrypting a 1 GiB
-# attachment from the server (end to end, fsynced), against `rage -d` on the same
-# ciphertext followed by `sync`, in the same run.
+# attachment from the server (end to end, fsynced), against `rage -d` decrypting the
+# same plaintext sealed by rage to the member's recipient, followed by `sync`, in the
+# same run. (The attachment itself is sealed to a key of its own, which only its sealed
+# event holds, so rage cannot open that very file.)
 #
 #   deploy/bench/download.sh          (needs curl; installs rage with cargo if absent)
 #
@@ -13,8 +15,9 @@ source "$(dirname "$0")/common.sh"
 
 head -c $((size_mib << 20)) /dev/urandom > "$work/plain"
 curl -sf -o /dev/null -F title=bench -F description=bench -F confirm_one_finding=yes -F confirm_within_rules=yes -F "files=@$work/plain" "${url}submit"
-rm "$work/plain"
 ciphertext=$(ls "$work"/data/attachments/*)
+"$rage" -r "$recipient" -o "$work/reference.age" "$work/plain"
+rm "$work/plain"
 export HOME="$work/home" XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
 export AGEDROP_SERVER="${url%/}" AGEDROP_IDENTITY="$work/identity.txt"
 id=$("$bin" team list --json | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p' | head -1)
@@ -33,7 +36,7 @@ for i in $(seq "$runs"); do
   a+=("$(secs "$t0" "$t1")")
   rm -f "$work/rage.out"; sync; sleep 0.5
   t0=$(date +%s.%N)
-  "$rage" -d -i "$work/identity.txt" -o "$work/rage.out" "$ciphertext"
+  "$rage" -d -i "$work/identity.txt" -o "$work/rage.out" "$work/reference.age"
   sync
   t1=$(date +%s.%N)
   r+=("$(secs "$t0" "$t1")")

@@ -33,8 +33,8 @@ printf 'filled:  %d reports in %.1f s\n' "$reports" "$(echo "$t1 - $t0" | bc -l)
 # The new member joins; the granting member accepts the new roster.
 new_line=$("$bin" keygen --out "$work/new.txt" 2>/dev/null)
 new_recipient=${new_line%% *}
-team_recipient=${recipient%% *}
-printf '# Bench\n%s\n# New Member\n%s\n' "$recipient" "$new_line" > "$work/keys.txt"
+team_recipient=$recipient
+printf '# Bench\n%s\n# New Member\n%s\n' "$line" "$new_line" > "$work/keys.txt"
 kill -HUP "$server_pid"
 for _ in $(seq 100); do grep -q 'team keys file reloaded' "$work/server.log" && break; sleep 0.05; done
 desk() {
