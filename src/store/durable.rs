@@ -44,8 +44,9 @@ enum Job {
 /// beyond which groups stop growing: all the requests under way have joined.
 pub(super) const GATHER: Duration = Duration::from_millis(10);
 
-/// A request that will commit soon (see [`Store::begin`](super::Store::begin)): counted from its
-/// start until it is dropped, after its commit is durable or it gave up.
+/// A request that will commit at once (see [`Store::begin`](super::Store::begin)): counted
+/// from when it has arrived whole until it is dropped, after its commit is durable or it
+/// gave up.
 pub struct Active(Arc<AtomicUsize>);
 
 impl Drop for Active {
@@ -234,4 +235,48 @@ fn sync_new_files(dir: &Path, synced: &mut HashSet<OsString>) -> std::io::Result
     // Forget files sled has deleted, so the set does not grow without bound.
     *synced = present;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        Job::Flush(oneshot::channel().0)
+    }
+
+    #[test]
+    fn a_lone_commit_waits_for_nobody() {
+        let (_tx, rx) = mpsc::channel();
+        let started = Instant::now();
+        assert_eq!(gather(job(), &rx, &AtomicUsize::new(1)).len(), 1);
+        assert!(started.elapsed() < GATHER / 2, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_group_closes_as_soon_as_every_request_under_way_has_joined() {
+        let (tx, rx) = mpsc::channel();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..2 {
+                std::thread::sleep(Duration::from_millis(1));
+                tx.send(job()).unwrap();
+            }
+            // Kept open: the group must close because all have joined, not because
+            // the channel ended.
+            std::thread::sleep(GATHER * 3);
+        });
+        let started = Instant::now();
+        assert_eq!(gather(job(), &rx, &AtomicUsize::new(3)).len(), 3);
+        assert!(started.elapsed() < GATHER, "{:?}", started.elapsed());
+        sender.join().unwrap();
+    }
+
+    #[test]
+    fn requests_that_never_commit_hold_a_group_up_no_longer_than_the_bound() {
+        let (_tx, rx) = mpsc::channel();
+        let started = Instant::now();
+        assert_eq!(gather(job(), &rx, &AtomicUsize::new(5)).len(), 1);
+        let waited = started.elapsed();
+        assert!(waited >= GATHER && waited < GATHER * 5, "{waited:?}");
+    }
 }
