@@ -1,6 +1,7 @@
 //! One anonymous client cannot lock everyone else out: floods of junk take no rate-limit
 //! token, strangers cannot crowd out the team's logins, and uploads trickled a byte at a
-//! time are cut off so that their slots free up.
+//! time are cut off so that their slots free up, and uploads under way never slow the
+//! commits of others.
 
 use std::time::{Duration, Instant};
 
@@ -304,4 +305,37 @@ async fn uploads_crawling_above_the_minimum_make_room_when_all_slots_are_taken()
     for c in crawlers {
         c.abort();
     }
+}
+
+/// The median time of `n` reports sent one after another.
+async fn median_submission(server: &TestServer, n: usize) -> Duration {
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        submit_simple(server, &format!("Timed {i}")).await;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[n / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_under_way_never_hold_up_other_reports_commits() {
+    // Reports share flushes: a commit waits (up to 10 ms) for requests that are about
+    // to commit. A request counts only once it has arrived whole; if uploads still
+    // arriving counted, every report would wait the longest time while one crawled in.
+    let server = TestServer::start_with(Options::limits(&["submissions_per_minute = 1000"]));
+    let alone = median_submission(&server, 15).await;
+    let crawlers = crawlers(&server, 4, 512, Duration::from_millis(250));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(crawlers.iter().all(|c| !c.is_finished()));
+    let beside = median_submission(&server, 15).await;
+    for c in crawlers {
+        c.abort();
+    }
+    eprintln!("median report: {alone:?} alone, {beside:?} beside 4 uploads under way");
+    assert!(
+        beside < alone + Duration::from_millis(6),
+        "{beside:?} beside uploads under way, {alone:?} alone"
+    );
 }
