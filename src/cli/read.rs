@@ -10,7 +10,7 @@ use anyhow::Context;
 use agedrop::report::human_size;
 use agedrop::team::{self, Desk, Identities, LocalInbox, Pins, Roster, Seen, Shown};
 
-use super::team::{ReadCommand, json_text, write_json_list};
+use super::team::{ReadCommand, json_text};
 
 /// Runs `agedrop open --data DIR …`: the reading commands over a data folder, team
 /// events checked against the keys file given (a data folder holds no roster).
@@ -108,4 +108,57 @@ pub(super) async fn read(desk: &mut Desk, command: ReadCommand, json: bool) -> a
         }
     }
     Ok(())
+}
+
+/// A list as [`json_text`] would print it, written one element at a time, so that a list
+/// of 50,000 reports never sits in memory as one string (twice).
+fn write_json_list<T: serde::Serialize>(
+    out: &mut impl std::io::Write,
+    items: &[T],
+) -> anyhow::Result<()> {
+    if items.is_empty() {
+        writeln!(out, "[]")?;
+        return Ok(());
+    }
+    writeln!(out, "[")?;
+    for (i, item) in items.iter().enumerate() {
+        // Pretty JSON escapes every line break inside strings: each line is a line.
+        let text = json_text(item)?;
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            let last = lines.peek().is_none() && i + 1 == items.len();
+            let comma = if lines.peek().is_none() && !last {
+                ","
+            } else {
+                ""
+            };
+            writeln!(out, "  {line}{comma}")?;
+        }
+    }
+    writeln!(out, "]")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_written_element_by_element_is_the_pretty_json_of_the_whole() {
+        let lists = [
+            vec![],
+            vec![serde_json::json!({ "id": "a", "lines": "one\ntwo", "nested": { "x": [1, 2] } })],
+            vec![
+                serde_json::json!({ "title": "\u{1b}[2J", "empty": [], "map": {} }),
+                serde_json::json!(3),
+                serde_json::json!({ "deadlines": [{ "due": "2027" }, { "due": "2028" }] }),
+            ],
+        ];
+        for list in lists {
+            let mut streamed = Vec::new();
+            write_json_list(&mut streamed, &list).unwrap();
+            let whole = json_text(&list).unwrap() + "\n";
+            assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+        }
+    }
 }
